@@ -1,0 +1,152 @@
+//! Canonical cache keys: two requests that would get the same token share one key.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use aws_lc_rs::digest;
+
+/// A canonical key for one token: endpoint, client, grant, subject, scopes and the parameters
+/// that change what the provider issues.
+///
+/// Built once per profile (and per distinct scope set); cloning is a reference count.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheKey(Arc<KeyInner>);
+
+#[derive(PartialEq, Eq)]
+struct KeyInner {
+    canonical: String,
+    digest_hex: String,
+}
+
+impl Hash for CacheKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.canonical.hash(state);
+    }
+}
+
+/// The parts a key is made of. Scopes are sorted and de-duplicated; parameters are sorted by
+/// name, so the order a profile lists them in does not matter.
+#[derive(Debug, Default, Clone)]
+pub struct KeyParts<'a> {
+    /// The token endpoint URL.
+    pub token_url: &'a str,
+    /// The client id.
+    pub client_id: &'a str,
+    /// The grant (`client_credentials`, `refresh_token`, …).
+    pub grant: &'a str,
+    /// Whose token this is for user grants (profile name or subject); empty for app tokens.
+    pub subject: &'a str,
+    /// Requested scopes.
+    pub scopes: &'a [String],
+    /// Extra request parameters that change the token (resource, tenant, enrollment, …).
+    pub params: &'a [(String, String)],
+}
+
+impl CacheKey {
+    /// Builds the canonical key from its parts.
+    pub fn new(parts: &KeyParts<'_>) -> Self {
+        let mut scopes: Vec<&str> = parts.scopes.iter().map(String::as_str).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        let mut params: Vec<(&str, &str)> = parts
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        params.sort_unstable();
+        let mut canonical = String::with_capacity(128);
+        for field in [parts.token_url, parts.client_id, parts.grant, parts.subject] {
+            push_escaped(&mut canonical, field);
+            canonical.push('\n');
+        }
+        for scope in scopes {
+            push_escaped(&mut canonical, scope);
+            canonical.push(' ');
+        }
+        canonical.push('\n');
+        for (k, v) in params {
+            push_escaped(&mut canonical, k);
+            canonical.push('=');
+            push_escaped(&mut canonical, v);
+            canonical.push('&');
+        }
+        Self::from_canonical(canonical)
+    }
+
+    /// Rebuilds a key from its canonical text (as stored by a persistent tier).
+    pub fn from_canonical(canonical: String) -> Self {
+        let d = digest::digest(&digest::SHA256, canonical.as_bytes());
+        let digest_hex = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        Self(Arc::new(KeyInner {
+            canonical,
+            digest_hex,
+        }))
+    }
+
+    /// The canonical text. Contains no secret (client secrets are never part of a key).
+    pub fn canonical(&self) -> &str {
+        &self.0.canonical
+    }
+
+    /// Hex SHA-256 of the canonical text: a fixed-length name for files and Redis keys.
+    pub fn digest_hex(&self) -> &str {
+        &self.0.digest_hex
+    }
+}
+
+fn push_escaped(out: &mut String, value: &str) {
+    for c in value.chars() {
+        if matches!(c, '\\' | '\n' | ' ' | '=' | '&') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", &self.0.digest_hex[..12])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(scopes: &[&str], params: &[(&str, &str)]) -> CacheKey {
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        CacheKey::new(&KeyParts {
+            token_url: "http://127.0.0.1/token",
+            client_id: "c",
+            grant: "client_credentials",
+            subject: "",
+            scopes: &scopes,
+            params: &params,
+        })
+    }
+
+    #[test]
+    fn scope_order_and_duplicates_do_not_matter() {
+        assert_eq!(key(&["b", "a", "a"], &[]), key(&["a", "b"], &[]));
+        assert_ne!(key(&["a"], &[]), key(&["a", "b"], &[]));
+    }
+
+    #[test]
+    fn params_are_part_of_the_key_in_any_order() {
+        assert_eq!(
+            key(&[], &[("resource", "r"), ("tenant", "t")]),
+            key(&[], &[("tenant", "t"), ("resource", "r")])
+        );
+        assert_ne!(key(&[], &[("resource", "r1")]), key(&[], &[("resource", "r2")]));
+    }
+
+    #[test]
+    fn separators_cannot_collide() {
+        assert_ne!(key(&["a b"], &[]), key(&["a", "b"], &[]));
+    }
+}

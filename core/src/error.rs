@@ -1,0 +1,239 @@
+//! One error model for every flow, every store and every binding.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The stable, machine-readable category of an [`Error`].
+///
+/// Bindings map each kind one to one (a Python exception subclass, a Node `code`, a Kotlin and
+/// Swift sealed case), so the set only ever grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The configuration or a call's arguments are wrong; nothing was sent.
+    Config,
+    /// The provider could not be reached (DNS, TCP, TLS, connection reset).
+    Transport,
+    /// The provider did not answer in time.
+    Timeout,
+    /// The provider answered with an OAuth error (RFC 6749 §5.2).
+    OAuth,
+    /// The provider answered with something that is not a usable response.
+    InvalidResponse,
+    /// The token cache or secret store failed.
+    Cache,
+    /// Client registration or management failed.
+    Registration,
+    /// An interactive step failed: the browser redirect, `state` mismatch, the user denied or
+    /// the device code expired.
+    Interaction,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::Config,
+        ErrorKind::Transport,
+        ErrorKind::Timeout,
+        ErrorKind::OAuth,
+        ErrorKind::InvalidResponse,
+        ErrorKind::Cache,
+        ErrorKind::Registration,
+        ErrorKind::Interaction,
+    ];
+
+    /// The kind's stable snake_case name (`"oauth"`, `"invalid_response"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::OAuth => "oauth",
+            ErrorKind::InvalidResponse => "invalid_response",
+            ErrorKind::Cache => "cache",
+            ErrorKind::Registration => "registration",
+            ErrorKind::Interaction => "interaction",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An OAuth error response (RFC 6749 §5.2), with provider extensions such as Azure's
+/// `AADSTS…` codes kept in `description` and `provider_codes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// The `error` code, e.g. `invalid_client`.
+    pub error: String,
+    /// The `error_description`, scrubbed of any secret the request carried.
+    pub description: Option<String>,
+    /// The `error_uri`.
+    pub uri: Option<String>,
+    /// The HTTP status of the response.
+    pub status: u16,
+    /// Provider-specific error codes (`error_codes` in Azure AD responses).
+    pub provider_codes: Vec<i64>,
+}
+
+/// Every failure tokenbroker reports. Messages never contain a secret.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// Bad configuration or arguments: `location` names the profile and key.
+    #[error("config error in {location}: {reason}")]
+    Config {
+        /// Where: `profile 'aos', key 'enrollment'`, or a file path.
+        location: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The endpoint could not be reached.
+    #[error("could not reach {endpoint}: {reason}")]
+    Transport {
+        /// The URL (without query) that was called.
+        endpoint: String,
+        /// What failed, without secrets.
+        reason: String,
+    },
+    /// The endpoint did not answer in time.
+    #[error("{endpoint} did not answer within {after:?}")]
+    Timeout {
+        /// The URL that was called.
+        endpoint: String,
+        /// How long we waited.
+        after: Duration,
+    },
+    /// The provider refused the request with an OAuth error.
+    #[error("{endpoint} refused the request (HTTP {}): {}{}", .error.status, .error.error,
+        .error.description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    OAuth {
+        /// The token or authorization endpoint.
+        endpoint: String,
+        /// The parsed error response.
+        error: Box<OAuthError>,
+    },
+    /// The provider's answer was unusable (not JSON, empty, too big, missing fields).
+    #[error("invalid response from {endpoint}{}: {reason}", .status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    InvalidResponse {
+        /// The URL that answered.
+        endpoint: String,
+        /// The HTTP status, when there was one.
+        status: Option<u16>,
+        /// What was wrong, with a short scrubbed excerpt of the body.
+        reason: String,
+    },
+    /// The cache or secret store failed.
+    #[error("cache error: {reason}")]
+    Cache {
+        /// What failed.
+        reason: String,
+    },
+    /// Client registration or management failed.
+    #[error("registration error at {endpoint}{}: {reason}", .status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Registration {
+        /// The registration or management URL.
+        endpoint: String,
+        /// The HTTP status, when the server answered.
+        status: Option<u16>,
+        /// What failed.
+        reason: String,
+    },
+    /// An interactive step failed.
+    #[error("interaction failed: {reason}")]
+    Interaction {
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The stable category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config { .. } => ErrorKind::Config,
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::OAuth { .. } => ErrorKind::OAuth,
+            Error::InvalidResponse { .. } => ErrorKind::InvalidResponse,
+            Error::Cache { .. } => ErrorKind::Cache,
+            Error::Registration { .. } => ErrorKind::Registration,
+            Error::Interaction { .. } => ErrorKind::Interaction,
+        }
+    }
+
+    /// The OAuth error details when this is an [`Error::OAuth`].
+    pub fn oauth(&self) -> Option<&OAuthError> {
+        match self {
+            Error::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the server answered with, where there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::OAuth { error, .. } => Some(error.status),
+            Error::InvalidResponse { status, .. } | Error::Registration { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// Shorthand for a config error.
+    pub fn config(location: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            location: location.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for a cache error.
+    pub fn cache(reason: impl Into<String>) -> Self {
+        Error::Cache {
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for an interaction error.
+    pub fn interaction(reason: impl Into<String>) -> Self {
+        Error::Interaction {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The result type of every fallible tokenbroker call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oauth_message_names_code_and_description() {
+        let err = Error::OAuth {
+            endpoint: "http://127.0.0.1/token".into(),
+            error: Box::new(OAuthError {
+                error: "invalid_client".into(),
+                description: Some("unknown client".into()),
+                uri: None,
+                status: 401,
+                provider_codes: vec![],
+            }),
+        };
+        assert_eq!(err.kind(), ErrorKind::OAuth);
+        assert_eq!(
+            err.to_string(),
+            "http://127.0.0.1/token refused the request (HTTP 401): invalid_client: unknown client"
+        );
+        assert_eq!(err.status(), Some(401));
+    }
+
+    #[test]
+    fn kinds_have_distinct_names() {
+        let names: std::collections::HashSet<_> =
+            ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+    }
+}

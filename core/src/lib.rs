@@ -1,0 +1,13 @@
+//! tokenbroker: one OAuth 2.0 credential broker for every language.
+//!
+//! The core holds every piece of logic: provider presets, token flows, validation, the HTTP
+//! policy and the token cache. The Python, Node, Kotlin and Swift bindings only convert types.
+
+pub mod cache;
+pub mod error;
+pub mod secret;
+pub mod token;
+
+pub use error::{Error, ErrorKind, OAuthError, Result};
+pub use secret::Secret;
+pub use token::{AccessToken, TokenSet};
