@@ -4,7 +4,11 @@
 //! policy and the token cache. The Python, Node, Kotlin and Swift bindings only convert types.
 
 pub mod cache;
+pub mod config;
 pub mod error;
+pub mod http;
+pub mod profile;
+pub mod provider;
 pub mod secret;
 pub mod token;
 

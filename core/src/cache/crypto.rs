@@ -1,0 +1,464 @@
+//! Encryption at rest for the persistent tiers, and where its key comes from.
+//!
+//! Every stored value is `magic "TBKC" | version 1 | 96-bit random nonce | ChaCha20-Poly1305
+//! ciphertext and tag`. The associated data binds the header and the SHA-256 digest of the
+//! entry's name, so a file (or Redis value) copied under another name fails to open.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{digest, rand};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::cache::CacheKey;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::token::TokenSet;
+
+/// The environment variable holding the base64 of a 32-byte cache key.
+pub const KEY_ENV: &str = "TOKENBROKER_CACHE_KEY";
+/// The length of a cache key in bytes.
+pub const KEY_LEN: usize = 32;
+
+const MAGIC: &[u8; 4] = b"TBKC";
+const VERSION: u8 = 1;
+const HEADER_LEN: usize = MAGIC.len() + 1;
+const TAG_LEN: usize = 16;
+
+/// Where the cache key comes from.
+///
+/// Headless machines have no OS keyring, so the key file is the fallback after the
+/// environment variable. A keyring (or a mobile Keystore, through the bindings) plugs in as
+/// a new variant here, or by handing raw key bytes to [`CacheCipher::from_bytes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySource {
+    /// The base64 of 32 bytes in this environment variable.
+    Env(String),
+    /// A file holding 32 raw bytes, created (mode 0600) when missing.
+    File(PathBuf),
+}
+
+impl KeySource {
+    /// [`KEY_ENV`] when it is set, else the key file `dir/key`.
+    pub fn default_for(dir: &Path) -> Self {
+        if std::env::var_os(KEY_ENV).is_some() {
+            KeySource::Env(KEY_ENV.to_owned())
+        } else {
+            KeySource::File(dir.join("key"))
+        }
+    }
+
+    /// Loads (or, for a missing key file, creates) the key.
+    pub fn load(&self) -> Result<CacheCipher> {
+        match self {
+            KeySource::Env(var) => CacheCipher::from_env(var)?
+                .ok_or_else(|| Error::config(var.as_str(), "environment variable is not set")),
+            KeySource::File(path) => CacheCipher::from_key_file(path),
+        }
+    }
+}
+
+/// An AEAD key (ChaCha20-Poly1305) for cache entries. Cheap to clone; `Debug` is redacted.
+#[derive(Clone)]
+pub struct CacheCipher {
+    key: Arc<LessSafeKey>,
+    origin: Arc<str>,
+}
+
+impl CacheCipher {
+    /// A cipher over 32 raw key bytes (from a keyring, a Keystore, a test).
+    pub fn from_bytes(key: &[u8]) -> Result<Self> {
+        Self::with_origin(key, "raw key bytes")
+    }
+
+    /// A cipher with a fresh random key that lives only in memory.
+    pub fn generate() -> Result<Self> {
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?;
+        Self::with_origin(&key[..], "generated in memory")
+    }
+
+    /// The key in environment variable `var` (base64 of 32 bytes), or `None` when unset.
+    pub fn from_env(var: &str) -> Result<Option<Self>> {
+        match std::env::var(var) {
+            Ok(value) => parse_base64(var, &Zeroizing::new(value)).map(Some),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Error::config(
+                format!("environment variable {var}"),
+                "is not valid base64 of a 32-byte key",
+            )),
+        }
+    }
+
+    /// The key in `path` (32 raw bytes), created with fresh random bytes when missing.
+    ///
+    /// The file must be owned by the current user and not accessible by group or others.
+    pub fn from_key_file(path: &Path) -> Result<Self> {
+        if let Some(key) = read_key_file(path)? {
+            return Self::with_origin(&key[..], &path.display().to_string());
+        }
+        create_key_file(path)?;
+        let key = read_key_file(path)?
+            .ok_or_else(|| Error::cache(format!("key file {} vanished", path.display())))?;
+        Self::with_origin(&key[..], &path.display().to_string())
+    }
+
+    /// [`KeySource::default_for`]: the environment variable if set, else the key file.
+    pub fn load_default(dir: &Path) -> Result<Self> {
+        KeySource::default_for(dir).load()
+    }
+
+    fn with_origin(key: &[u8], origin: &str) -> Result<Self> {
+        if key.len() != KEY_LEN {
+            return Err(Error::config(
+                origin,
+                format!("a cache key must be {KEY_LEN} bytes, got {}", key.len()),
+            ));
+        }
+        let unbound = UnboundKey::new(&CHACHA20_POLY1305, key)
+            .map_err(|_| Error::cache("cannot initialise the cache cipher"))?;
+        Ok(Self {
+            key: Arc::new(LessSafeKey::new(unbound)),
+            origin: origin.into(),
+        })
+    }
+
+    /// Encrypts `plaintext` bound to `name` (a digest or other stable entry name).
+    pub fn seal(&self, name: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::fill(&mut nonce).map_err(|_| Error::cache("system random generator failed"))?;
+        let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let aad = associated_data(name);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad),
+                &mut out[HEADER_LEN + NONCE_LEN..],
+            )
+            .map_err(|_| Error::cache("encryption failed"))?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    /// Decrypts a value made by [`CacheCipher::seal`] under the same `name`.
+    pub fn open(&self, name: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        if sealed.len() < HEADER_LEN || &sealed[..MAGIC.len()] != MAGIC {
+            return Err(Error::cache("not a tokenbroker cache entry (bad magic)"));
+        }
+        if sealed[MAGIC.len()] != VERSION {
+            return Err(Error::cache(format!(
+                "unsupported cache entry version {}",
+                sealed[MAGIC.len()]
+            )));
+        }
+        if sealed.len() < HEADER_LEN + NONCE_LEN + TAG_LEN {
+            return Err(Error::cache("truncated cache entry"));
+        }
+        let (nonce, body) = sealed[HEADER_LEN..].split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| Error::cache("truncated cache entry"))?;
+        let mut buf = Zeroizing::new(body.to_vec());
+        let aad = associated_data(name);
+        let len = self
+            .key
+            .open_in_place(nonce, Aad::from(&aad), &mut buf)
+            .map_err(|_| {
+                Error::cache("entry failed authentication (other key, tampered, or renamed)")
+            })?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+impl fmt::Debug for CacheCipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CacheCipher")
+            .field("algorithm", &"ChaCha20-Poly1305")
+            .field("key_from", &self.origin)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+fn associated_data(name: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(HEADER_LEN + name.len());
+    aad.extend_from_slice(MAGIC);
+    aad.push(VERSION);
+    aad.extend_from_slice(name);
+    aad
+}
+
+fn parse_base64(var: &str, value: &str) -> Result<CacheCipher> {
+    let bad = || {
+        Error::config(
+            format!("environment variable {var}"),
+            format!("must be the base64 of {KEY_LEN} random bytes (e.g. `openssl rand -base64 32`)"),
+        )
+    };
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = Zeroizing::new(engine.decode(value.trim()).map_err(|_| bad())?);
+    if key.len() != KEY_LEN {
+        return Err(bad());
+    }
+    CacheCipher::with_origin(&key, &format!("environment variable {var}"))
+}
+
+fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    let location = path.display().to_string();
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::config(location, format!("cannot open key file: {e}"))),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::config(&location, format!("cannot stat key file: {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::config(location, "key file is not a regular file"));
+    }
+    if meta.uid() != current_uid() {
+        return Err(Error::config(location, "key file is owned by another user"));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(Error::config(
+            &location,
+            format!(
+                "key file is accessible by group or others (mode {:o}); run `chmod 600 {location}`",
+                meta.mode() & 0o777
+            ),
+        ));
+    }
+    let mut key = Zeroizing::new(Vec::with_capacity(KEY_LEN + 1));
+    (&mut file)
+        .take(KEY_LEN as u64 + 1)
+        .read_to_end(&mut key)
+        .map_err(|e| Error::config(&location, format!("cannot read key file: {e}")))?;
+    if key.len() != KEY_LEN {
+        return Err(Error::config(
+            location,
+            format!("key file must hold exactly {KEY_LEN} bytes; restore it or delete it"),
+        ));
+    }
+    Ok(Some(key))
+}
+
+/// Creates the key file without ever exposing a partial one: write a private temp file,
+/// fsync, then hard-link it into place (which fails if another process won the race).
+fn create_key_file(path: &Path) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    ensure_private_dir(dir, false)?;
+    let mut key = Zeroizing::new([0u8; KEY_LEN]);
+    rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?;
+    let tmp = dir.join(format!(".key.tmp-{}-{}", std::process::id(), random_hex(8)?));
+    let io = |e: std::io::Error| Error::cache(format!("cannot create key file {}: {e}", path.display()));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(&key[..])?;
+        file.sync_all()?;
+        match fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    })();
+    let _ = fs::remove_file(&tmp);
+    result.map_err(io)?;
+    sync_dir(dir).map_err(io)
+}
+
+/// Creates `dir` (mode 0700) if missing, and checks an existing one: it must be a directory
+/// owned by the current user and not writable by group or others. A directory merely
+/// readable by others is tightened to 0700 when `tighten`, else logged.
+pub(crate) fn ensure_private_dir(dir: &Path, tighten: bool) -> Result<()> {
+    let location = dir.display().to_string();
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::cache(format!("cannot create {location}: {e}")))?;
+    let meta =
+        fs::metadata(dir).map_err(|e| Error::cache(format!("cannot stat {location}: {e}")))?;
+    if !meta.is_dir() {
+        return Err(Error::config(location, "cache path is not a directory"));
+    }
+    if meta.uid() != current_uid() {
+        return Err(Error::config(location, "cache directory is owned by another user"));
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o022 != 0 {
+        return Err(Error::config(
+            &location,
+            format!(
+                "cache directory is writable by group or others (mode {mode:o}); run `chmod 700 {location}`"
+            ),
+        ));
+    }
+    if mode & 0o077 != 0 {
+        if tighten {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::cache(format!("cannot chmod {location}: {e}")))?;
+        } else {
+            tracing::warn!(dir = %location, mode = %format!("{mode:o}"),
+                "cache directory is readable by others; consider `chmod 700`");
+        }
+    }
+    Ok(())
+}
+
+/// Flushes a directory so that a rename or unlink in it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// `n` random bytes from the system generator, as lowercase hex.
+pub(crate) fn random_hex(n: usize) -> Result<String> {
+    let mut bytes = vec![0u8; n];
+    rand::fill(&mut bytes).map_err(|_| Error::cache("system random generator failed"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Hex SHA-256 of a secret's name: its file or Redis key name.
+pub(crate) fn name_digest(name: &str) -> String {
+    let d = digest::digest(&digest::SHA256, name.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Serialize)]
+struct TokenRecordRef<'a> {
+    key: &'a str,
+    token: &'a TokenSet,
+}
+
+#[derive(Deserialize)]
+struct TokenRecord {
+    key: String,
+    token: TokenSet,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SecretRecord {
+    name: String,
+    value: Secret,
+}
+
+fn to_plaintext(value: &impl Serialize) -> Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
+    serde_json::to_writer(&mut *buf, value)
+        .map_err(|_| Error::cache("cannot serialise a cache entry"))?;
+    Ok(buf)
+}
+
+fn parse_error(e: serde_json::Error) -> Error {
+    // The serde message may quote stored values, so only its category and position are kept.
+    Error::cache(format!(
+        "entry payload does not parse ({:?} error at column {})",
+        e.classify(),
+        e.column()
+    ))
+}
+
+/// Seals `token` for `key`, with the key's digest as associated data.
+pub(crate) fn seal_token(cipher: &CacheCipher, key: &CacheKey, token: &TokenSet) -> Result<Vec<u8>> {
+    let record = TokenRecordRef { key: key.canonical(), token };
+    cipher.seal(key.digest_hex().as_bytes(), &to_plaintext(&record)?)
+}
+
+/// Opens an entry stored under `digest_hex`: its canonical key (checked against the digest)
+/// and its token.
+pub(crate) fn open_token(
+    cipher: &CacheCipher,
+    digest_hex: &str,
+    sealed: &[u8],
+) -> Result<(CacheKey, TokenSet)> {
+    let plain = cipher.open(digest_hex.as_bytes(), sealed)?;
+    let record: TokenRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
+    let key = CacheKey::from_canonical(record.key);
+    if key.digest_hex() != digest_hex {
+        return Err(Error::cache("entry holds a different key than its name"));
+    }
+    Ok((key, record.token))
+}
+
+/// Seals the secret `value` stored under `name`.
+pub(crate) fn seal_secret(cipher: &CacheCipher, name: &str, value: &Secret) -> Result<Vec<u8>> {
+    let record = SecretRecord { name: name.to_owned(), value: value.clone() };
+    cipher.seal(name_digest(name).as_bytes(), &to_plaintext(&record)?)
+}
+
+/// Opens the secret stored under `name`, checking the stored name.
+pub(crate) fn open_secret(cipher: &CacheCipher, name: &str, sealed: &[u8]) -> Result<Secret> {
+    let plain = cipher.open(name_digest(name).as_bytes(), sealed)?;
+    let record: SecretRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
+    if record.name != name {
+        return Err(Error::cache("entry holds a different secret name than requested"));
+    }
+    Ok(record.value)
+}
+
+/// Whether `get` hands out `token` at `now`: while valid, or after expiry while it still
+/// holds a refresh token (so the broker can refresh without a new grant).
+pub(crate) fn servable(token: &TokenSet, now: SystemTime) -> bool {
+    token.expires_at > now || token.refresh_token.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_round_trip_and_name_binding() {
+        let c = CacheCipher::generate().unwrap();
+        let sealed = c.seal(b"name-a", b"hello").unwrap();
+        assert_eq!(&c.open(b"name-a", &sealed).unwrap()[..], b"hello");
+        assert!(c.open(b"name-b", &sealed).is_err());
+        let other = CacheCipher::generate().unwrap();
+        assert!(other.open(b"name-a", &sealed).is_err());
+        assert!(c.open(b"name-a", &sealed[..sealed.len() - 1]).is_err());
+        assert_ne!(c.seal(b"n", b"x").unwrap(), c.seal(b"n", b"x").unwrap(), "fresh nonce");
+    }
+
+    #[test]
+    fn base64_keys_are_checked_and_errors_name_the_variable() {
+        let good = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(parse_base64("TB_X", &good).is_ok());
+        for bad in ["", "not base64!", "AAAA"] {
+            let err = parse_base64("TB_X", bad).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Config);
+            assert!(err.to_string().contains("TB_X"), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let c = CacheCipher::from_bytes(&[0x41; 32]).unwrap();
+        let text = format!("{c:?}");
+        assert!(text.contains("[redacted]") && !text.contains("AAAA"), "{text}");
+    }
+}

@@ -1,0 +1,371 @@
+//! Configuration: named profiles from a TOML file or a binding's dict, plus cache and HTTP
+//! settings. Everything is checked here, so a bad value fails before any request is sent.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+
+/// Which shared tier backs the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// Memory only: nothing survives the process.
+    Memory,
+    /// Encrypted files in the user cache dir, shared by every process on the machine.
+    File,
+    /// Redis, shared by a fleet.
+    Redis,
+}
+
+/// `[cache]` settings.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The shared tier.
+    pub store: StoreKind,
+    /// Directory of the file store (default: the user cache dir).
+    pub path: Option<PathBuf>,
+    /// Redis URL (`redis://` or `rediss://`), for `store = "redis"`.
+    pub redis_url: Option<String>,
+    /// Prefix for every Redis key.
+    pub redis_prefix: String,
+    /// Most tokens kept in memory.
+    pub max_entries: usize,
+    /// Share of a token's lifetime after which it is refreshed in the background.
+    pub refresh_share: f64,
+    /// Random spread added to the refresh point, as a share of the lifetime.
+    pub refresh_jitter: f64,
+    /// Lifetime assumed when a provider sends no expiry, in seconds.
+    pub default_ttl_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::File,
+            path: None,
+            redis_url: None,
+            redis_prefix: "tokenbroker:".into(),
+            max_entries: 10_000,
+            refresh_share: 0.8,
+            refresh_jitter: 0.05,
+            default_ttl_secs: 300,
+        }
+    }
+}
+
+/// `[http]` settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Connect timeout in seconds.
+    pub connect_timeout_secs: f64,
+    /// Total timeout of one attempt in seconds.
+    pub timeout_secs: f64,
+    /// Retries after the first attempt, for retryable failures.
+    pub max_retries: u32,
+    /// Longest single wait between attempts (also caps `Retry-After`), in seconds.
+    pub max_retry_wait_secs: f64,
+    /// Extra CA certificate (PEM) to trust, e.g. a corporate proxy's.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout_secs: 10.0,
+            timeout_secs: 30.0,
+            max_retries: 3,
+            max_retry_wait_secs: 30.0,
+            ca_file: None,
+        }
+    }
+}
+
+/// A whole configuration: profiles by name, cache and HTTP settings.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Profiles by name.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Cache settings.
+    pub cache: CacheConfig,
+    /// HTTP settings.
+    pub http: HttpConfig,
+}
+
+impl Config {
+    /// Finds the config file (explicit path, then `TOKENBROKER_CONFIG`, then
+    /// `~/.config/tokenbroker/config.toml`) and loads it.
+    pub fn discover(path: Option<&Path>) -> Result<Self> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None => match std::env::var_os("TOKENBROKER_CONFIG") {
+                Some(p) => PathBuf::from(p),
+                None => dirs::config_dir()
+                    .map(|d| d.join("tokenbroker").join("config.toml"))
+                    .ok_or_else(|| Error::config("config", "no user config directory"))?,
+            },
+        };
+        Self::load(&path)
+    }
+
+    /// Loads a TOML file. Literal secrets are refused when the file is readable by others.
+    pub fn load(path: &Path) -> Result<Self> {
+        let where_ = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(&where_, format!("cannot read: {e}")))?;
+        let value: Value = toml::from_str(&text)
+            .map_err(|e| Error::config(&where_, format!("not valid TOML: {}", e.message())))?;
+        let config = Self::from_value(value)?;
+        if config.profiles.values().any(Profile::has_literal_secret) && shared_readable(path) {
+            return Err(Error::config(
+                &where_,
+                "holds a literal secret but is readable by group or others; \
+                 run `chmod 600` on it or use env:NAME / file:PATH",
+            ));
+        }
+        Ok(config)
+    }
+
+    /// Parses TOML text (no file permission check).
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        let value: Value = toml::from_str(text)
+            .map_err(|e| Error::config("config", format!("not valid TOML: {}", e.message())))?;
+        Self::from_value(value)
+    }
+
+    /// Builds a configuration from a dict/object of the same shape as the TOML file.
+    pub fn from_value(value: Value) -> Result<Self> {
+        let Value::Object(mut top) = value else {
+            return Err(Error::config("config", "must be a table/object"));
+        };
+        let mut config = Config::default();
+        if let Some(profiles) = top.remove("profiles") {
+            let Value::Object(profiles) = profiles else {
+                return Err(Error::config("config", "'profiles' must be a table"));
+            };
+            for (name, raw) in profiles {
+                let Value::Object(raw) = raw else {
+                    return Err(Error::config(
+                        format!("profile '{name}'"),
+                        "must be a table",
+                    ));
+                };
+                let profile = Profile::from_map(&name, raw)?;
+                config.profiles.insert(name, profile);
+            }
+        }
+        if let Some(cache) = top.remove("cache") {
+            config.cache = parse_cache(table(cache, "cache")?)?;
+        }
+        if let Some(http) = top.remove("http") {
+            config.http = parse_http(table(http, "http")?)?;
+        }
+        if let Some(key) = top.keys().next() {
+            return Err(Error::config(
+                "config",
+                format!("unknown section '{key}' (known: profiles, cache, http)"),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The profile called `name`, or a config error listing the known ones.
+    pub fn profile(&self, name: &str) -> Result<&Profile> {
+        self.profiles.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            Error::config(
+                format!("profile '{name}'"),
+                format!("no such profile (known: {})", known.join(", ")),
+            )
+        })
+    }
+}
+
+fn table(value: Value, section: &str) -> Result<Map<String, Value>> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::config(section, "must be a table")),
+    }
+}
+
+fn shared_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o077 != 0)
+        .unwrap_or(false)
+}
+
+/// Reads typed values out of one config table, naming the section and key on error and
+/// refusing keys nobody read.
+pub(crate) struct Fields {
+    section: String,
+    map: Map<String, Value>,
+}
+
+impl Fields {
+    pub(crate) fn new(section: impl Into<String>, map: Map<String, Value>) -> Self {
+        Self {
+            section: section.into(),
+            map,
+        }
+    }
+
+    pub(crate) fn error(&self, key: &str, reason: impl Into<String>) -> Error {
+        Error::config(format!("{}, key '{key}'", self.section), reason)
+    }
+
+    pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Err(self.error(key, "must not be empty")),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(self.error(key, "must be a string")),
+        }
+    }
+
+    pub(crate) fn number(&mut self, key: &str) -> Result<Option<f64>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(_) => Err(self.error(key, "must be a number")),
+        }
+    }
+
+    pub(crate) fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.split_whitespace().map(str::to_owned).collect())),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| match v {
+                    Value::String(s) if !s.is_empty() => Ok(s),
+                    _ => Err(self.error(key, "must be a list of non-empty strings")),
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(_) => Err(self.error(key, "must be a list of strings")),
+        }
+    }
+
+    pub(crate) fn string_map(&mut self, key: &str) -> Result<Vec<(String, String)>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Object(m)) => m
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k, s)),
+                    _ => Err(self.error(key, format!("value of '{k}' must be a string"))),
+                })
+                .collect(),
+            Some(_) => Err(self.error(key, "must be a table of strings")),
+        }
+    }
+
+    pub(crate) fn remaining_keys(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+
+    pub(crate) fn finish(self, known: &[&str]) -> Result<()> {
+        match self.map.keys().next() {
+            None => Ok(()),
+            Some(key) => Err(self.error(
+                key,
+                format!("unknown key (known here: {})", known.join(", ")),
+            )),
+        }
+    }
+}
+
+fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
+    let mut f = Fields::new("[cache]", map);
+    let mut c = CacheConfig::default();
+    if let Some(store) = f.string("store")? {
+        c.store = match store.as_str() {
+            "memory" => StoreKind::Memory,
+            "file" => StoreKind::File,
+            "redis" => StoreKind::Redis,
+            other => {
+                return Err(f.error(
+                    "store",
+                    format!("'{other}' is not one of memory, file, redis"),
+                ));
+            }
+        };
+    }
+    c.path = f.string("path")?.map(PathBuf::from);
+    c.redis_url = f.string("redis_url")?;
+    if let Some(prefix) = f.string("redis_prefix")? {
+        c.redis_prefix = prefix;
+    }
+    if let Some(n) = f.number("max_entries")? {
+        if n < 1.0 {
+            return Err(f.error("max_entries", "must be at least 1"));
+        }
+        c.max_entries = n as usize;
+    }
+    if let Some(share) = f.number("refresh_share")? {
+        if !(0.1..=0.99).contains(&share) {
+            return Err(f.error("refresh_share", "must be between 0.1 and 0.99"));
+        }
+        c.refresh_share = share;
+    }
+    if let Some(j) = f.number("refresh_jitter")? {
+        if !(0.0..=0.2).contains(&j) {
+            return Err(f.error("refresh_jitter", "must be between 0 and 0.2"));
+        }
+        c.refresh_jitter = j;
+    }
+    if let Some(ttl) = f.number("default_ttl")? {
+        c.default_ttl_secs = ttl.max(1.0) as u64;
+    }
+    if c.store == StoreKind::Redis && c.redis_url.is_none() {
+        return Err(f.error("redis_url", "is required when store = \"redis\""));
+    }
+    f.finish(&[
+        "store",
+        "path",
+        "redis_url",
+        "redis_prefix",
+        "max_entries",
+        "refresh_share",
+        "refresh_jitter",
+        "default_ttl",
+    ])?;
+    Ok(c)
+}
+
+fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
+    let mut f = Fields::new("[http]", map);
+    let mut h = HttpConfig::default();
+    let positive = |f: &Fields, key: &str, v: f64| {
+        if v > 0.0 && v.is_finite() {
+            Ok(v)
+        } else {
+            Err(f.error(key, "must be a positive number of seconds"))
+        }
+    };
+    if let Some(v) = f.number("connect_timeout")? {
+        h.connect_timeout_secs = positive(&f, "connect_timeout", v)?;
+    }
+    if let Some(v) = f.number("timeout")? {
+        h.timeout_secs = positive(&f, "timeout", v)?;
+    }
+    if let Some(v) = f.number("max_retries")? {
+        h.max_retries = v.clamp(0.0, 10.0) as u32;
+    }
+    if let Some(v) = f.number("max_retry_wait")? {
+        h.max_retry_wait_secs = positive(&f, "max_retry_wait", v)?;
+    }
+    h.ca_file = f.string("ca_file")?.map(PathBuf::from);
+    f.finish(&[
+        "connect_timeout",
+        "timeout",
+        "max_retries",
+        "max_retry_wait",
+        "ca_file",
+    ])?;
+    Ok(h)
+}

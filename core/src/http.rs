@@ -1,0 +1,398 @@
+//! The HTTP policy: one pooled client per broker, timeouts, HTTPS except on loopback, no
+//! redirects on token calls, bounded bodies, and retries with backoff that honour
+//! `Retry-After`.
+
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::config::HttpConfig;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+
+/// Largest response body read from any endpoint.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Checks that `text` is an absolute http(s) URL and that plain http is used only for
+/// loopback hosts. Returns the parsed URL or what is wrong with it.
+pub fn check_endpoint(text: &str) -> std::result::Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(format!(
+            "'{text}' must use https (plain http is allowed only for 127.0.0.1, [::1] and localhost)"
+        )),
+        other => Err(format!("'{text}' has unsupported scheme '{other}'")),
+    }
+}
+
+/// Whether the URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Which failures may be retried for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Retry connection failures, timeouts, 429, 500, 502, 503 and 504: the request can be
+    /// repeated without harm (client credentials, discovery, reads).
+    Idempotent,
+    /// Retry only when the request surely did not take effect (connection refused, 429, 503):
+    /// for one-shot inputs such as authorization codes and rotating refresh tokens.
+    OnlyUnprocessed,
+}
+
+/// The body of a request.
+#[derive(Debug, Clone, Default)]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// `application/x-www-form-urlencoded` fields. Values may be secrets; never logged.
+    Form(Vec<(String, String)>),
+    /// A JSON document.
+    Json(serde_json::Value),
+}
+
+/// One request to an OAuth endpoint.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The URL.
+    pub url: Url,
+    /// The body.
+    pub body: Body,
+    /// Extra headers (names lower-case).
+    pub headers: Vec<(String, Secret)>,
+    /// HTTP Basic credentials.
+    pub basic: Option<(String, Secret)>,
+    /// A bearer token for the `Authorization` header.
+    pub bearer: Option<Secret>,
+    /// What may be retried.
+    pub retry: Retry,
+}
+
+impl Request {
+    /// A POST of form fields, retried as `retry` allows.
+    pub fn form(url: Url, fields: Vec<(String, String)>, retry: Retry) -> Self {
+        Self {
+            method: Method::POST,
+            url,
+            body: Body::Form(fields),
+            headers: Vec::new(),
+            basic: None,
+            bearer: None,
+            retry,
+        }
+    }
+
+    /// A GET.
+    pub fn get(url: Url) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: Body::Empty,
+            headers: Vec::new(),
+            basic: None,
+            bearer: None,
+            retry: Retry::Idempotent,
+        }
+    }
+}
+
+/// A response with its body read (at most [`MAX_BODY_BYTES`]).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The URL that answered, without query or fragment (safe to put in messages).
+    pub endpoint: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The pooled HTTP client every flow of a broker shares.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_retries: u32,
+    max_wait: Duration,
+}
+
+impl HttpClient {
+    /// Builds the client from `[http]` settings (plus a profile's extra CA files).
+    pub fn new(config: &HttpConfig, extra_ca_files: &[std::path::PathBuf]) -> Result<Self> {
+        let timeout = Duration::from_secs_f64(config.timeout_secs);
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs_f64(config.connect_timeout_secs))
+            .timeout(timeout)
+            .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")));
+        for path in config.ca_file.iter().chain(extra_ca_files) {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::config("ca_file", format!("cannot read {}: {e}", path.display()))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                Error::config("ca_file", format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| Error::config("http", format!("cannot build HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            timeout,
+            max_retries: config.max_retries,
+            max_wait: Duration::from_secs_f64(config.max_retry_wait_secs),
+        })
+    }
+
+    /// Sends `request`, retrying as its [`Retry`] policy allows, and reads the body.
+    ///
+    /// Any status is returned as a [`Response`]; only transport failures, timeouts and
+    /// oversized bodies are errors here. Interpreting the status is `validate`'s job.
+    pub async fn send(&self, request: &Request) -> Result<Response> {
+        let endpoint = endpoint_name(&request.url);
+        let mut attempt = 0u32;
+        loop {
+            let span = tracing::debug_span!("http", method = %request.method, endpoint = %endpoint, attempt);
+            let _enter = span.enter();
+            let outcome = self.send_once(request, &endpoint).await;
+            let wait = match &outcome {
+                Ok((resp, retry_after)) => match retry_wait(request.retry, resp.status) {
+                    true => Some(retry_after.unwrap_or_else(|| backoff(attempt))),
+                    false => None,
+                },
+                Err((err, unprocessed)) => {
+                    let retryable = matches!(err, Error::Transport { .. } | Error::Timeout { .. })
+                        && (request.retry == Retry::Idempotent || *unprocessed);
+                    retryable.then(|| backoff(attempt))
+                }
+            };
+            match (wait, attempt < self.max_retries) {
+                (Some(wait), true) => {
+                    let wait = wait.min(self.max_wait);
+                    tracing::info!(endpoint = %endpoint, wait_ms = wait.as_millis() as u64, "retrying");
+                    drop(_enter);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                _ => return outcome.map(|(resp, _)| resp).map_err(|(err, _)| err),
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: &Request,
+        endpoint: &str,
+    ) -> std::result::Result<(Response, Option<Duration>), (Error, bool)> {
+        let mut builder = self
+            .client
+            .request(request.method.clone(), request.url.clone());
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                (Error::config("headers", format!("'{name}' is not a valid header name")), false)
+            })?;
+            let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
+                (Error::config("headers", format!("value of '{name}' is not a valid header value")), false)
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        builder = builder.headers(headers);
+        if let Some((user, password)) = &request.basic {
+            builder = builder.basic_auth(form_encode(user), Some(form_encode(password.expose())));
+        }
+        if let Some(token) = &request.bearer {
+            builder = builder.bearer_auth(token.expose());
+        }
+        builder = match &request.body {
+            Body::Empty => builder,
+            Body::Form(fields) => builder.form(fields),
+            Body::Json(value) => builder.json(value),
+        };
+        let response = builder.send().await.map_err(|e| {
+            let unprocessed = e.is_connect();
+            (self.transport_error(endpoint, &e), unprocessed)
+        })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = read_limited(response, endpoint, status)
+            .await
+            .map_err(|e| (e, false))?;
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
+        Ok((
+            Response {
+                endpoint: endpoint.to_owned(),
+                status: status.as_u16(),
+                content_type,
+                body,
+            },
+            retry_after,
+        ))
+    }
+
+    fn transport_error(&self, endpoint: &str, e: &reqwest::Error) -> Error {
+        if e.is_timeout() {
+            return Error::Timeout {
+                endpoint: endpoint.to_owned(),
+                after: self.timeout,
+            };
+        }
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        // reqwest errors name the full URL; keep only the endpoint so no query leaks.
+        Error::Transport {
+            endpoint: endpoint.to_owned(),
+            reason: reason.replace(e.url().map(Url::as_str).unwrap_or("\u{0}"), endpoint),
+        }
+    }
+}
+
+async fn read_limited(
+    mut response: reqwest::Response,
+    endpoint: &str,
+    status: StatusCode,
+) -> Result<Vec<u8>> {
+    let too_big = || Error::InvalidResponse {
+        endpoint: endpoint.to_owned(),
+        status: Some(status.as_u16()),
+        reason: format!("body is larger than {} KiB", MAX_BODY_BYTES / 1024),
+    };
+    if response.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::Transport {
+        endpoint: endpoint.to_owned(),
+        reason: format!("body could not be read: {e}"),
+    })? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+fn retry_wait(retry: Retry, status: u16) -> bool {
+    match retry {
+        Retry::Idempotent => matches!(status, 429 | 500 | 502 | 503 | 504),
+        Retry::OnlyUnprocessed => matches!(status, 429 | 503),
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait in [base/2, base] with
+/// base = 200 ms × 2^attempt.
+fn backoff(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1 << attempt.min(10));
+    let jitter = rand::random_range(base / 2..=base);
+    Duration::from_millis(jitter)
+}
+
+/// Parses `Retry-After` as delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// The URL without query and fragment, for messages and logs.
+pub fn endpoint_name(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_only_on_loopback() {
+        assert!(check_endpoint("http://127.0.0.1:8080/token").is_ok());
+        assert!(check_endpoint("http://127.9.9.9/token").is_ok());
+        assert!(check_endpoint("http://[::1]/token").is_ok());
+        assert!(check_endpoint("http://localhost/token").is_ok());
+        assert!(check_endpoint("https://login.example.com/token").is_ok());
+        let err = check_endpoint("http://login.example.com/token").unwrap_err();
+        assert!(err.contains("must use https"), "{err}");
+        assert!(check_endpoint("ftp://127.0.0.1/x").is_err());
+        assert!(check_endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        let later = SystemTime::now() + Duration::from_secs(30);
+        let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
+        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn one_shot_requests_retry_only_when_unprocessed() {
+        assert!(retry_wait(Retry::Idempotent, 500));
+        assert!(!retry_wait(Retry::OnlyUnprocessed, 500));
+        assert!(retry_wait(Retry::OnlyUnprocessed, 503));
+        assert!(!retry_wait(Retry::Idempotent, 400));
+        assert!(!retry_wait(Retry::Idempotent, 401));
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_in_range() {
+        for attempt in 0..5 {
+            let base = 200u64 << attempt;
+            let d = backoff(attempt).as_millis() as u64;
+            assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d}");
+        }
+    }
+
+    #[test]
+    fn endpoint_name_drops_query_and_credentials() {
+        let url = Url::parse("https://u:p@h.example/token?code=abc#f").unwrap();
+        assert_eq!(endpoint_name(&url), "https://h.example/token");
+    }
+}
