@@ -6,11 +6,13 @@
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod flow;
 pub mod http;
 pub mod profile;
 pub mod provider;
 pub mod secret;
 pub mod token;
+pub mod validate;
 
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use secret::Secret;

@@ -1,7 +1,13 @@
 //! The token cache: a memory tier in every broker, and an optional shared tier.
 
+mod crypto;
+mod file;
 mod key;
+mod redis;
 mod store;
 
+pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
+pub use file::{DIR_ENV, FileStore};
 pub use key::{CacheKey, KeyParts};
+pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use store::{EntryInfo, Lease, SecretStore, SharedStore};

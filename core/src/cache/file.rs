@@ -1,0 +1,469 @@
+//! The file tier: one encrypted file per entry under the user's cache directory, shared by
+//! every broker process of that user.
+//!
+//! Layout under the cache directory (0700; files 0600):
+//! - `key`: the cache key when [`KEY_ENV`](crate::cache::KEY_ENV) is not set;
+//! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
+//! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
+//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted).
+//!
+//! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
+//! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+
+use crate::cache::crypto::{self, CacheCipher};
+use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::token::TokenSet;
+
+/// The environment variable overriding the default cache directory.
+pub const DIR_ENV: &str = "TOKENBROKER_CACHE_DIR";
+
+/// Expired entries without a refresh token are deleted once this much past expiry.
+const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
+/// Temp files older than this belong to a writer that died; they are swept.
+const ORPHAN_AFTER: Duration = Duration::from_secs(60);
+/// Anything bigger is not an entry we wrote.
+const MAX_ENTRY_BYTES: u64 = 16 << 20;
+const TOKENS: &str = "tokens";
+const SECRETS: &str = "secrets";
+const LOCKS: &str = "locks";
+const TMP_PREFIX: &str = ".tmp-";
+
+/// The persistent per-user tier: encrypted files, cross-process leases through `flock`.
+///
+/// `get` returns a stored token while it is valid, and after expiry only while it holds a
+/// refresh token; an expired entry without one reads as absent and is deleted once it is
+/// more than five minutes past expiry. Unreadable entries are logged, deleted and read as
+/// absent. [`SharedStore::clear`] removes token entries only, never secrets or the key.
+#[derive(Clone)]
+pub struct FileStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: PathBuf,
+    cipher: CacheCipher,
+}
+
+impl FileStore {
+    /// Opens the store in `dir`, else [`DIR_ENV`], else `~/.cache/tokenbroker`, with the key
+    /// from [`CacheCipher::load_default`].
+    pub fn open(dir: Option<PathBuf>) -> Result<Self> {
+        let root = match dir {
+            Some(dir) => dir,
+            None => Self::default_dir()?,
+        };
+        crypto::ensure_private_dir(&root, false)?;
+        let cipher = CacheCipher::load_default(&root)?;
+        Self::with_cipher(root, cipher)
+    }
+
+    /// Opens the store in `dir` with an explicit cipher.
+    pub fn with_cipher(dir: PathBuf, cipher: CacheCipher) -> Result<Self> {
+        crypto::ensure_private_dir(&dir, false)?;
+        for sub in [TOKENS, SECRETS, LOCKS] {
+            crypto::ensure_private_dir(&dir.join(sub), true)?;
+        }
+        let store = Self {
+            inner: Arc::new(Inner { root: dir, cipher }),
+        };
+        for sub in [TOKENS, SECRETS] {
+            sweep_orphans(&store.inner.root.join(sub));
+        }
+        Ok(store)
+    }
+
+    /// [`DIR_ENV`] when set, else `tokenbroker` in the platform cache directory.
+    pub fn default_dir() -> Result<PathBuf> {
+        if let Some(dir) = std::env::var_os(DIR_ENV).filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(dir));
+        }
+        dirs::cache_dir()
+            .map(|d| d.join("tokenbroker"))
+            .ok_or_else(|| Error::config(DIR_ENV, "no home cache directory; set this variable"))
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The file holding the entry for `key`.
+    pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
+        self.inner.token_path(key.digest_hex())
+    }
+
+    /// The file holding the secret `name`.
+    pub fn secret_path(&self, name: &str) -> PathBuf {
+        self.inner.secret_path(name)
+    }
+
+    async fn blocking<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || op(&inner))
+            .await
+            .map_err(|_| Error::cache("file store task panicked or was cancelled"))?
+    }
+}
+
+impl fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileStore")
+            .field("dir", &self.inner.root)
+            .field("cipher", &self.inner.cipher)
+            .finish()
+    }
+}
+
+/// What reading one entry file found.
+enum Loaded {
+    Missing,
+    Found(CacheKey, TokenSet, u64),
+    Corrupt(String, u64),
+}
+
+impl Inner {
+    fn token_path(&self, digest: &str) -> PathBuf {
+        self.root.join(TOKENS).join(format!("{digest}.bin"))
+    }
+
+    fn secret_path(&self, name: &str) -> PathBuf {
+        let digest = crypto::name_digest(name);
+        self.root.join(SECRETS).join(format!("{digest}.bin"))
+    }
+
+    fn read_token(&self, digest: &str) -> Result<Loaded> {
+        let path = self.token_path(digest);
+        Ok(match read_file(&path)? {
+            None => Loaded::Missing,
+            Some((bytes, ino)) => match crypto::open_token(&self.cipher, digest, &bytes) {
+                Ok((key, token)) => Loaded::Found(key, token, ino),
+                Err(e) => Loaded::Corrupt(reason(&e), ino),
+            },
+        })
+    }
+
+    /// Reads an entry, applying the expiry policy and cleaning up what cannot be served.
+    fn load(&self, digest: &str, now: SystemTime) -> Result<Option<(CacheKey, TokenSet)>> {
+        let path = self.token_path(digest);
+        match self.read_token(digest)? {
+            Loaded::Missing => Ok(None),
+            Loaded::Corrupt(why, ino) => {
+                tracing::warn!(file = %path.display(), reason = %why,
+                    "removing unreadable token cache entry");
+                remove_if_same(&path, ino)?;
+                Ok(None)
+            }
+            Loaded::Found(key, token, ino) => {
+                if crypto::servable(&token, now) {
+                    return Ok(Some((key, token)));
+                }
+                if now.duration_since(token.expires_at).unwrap_or_default() > STALE_AFTER {
+                    remove_if_same(&path, ino)?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
+        Ok(self
+            .load(key.digest_hex(), SystemTime::now())?
+            .filter(|(stored, _)| stored.canonical() == key.canonical())
+            .map(|(_, token)| token))
+    }
+
+    fn list(&self) -> Result<Vec<EntryInfo>> {
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        for name in entry_names(&self.root.join(TOKENS))? {
+            let Some(digest) = name.strip_suffix(".bin") else { continue };
+            if let Some((key, token)) = self.load(digest, now)? {
+                out.push(EntryInfo {
+                    key: key.canonical().to_owned(),
+                    expires_at: token.expires_at,
+                    scopes: token.scopes.clone(),
+                    has_refresh_token: token.refresh_token.is_some(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    fn clear(&self) -> Result<()> {
+        let dir = self.root.join(TOKENS);
+        for name in entry_names(&dir)? {
+            let path = dir.join(&name);
+            if name.ends_with(".bin") || is_orphan(&path) {
+                remove(&path)?;
+            }
+        }
+        crypto::sync_dir(&dir).map_err(|e| io_error("sync", &dir, e))
+    }
+}
+
+#[async_trait]
+impl SharedStore for FileStore {
+    async fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
+        let key = key.clone();
+        self.blocking(move |inner| inner.get(&key)).await
+    }
+
+    async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
+        let sealed = crypto::seal_token(&self.inner.cipher, key, token)?;
+        let path = self.entry_path(key);
+        self.blocking(move |_| write_atomic(&path, &sealed)).await
+    }
+
+    async fn remove(&self, key: &CacheKey) -> Result<()> {
+        let path = self.entry_path(key);
+        self.blocking(move |_| remove_durably(&path)).await
+    }
+
+    async fn list(&self) -> Result<Vec<EntryInfo>> {
+        self.blocking(Inner::list).await
+    }
+
+    async fn clear(&self) -> Result<()> {
+        self.blocking(Inner::clear).await
+    }
+
+    async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
+        let path = self.inner.root.join(LOCKS).join(format!("{}.lock", key.digest_hex()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| io_error("open", &path, e))?;
+        let deadline = Instant::now() + wait;
+        while !try_lock(&file).map_err(|e| io_error("lock", &path, e))? {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::cache(format!(
+                    "timed out after {wait:?} waiting for the fetch lease on {} held by another \
+                     process or task",
+                    &key.digest_hex()[..12]
+                )));
+            }
+            let jitter = Duration::from_millis(rand::random_range(5..=20));
+            tokio::time::sleep(left.min(jitter)).await;
+        }
+        let mut lease = FileLease { file, fencing: 0 };
+        lease.fencing = bump_fence(&lease.file).map_err(|e| io_error("update", &path, e))?;
+        Ok(Box::new(lease))
+    }
+}
+
+#[async_trait]
+impl SecretStore for FileStore {
+    async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
+        let (name, path) = (name.to_owned(), self.secret_path(name));
+        self.blocking(move |inner| {
+            let Some((bytes, _)) = read_file(&path)? else { return Ok(None) };
+            match crypto::open_secret(&inner.cipher, &name, &bytes) {
+                Ok(secret) => Ok(Some(secret)),
+                Err(e) => {
+                    // Kept on disk: it may open again once the right key is configured.
+                    tracing::warn!(file = %path.display(), reason = %reason(&e),
+                        "ignoring unreadable stored secret");
+                    Ok(None)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
+        let sealed = crypto::seal_secret(&self.inner.cipher, name, value)?;
+        let path = self.secret_path(name);
+        self.blocking(move |_| write_atomic(&path, &sealed)).await
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<()> {
+        let path = self.secret_path(name);
+        self.blocking(move |_| remove_durably(&path)).await
+    }
+}
+
+/// A held `flock` on a lock file; unlocked and closed on drop.
+struct FileLease {
+    file: File,
+    fencing: u64,
+}
+
+impl Lease for FileLease {
+    fn fencing_token(&self) -> u64 {
+        self.fencing
+    }
+}
+
+impl Drop for FileLease {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is open for the lifetime of `self.file`.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+fn try_lock(file: &File) -> std::io::Result<bool> {
+    // SAFETY: the descriptor is open for the lifetime of `file`.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
+        _ => Err(err),
+    }
+}
+
+/// Reads, increments and durably rewrites the decimal counter in a locked lock file.
+fn bump_fence(file: &File) -> std::io::Result<u64> {
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0)?;
+    let text = std::str::from_utf8(&buf[..n]).unwrap_or("").trim();
+    let current = if text.is_empty() {
+        0
+    } else {
+        text.parse::<u64>().unwrap_or_else(|_| {
+            tracing::warn!("fencing counter in a lock file is corrupt; restarting it");
+            0
+        })
+    };
+    let next = current.saturating_add(1);
+    let text = format!("{next}\n");
+    file.set_len(0)?;
+    file.write_at(text.as_bytes(), 0)?;
+    file.sync_data()?;
+    Ok(next)
+}
+
+/// The bytes and inode of a regular file, or `None` when it does not exist.
+fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("open", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| io_error("stat", path, e))?;
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_ENTRY_BYTES) as usize);
+    (&mut file)
+        .take(MAX_ENTRY_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error("read", path, e))?;
+    Ok(Some((bytes, meta.ino())))
+}
+
+/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        "{TMP_PREFIX}{}-{}",
+        std::process::id(),
+        crypto::random_hex(8)?
+    ));
+    let result = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        crypto::sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io_error("write", path, e))
+}
+
+fn remove(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(io_error("remove", path, e)),
+        _ => Ok(()),
+    }
+}
+
+fn remove_durably(path: &Path) -> Result<()> {
+    remove(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crypto::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
+}
+
+/// Removes `path` only if it is still the file we read (inode `ino`), so that an entry a
+/// concurrent writer just renamed into place is not deleted by mistake.
+fn remove_if_same(path: &Path, ino: u64) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.ino() == ino => remove(path),
+        _ => Ok(()),
+    }
+}
+
+fn entry_names(dir: &Path) -> Result<Vec<String>> {
+    let entries = fs::read_dir(dir).map_err(|e| io_error("list", dir, e))?;
+    Ok(entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect())
+}
+
+fn is_orphan(path: &Path) -> bool {
+    let is_tmp = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(TMP_PREFIX));
+    is_tmp
+        && fs::symlink_metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ORPHAN_AFTER)
+}
+
+/// Deletes temp files left by writers that died mid-write.
+fn sweep_orphans(dir: &Path) {
+    for name in entry_names(dir).unwrap_or_default() {
+        let path = dir.join(name);
+        if is_orphan(&path) {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+fn reason(e: &Error) -> String {
+    match e {
+        Error::Cache { reason } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::cache(format!("cannot {op} {}: {e}", path.display()))
+}

@@ -1,0 +1,243 @@
+//! One validation layer: token responses, OAuth error bodies and ID tokens are checked here
+//! and nowhere else.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, OAuthError, Result};
+use crate::http::Response;
+use crate::secret::{Secret, scrub};
+use crate::token::TokenSet;
+
+/// Longest body excerpt quoted in an error message.
+const EXCERPT_CHARS: usize = 120;
+
+/// What a token response is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    /// Scopes that were requested (reported as granted when the response has no `scope`).
+    pub requested_scopes: &'a [String],
+    /// Lifetime assumed when the response gives no expiry.
+    pub default_ttl: Duration,
+    /// Secrets the request carried, scrubbed from any provider text quoted in errors.
+    pub secrets: &'a [&'a str],
+}
+
+/// Turns a token endpoint response into a [`TokenSet`] or a typed error.
+///
+/// Accepts `expires_in` as a number or a numeric string and `expires_on` as epoch seconds
+/// (number or string) or an HTTP/RFC 3339 date, as seed 004's Azure AD v1 sends them.
+pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> {
+    let map = json_object(resp, expect.secrets)?;
+    if let Some(err) = oauth_error_from(&map, resp, expect.secrets) {
+        return Err(err);
+    }
+    if !(200..300).contains(&resp.status) {
+        return Err(invalid(
+            resp,
+            format!("HTTP {} without an OAuth error body", resp.status),
+            expect.secrets,
+        ));
+    }
+    let now = SystemTime::now();
+    let access_token = match map.get("access_token") {
+        Some(Value::String(s)) if !s.trim().is_empty() => Secret::new(s.clone()),
+        Some(_) => return Err(invalid(resp, "'access_token' is empty or not a string".into(), &[])),
+        None => return Err(invalid(resp, "'access_token' is missing".into(), &[])),
+    };
+    let token_type = match map.get("token_type") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        None => return Err(invalid(resp, "'token_type' is missing".into(), &[])),
+        Some(_) => return Err(invalid(resp, "'token_type' is not a string".into(), &[])),
+    };
+    let expires_at = match (
+        seconds(&map, "expires_in").map_err(|r| invalid(resp, r, &[]))?,
+        map.get("expires_on"),
+    ) {
+        (Some(secs), _) => now + Duration::from_secs_f64(secs),
+        (None, Some(on)) => parse_instant(on)
+            .ok_or_else(|| invalid(resp, "'expires_on' is not a time".into(), &[]))?,
+        (None, None) => now + expect.default_ttl,
+    };
+    let scopes = match map.get("scope") {
+        Some(Value::String(s)) => s
+            .split([' ', ','])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => expect.requested_scopes.to_vec(),
+    };
+    let secret_field = |name: &str| match map.get(name) {
+        Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
+        _ => None,
+    };
+    let refresh_in = seconds(&map, "refresh_in")
+        .ok()
+        .flatten()
+        .map(Duration::from_secs_f64);
+    Ok(TokenSet {
+        access_token,
+        token_type,
+        expires_at,
+        issued_at: now,
+        scopes,
+        refresh_token: secret_field("refresh_token"),
+        id_token: secret_field("id_token"),
+        refresh_in,
+    })
+}
+
+/// Parses any non-2xx response of an OAuth endpoint into the most specific error: an
+/// [`Error::OAuth`] when the body is an RFC 6749 §5.2 error, else invalid_response.
+pub fn error_response(resp: &Response, secrets: &[&str]) -> Error {
+    match json_object(resp, secrets) {
+        Ok(map) => oauth_error_from(&map, resp, secrets).unwrap_or_else(|| {
+            invalid(resp, format!("HTTP {} without an OAuth error body", resp.status), secrets)
+        }),
+        Err(err) => err,
+    }
+}
+
+/// Parses the body as a JSON object, or explains (with a scrubbed excerpt) why it is not one.
+pub fn json_object(resp: &Response, secrets: &[&str]) -> Result<Map<String, Value>> {
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(invalid(resp, "empty body".into(), secrets));
+    }
+    match serde_json::from_slice::<Value>(&resp.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid(resp, "JSON body is not an object".into(), secrets)),
+        Err(e) => {
+            let what = match resp.content_type.as_deref() {
+                Some(ct) if ct.contains("html") => "an HTML page, not JSON".to_owned(),
+                _ => format!("not JSON ({e})"),
+            };
+            Err(invalid(resp, format!("body is {what}: {}", excerpt(&resp.body, secrets)), secrets))
+        }
+    }
+}
+
+fn oauth_error_from(map: &Map<String, Value>, resp: &Response, secrets: &[&str]) -> Option<Error> {
+    let code = map.get("error")?.as_str()?;
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .map(|s| scrub(&s.chars().take(500).collect::<String>(), secrets.iter().copied()))
+    };
+    Some(Error::OAuth {
+        endpoint: resp.endpoint.clone(),
+        error: Box::new(OAuthError {
+            error: scrub(code, secrets.iter().copied()),
+            description: text("error_description"),
+            uri: text("error_uri"),
+            status: resp.status,
+            provider_codes: map
+                .get("error_codes")
+                .and_then(Value::as_array)
+                .map(|codes| codes.iter().filter_map(Value::as_i64).collect())
+                .unwrap_or_default(),
+        }),
+    })
+}
+
+fn invalid(resp: &Response, reason: String, secrets: &[&str]) -> Error {
+    Error::InvalidResponse {
+        endpoint: resp.endpoint.clone(),
+        status: Some(resp.status),
+        reason: scrub(&reason, secrets.iter().copied()),
+    }
+}
+
+/// A short, printable, scrubbed excerpt of a body for error messages.
+pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = squashed.chars().take(EXCERPT_CHARS).collect();
+    if squashed.chars().count() > EXCERPT_CHARS {
+        cut.push('…');
+    }
+    // Anything that looks like a long opaque credential is masked too.
+    let masked: Vec<String> = cut
+        .split(' ')
+        .map(|w| {
+            if w.len() >= 24 && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)) {
+                "[redacted]".into()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    format!("\"{}\"", scrub(&masked.join(" "), secrets.iter().copied()))
+}
+
+/// Reads a duration in seconds given as a number or a numeric string.
+fn seconds(map: &Map<String, Value>, key: &str) -> std::result::Result<Option<f64>, String> {
+    let value = match map.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        Some(_) => None,
+    };
+    match value {
+        Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(format!("'{key}' is not a number of seconds")),
+    }
+}
+
+/// Reads an instant given as epoch seconds (number or string), an HTTP date or RFC 3339.
+pub fn parse_instant(value: &Value) -> Option<SystemTime> {
+    let epoch = |secs: f64| (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs));
+    match value {
+        Value::Number(n) => epoch(n.as_f64()?),
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(secs) = s.parse::<f64>() {
+                return epoch(secs);
+            }
+            httpdate::parse_http_date(s).ok().or_else(|| parse_rfc3339(s))
+        }
+        _ => None,
+    }
+}
+
+/// Minimal RFC 3339 / ISO 8601 UTC parser (`2019-01-15T19:05:27Z`, optional fraction and
+/// `+00:00`); other offsets are applied.
+fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let (date, time) = s.split_once(['T', ' '])?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (clock, offset) = match time.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&time[..i], &time[i..]),
+        None => (time, "Z"),
+    };
+    let mut c = clock.split(':');
+    let h: i64 = c.next()?.parse().ok()?;
+    let mi: i64 = c.next()?.parse().ok()?;
+    let sec: f64 = c.next().unwrap_or("0").parse().ok()?;
+    let offset_secs = match offset {
+        "Z" | "z" => 0,
+        o => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = o[1..].split_once(':')?;
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days from civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 - offset_secs;
+    (secs >= 0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs as f64 + sec.fract()) + Duration::from_secs(sec.trunc() as u64))
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
