@@ -3,6 +3,7 @@
 //! The core holds every piece of logic: provider presets, token flows, validation, the HTTP
 //! policy and the token cache. The Python, Node, Kotlin and Swift bindings only convert types.
 
+pub mod broker;
 pub mod cache;
 pub mod config;
 pub mod error;
@@ -10,10 +11,15 @@ pub mod flow;
 pub mod http;
 pub mod profile;
 pub mod provider;
+pub mod runtime;
+pub mod stats;
 pub mod secret;
 pub mod token;
 pub mod validate;
 
+pub use broker::{Broker, TokenOptions};
+pub use config::Config;
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use secret::Secret;
+pub use stats::Stats;
 pub use token::{AccessToken, TokenSet};

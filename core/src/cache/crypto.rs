@@ -207,7 +207,9 @@ fn parse_base64(var: &str, value: &str) -> Result<CacheCipher> {
     let bad = || {
         Error::config(
             format!("environment variable {var}"),
-            format!("must be the base64 of {KEY_LEN} random bytes (e.g. `openssl rand -base64 32`)"),
+            format!(
+                "must be the base64 of {KEY_LEN} random bytes (e.g. `openssl rand -base64 32`)"
+            ),
         )
     };
     let engine = base64::engine::general_purpose::STANDARD;
@@ -227,7 +229,12 @@ fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
     {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::config(location, format!("cannot open key file: {e}"))),
+        Err(e) => {
+            return Err(Error::config(
+                location,
+                format!("cannot open key file: {e}"),
+            ));
+        }
     };
     let meta = file
         .metadata()
@@ -268,8 +275,13 @@ fn create_key_file(path: &Path) -> Result<()> {
     ensure_private_dir(dir, false)?;
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?;
-    let tmp = dir.join(format!(".key.tmp-{}-{}", std::process::id(), random_hex(8)?));
-    let io = |e: std::io::Error| Error::cache(format!("cannot create key file {}: {e}", path.display()));
+    let tmp = dir.join(format!(
+        ".key.tmp-{}-{}",
+        std::process::id(),
+        random_hex(8)?
+    ));
+    let io =
+        |e: std::io::Error| Error::cache(format!("cannot create key file {}: {e}", path.display()));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -304,7 +316,10 @@ pub(crate) fn ensure_private_dir(dir: &Path, tighten: bool) -> Result<()> {
         return Err(Error::config(location, "cache path is not a directory"));
     }
     if meta.uid() != current_uid() {
-        return Err(Error::config(location, "cache directory is owned by another user"));
+        return Err(Error::config(
+            location,
+            "cache directory is owned by another user",
+        ));
     }
     let mode = meta.mode() & 0o777;
     if mode & 0o022 != 0 {
@@ -385,8 +400,15 @@ fn parse_error(e: serde_json::Error) -> Error {
 }
 
 /// Seals `token` for `key`, with the key's digest as associated data.
-pub(crate) fn seal_token(cipher: &CacheCipher, key: &CacheKey, token: &TokenSet) -> Result<Vec<u8>> {
-    let record = TokenRecordRef { key: key.canonical(), token };
+pub(crate) fn seal_token(
+    cipher: &CacheCipher,
+    key: &CacheKey,
+    token: &TokenSet,
+) -> Result<Vec<u8>> {
+    let record = TokenRecordRef {
+        key: key.canonical(),
+        token,
+    };
     cipher.seal(key.digest_hex().as_bytes(), &to_plaintext(&record)?)
 }
 
@@ -408,7 +430,10 @@ pub(crate) fn open_token(
 
 /// Seals the secret `value` stored under `name`.
 pub(crate) fn seal_secret(cipher: &CacheCipher, name: &str, value: &Secret) -> Result<Vec<u8>> {
-    let record = SecretRecord { name: name.to_owned(), value: value.clone() };
+    let record = SecretRecord {
+        name: name.to_owned(),
+        value: value.clone(),
+    };
     cipher.seal(name_digest(name).as_bytes(), &to_plaintext(&record)?)
 }
 
@@ -417,7 +442,9 @@ pub(crate) fn open_secret(cipher: &CacheCipher, name: &str, sealed: &[u8]) -> Re
     let plain = cipher.open(name_digest(name).as_bytes(), sealed)?;
     let record: SecretRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
     if record.name != name {
-        return Err(Error::cache("entry holds a different secret name than requested"));
+        return Err(Error::cache(
+            "entry holds a different secret name than requested",
+        ));
     }
     Ok(record.value)
 }
@@ -441,7 +468,11 @@ mod tests {
         let other = CacheCipher::generate().unwrap();
         assert!(other.open(b"name-a", &sealed).is_err());
         assert!(c.open(b"name-a", &sealed[..sealed.len() - 1]).is_err());
-        assert_ne!(c.seal(b"n", b"x").unwrap(), c.seal(b"n", b"x").unwrap(), "fresh nonce");
+        assert_ne!(
+            c.seal(b"n", b"x").unwrap(),
+            c.seal(b"n", b"x").unwrap(),
+            "fresh nonce"
+        );
     }
 
     #[test]
@@ -459,6 +490,9 @@ mod tests {
     fn debug_is_redacted() {
         let c = CacheCipher::from_bytes(&[0x41; 32]).unwrap();
         let text = format!("{c:?}");
-        assert!(text.contains("[redacted]") && !text.contains("AAAA"), "{text}");
+        assert!(
+            text.contains("[redacted]") && !text.contains("AAAA"),
+            "{text}"
+        );
     }
 }

@@ -193,7 +193,9 @@ impl Inner {
         let now = SystemTime::now();
         let mut out = Vec::new();
         for name in entry_names(&self.root.join(TOKENS))? {
-            let Some(digest) = name.strip_suffix(".bin") else { continue };
+            let Some(digest) = name.strip_suffix(".bin") else {
+                continue;
+            };
             if let Some((key, token)) = self.load(digest, now)? {
                 out.push(EntryInfo {
                     key: key.canonical().to_owned(),
@@ -246,7 +248,11 @@ impl SharedStore for FileStore {
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
-        let path = self.inner.root.join(LOCKS).join(format!("{}.lock", key.digest_hex()));
+        let path = self
+            .inner
+            .root
+            .join(LOCKS)
+            .join(format!("{}.lock", key.digest_hex()));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -280,7 +286,9 @@ impl SecretStore for FileStore {
     async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
         let (name, path) = (name.to_owned(), self.secret_path(name));
         self.blocking(move |inner| {
-            let Some((bytes, _)) = read_file(&path)? else { return Ok(None) };
+            let Some((bytes, _)) = read_file(&path)? else {
+                return Ok(None);
+            };
             match crypto::open_secret(&inner.cipher, &name, &bytes) {
                 Ok(secret) => Ok(Some(secret)),
                 Err(e) => {

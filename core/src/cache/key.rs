@@ -10,18 +10,26 @@ use aws_lc_rs::digest;
 /// that change what the provider issues.
 ///
 /// Built once per profile (and per distinct scope set); cloning is a reference count.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub struct CacheKey(Arc<KeyInner>);
+
+impl PartialEq for CacheKey {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.canonical == other.0.canonical
+    }
+}
 
 #[derive(PartialEq, Eq)]
 struct KeyInner {
     canonical: String,
     digest_hex: String,
+    /// First 8 bytes of the digest: hashing a key in a map costs one `u64` write.
+    hash64: u64,
 }
 
 impl Hash for CacheKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.canonical.hash(state);
+        state.write_u64(self.0.hash64);
     }
 }
 
@@ -77,10 +85,14 @@ impl CacheKey {
     /// Rebuilds a key from its canonical text (as stored by a persistent tier).
     pub fn from_canonical(canonical: String) -> Self {
         let d = digest::digest(&digest::SHA256, canonical.as_bytes());
-        let digest_hex = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let bytes = d.as_ref();
+        let digest_hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&bytes[..8]);
         Self(Arc::new(KeyInner {
             canonical,
             digest_hex,
+            hash64: u64::from_le_bytes(first),
         }))
     }
 
@@ -142,7 +154,10 @@ mod tests {
             key(&[], &[("resource", "r"), ("tenant", "t")]),
             key(&[], &[("tenant", "t"), ("resource", "r")])
         );
-        assert_ne!(key(&[], &[("resource", "r1")]), key(&[], &[("resource", "r2")]));
+        assert_ne!(
+            key(&[], &[("resource", "r1")]),
+            key(&[], &[("resource", "r2")])
+        );
     }
 
     #[test]

@@ -74,9 +74,21 @@ impl RedisStore {
             Error::cache(format!("{what} redis at {endpoint}: {text}"))
         };
         let client = ::redis::Client::open(url).map_err(|e| fail("invalid URL for", e))?;
+        let timeout = Duration::from_secs(5);
+        // One direct attempt first, so a wrong password or an unreachable server fails fast
+        // instead of going through the manager's reconnection backoff.
+        let probe = ::redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout);
+        drop(
+            client
+                .get_multiplexed_async_connection_with_config(&probe)
+                .await
+                .map_err(|e| fail("cannot connect to", e))?,
+        );
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Duration::from_secs(5))
-            .set_response_timeout(Duration::from_secs(5))
+            .set_connection_timeout(timeout)
+            .set_response_timeout(timeout)
             .set_number_of_retries(2)
             .set_max_delay(1000);
         let conn = ConnectionManager::new_with_config(client, config)
@@ -181,7 +193,9 @@ impl SharedStore for RedisStore {
             .get(self.key("token", key.digest_hex()))
             .await
             .map_err(|e| self.failed("GET", e))?;
-        let Some(sealed) = sealed else { return Ok(None) };
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
         let token = self.open_or_drop(key.digest_hex(), sealed).await?;
         Ok(token.filter(|t| crypto::servable(t, SystemTime::now())))
     }
@@ -195,7 +209,10 @@ impl SharedStore for RedisStore {
         let mut conn = self.conn.clone();
         if ttl.is_zero() {
             // Already useless: store nothing, and drop whatever was there.
-            let _: i64 = conn.del(&redis_key).await.map_err(|e| self.failed("DEL", e))?;
+            let _: i64 = conn
+                .del(&redis_key)
+                .await
+                .map_err(|e| self.failed("DEL", e))?;
             return Ok(());
         }
         let sealed = crypto::seal_token(&self.cipher, key, token)?;
@@ -311,7 +328,9 @@ impl SecretStore for RedisStore {
             .get(&redis_key)
             .await
             .map_err(|e| self.failed("GET", e))?;
-        let Some(sealed) = sealed else { return Ok(None) };
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
         match crypto::open_secret(&self.cipher, name, &sealed) {
             Ok(secret) => Ok(Some(secret)),
             Err(e) => {
@@ -364,10 +383,16 @@ impl Drop for RedisLease {
             return;
         };
         let mut conn = self.conn.clone();
-        let (key, owner) = (std::mem::take(&mut self.key), std::mem::take(&mut self.owner));
+        let (key, owner) = (
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.owner),
+        );
         runtime.spawn(async move {
-            let released: ::redis::RedisResult<i64> =
-                DELETE_IF_EQUAL.key(&key).arg(&owner).invoke_async(&mut conn).await;
+            let released: ::redis::RedisResult<i64> = DELETE_IF_EQUAL
+                .key(&key)
+                .arg(&owner)
+                .invoke_async(&mut conn)
+                .await;
             if let Err(e) = released {
                 tracing::debug!(key = %key, error = %e, "lease release failed; it will expire");
             }
@@ -405,7 +430,9 @@ fn redact_url(url: &str) -> String {
 
 /// The password in `url`, raw and percent-decoded, to scrub from error text.
 fn url_secrets(url: &str) -> Vec<String> {
-    let Some(password) = url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned))
+    let Some(password) = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned))
     else {
         return Vec::new();
     };
@@ -417,7 +444,9 @@ fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let (mut out, mut i) = (Vec::with_capacity(bytes.len()), 0);
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);

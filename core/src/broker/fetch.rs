@@ -1,0 +1,233 @@
+//! The miss path: one flight per key, the shared tier with its lease, the grant, and
+//! refresh-ahead.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::FutureExt;
+
+use super::{Inner, ProfileState};
+use crate::cache::CacheKey;
+use crate::cache::memory::Entry;
+use crate::error::{Error, Result};
+use crate::flow;
+use crate::profile::{Grant, Profile};
+use crate::runtime;
+use crate::stats::Counters;
+use crate::token::{AccessToken, TokenSet};
+
+/// Longest wait for another process's or machine's fetch of the same key.
+const LEASE_WAIT: Duration = Duration::from_secs(30);
+
+impl Inner {
+    /// Joins the fetch in flight for `key`, or starts one on the core runtime.
+    ///
+    /// The fetch runs as its own task: a caller that gives up (timeout, cancelled future,
+    /// Ctrl-C) does not cancel it for the others. `newer_than` asks for a token issued after
+    /// that instant (forced and background refreshes).
+    pub(super) async fn flight(
+        this: &Arc<Self>,
+        state: Arc<ProfileState>,
+        key: CacheKey,
+        scopes: Vec<String>,
+        min_ttl: Duration,
+        newer_than: Option<SystemTime>,
+    ) -> Result<AccessToken> {
+        let flight = {
+            let mut flights = this.flights.lock();
+            if let Some(existing) = flights.get(&key) {
+                Counters::bump(&this.counters.coalesced);
+                existing.clone()
+            } else {
+                let inner = this.clone();
+                let task_key = key.clone();
+                let task = runtime::handle().spawn(async move {
+                    let result = inner.fetch(&state, &task_key, &scopes, min_ttl, newer_than).await;
+                    inner.flights.lock().remove(&task_key);
+                    result
+                });
+                let flight = async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(Error::cache(format!("token fetch task failed: {e}"))))
+                }
+                .boxed()
+                .shared();
+                flights.insert(key, flight.clone());
+                flight
+            }
+        };
+        flight.await
+    }
+
+    async fn fetch(
+        &self,
+        state: &ProfileState,
+        key: &CacheKey,
+        scopes: &[String],
+        min_ttl: Duration,
+        newer_than: Option<SystemTime>,
+    ) -> Result<AccessToken> {
+        let http = self.http();
+        let profile = state.resolved(&http).await?;
+        let usable = |set: &TokenSet| {
+            set.remaining_at(SystemTime::now()) > min_ttl
+                && newer_than.is_none_or(|t| set.issued_at > t)
+        };
+        let Some(store) = self.shared().await else {
+            let set = self.issue(state, &profile, scopes).await?;
+            return Ok(self.remember(key, set));
+        };
+        match store.get(key).await {
+            Ok(Some(set)) if usable(&set) => {
+                Counters::bump(&self.counters.shared_hits);
+                return Ok(self.remember(key, set));
+            }
+            Ok(_) => {}
+            Err(e) => self.store_error(&e),
+        }
+        let lease = match store.lease(key, LEASE_WAIT).await {
+            Ok(lease) => Some(lease),
+            Err(e) => {
+                self.store_error(&e);
+                None
+            }
+        };
+        if lease.is_some() {
+            // Whoever held the lease before us may have fetched already.
+            if let Ok(Some(set)) = store.get(key).await {
+                if usable(&set) {
+                    Counters::bump(&self.counters.shared_hits);
+                    return Ok(self.remember(key, set));
+                }
+            }
+        }
+        let set = self.issue(state, &profile, scopes).await?;
+        if let Err(e) = store.put(key, &set).await {
+            self.store_error(&e);
+        }
+        drop(lease);
+        Ok(self.remember(key, set))
+    }
+
+    fn store_error(&self, e: &Error) {
+        Counters::bump(&self.counters.store_errors);
+        tracing::warn!("shared token cache: {e}; continuing without it for this call");
+    }
+
+    /// Gets a new token from the provider with the profile's grant.
+    async fn issue(&self, state: &ProfileState, profile: &Profile, scopes: &[String]) -> Result<TokenSet> {
+        let http = self.http();
+        let token_url = profile.endpoint("token_url")?;
+        let ttl = Duration::from_secs(self.config.cache.default_ttl_secs);
+        let started = Instant::now();
+        Counters::bump(&self.counters.fetches);
+        let result = match profile.grant {
+            Grant::ClientCredentials => {
+                flow::client_credentials(&http, profile, token_url, scopes, ttl).await
+            }
+            Grant::RefreshToken | Grant::AuthorizationCode | Grant::DeviceCode => {
+                self.refresh(state, profile, scopes, ttl).await
+            }
+        };
+        self.counters.record_fetch(started.elapsed());
+        result
+    }
+
+    /// Exchanges the stored refresh token: one refresh per grant at a time in this process
+    /// (a lock) and across processes (the shared tier's lease); the rotated refresh token is
+    /// stored durably before the new access token is returned.
+    async fn refresh(
+        &self,
+        state: &ProfileState,
+        profile: &Profile,
+        scopes: &[String],
+        ttl: Duration,
+    ) -> Result<TokenSet> {
+        let _local = state.refresh_lock.lock().await;
+        let lease = match self.shared().await {
+            Some(store) => Some(store.lease(state.grant_key(), LEASE_WAIT).await?),
+            None => None,
+        };
+        let secrets = self.secret_store().await;
+        let name = state.refresh_secret_name();
+        let current = match secrets.get_secret(&name).await? {
+            Some(rt) => rt,
+            None => profile.refresh_token.clone().ok_or_else(|| {
+                Error::interaction(format!(
+                    "profile '{}' has no refresh token yet: sign in with login() first",
+                    profile.name
+                ))
+            })?,
+        };
+        let token_url = profile.endpoint("token_url")?;
+        let mut set = flow::refresh(&self.http(), profile, token_url, &current, scopes, ttl).await?;
+        if let Some(rotated) = set.refresh_token.take() {
+            if rotated != current || profile.refresh_token.as_ref() == Some(&current) {
+                secrets.set_secret(&name, &rotated).await?;
+            }
+        }
+        drop(lease);
+        Ok(set)
+    }
+
+    /// Stores a fresh token in memory (never its refresh token) and hands it out.
+    pub(crate) fn remember(&self, key: &CacheKey, mut set: TokenSet) -> AccessToken {
+        set.refresh_token = None;
+        let refresh_at = refresh_point(&set, &self.config.cache);
+        let token = AccessToken::new(set);
+        self.memory.insert(key.clone(), token.clone(), refresh_at);
+        token
+    }
+
+    /// Starts one background refresh for an entry past its refresh point. Callers keep the
+    /// still-valid token; a failure is retried with backoff until the token expires.
+    pub(super) fn refresh_ahead(
+        this: &Arc<Self>,
+        state: &Arc<ProfileState>,
+        key: &CacheKey,
+        entry: &Arc<Entry>,
+        now: SystemTime,
+    ) {
+        let now_ms = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        if entry.retry_at_ms.load(Ordering::Relaxed) > now_ms
+            || entry.refreshing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        Counters::bump(&this.counters.background_refreshes);
+        let (inner, state, key, entry) = (this.clone(), state.clone(), key.clone(), entry.clone());
+        let scopes = entry.token.scopes().to_vec();
+        let scopes = if scopes.is_empty() { state.profile().scopes.clone() } else { scopes };
+        let issued = entry.token.token_set().issued_at;
+        runtime::handle().spawn(async move {
+            let result = Inner::flight(&inner, state, key, scopes, Duration::ZERO, Some(issued)).await;
+            if let Err(e) = result {
+                let failures = entry.failures.fetch_add(1, Ordering::Relaxed) + 1;
+                let wait = Duration::from_secs(1 << failures.min(6)).min(entry.token.remaining() / 2);
+                let retry_at = SystemTime::now() + wait.max(Duration::from_millis(200));
+                let ms = retry_at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+                entry.retry_at_ms.store(ms, Ordering::Relaxed);
+                tracing::warn!(wait_ms = wait.as_millis() as u64, "background refresh failed, serving the cached token: {e}");
+            }
+            entry.refreshing.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// When a token should be refreshed: the server's `refresh_in` hint, else a share of its
+/// lifetime, plus jitter so that many processes do not refresh at the same instant.
+fn refresh_point(set: &TokenSet, cache: &crate::config::CacheConfig) -> SystemTime {
+    let lifetime = set.lifetime();
+    let jitter = if cache.refresh_jitter > 0.0 {
+        rand::random_range(0.0..cache.refresh_jitter)
+    } else {
+        0.0
+    };
+    let base = match set.refresh_in {
+        Some(hint) if hint < lifetime => hint,
+        _ => lifetime.mul_f64(cache.refresh_share),
+    };
+    set.issued_at + (base + lifetime.mul_f64(jitter)).min(lifetime)
+}
+

@@ -1,0 +1,310 @@
+//! The broker: profiles, one HTTP client, one cache, and `token()`.
+
+mod fetch;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::future::{BoxFuture, Shared};
+use parking_lot::Mutex;
+
+use crate::cache::{CacheKey, EntryInfo, MemoryCache, SecretStore, SharedStore};
+use crate::cache::memory::Lookup;
+use crate::config::{Config, StoreKind};
+use crate::error::{Error, Result};
+use crate::http::HttpClient;
+use crate::stats::{Counters, Stats};
+use crate::token::AccessToken;
+
+pub use state::ProfileState;
+
+/// Options of one `token()` call.
+#[derive(Debug, Clone, Default)]
+pub struct TokenOptions {
+    /// Scopes to request instead of the profile's.
+    pub scopes: Option<Vec<String>>,
+    /// The token must stay valid at least this long.
+    pub min_ttl: Duration,
+    /// Fetch a new token even if a valid one is cached.
+    pub force_refresh: bool,
+}
+
+type Flight = Shared<BoxFuture<'static, Result<AccessToken>>>;
+
+/// Answers `token(profile)` with a valid access token, fetching at most once per key however
+/// many callers, threads or processes ask at the same time.
+///
+/// Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    config: Config,
+    profiles: HashMap<String, Arc<ProfileState>>,
+    memory: MemoryCache,
+    stores: tokio::sync::OnceCell<Stores>,
+    app_secrets: Option<Arc<dyn SecretStore>>,
+    flights: Mutex<HashMap<CacheKey, Flight>>,
+    http: Mutex<(u32, HttpClient)>,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("profiles", &self.inner.profiles.keys().collect::<Vec<_>>())
+            .field("store", &self.inner.config.cache.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    /// A broker over `config`.
+    pub fn new(config: Config) -> Result<Self> {
+        Self::build(config, None)
+    }
+
+    /// A broker whose refresh tokens and other long-lived secrets live in `secrets` (the
+    /// Keychain or Android Keystore, through the uniffi binding).
+    pub fn with_secret_store(config: Config, secrets: Arc<dyn SecretStore>) -> Result<Self> {
+        Self::build(config, Some(secrets))
+    }
+
+    /// A broker over the config file found by [`Config::discover`].
+    pub fn from_config_file(path: Option<&std::path::Path>) -> Result<Self> {
+        Self::new(Config::discover(path)?)
+    }
+
+    fn build(config: Config, app_secrets: Option<Arc<dyn SecretStore>>) -> Result<Self> {
+        let http = new_http(&config)?;
+        let profiles = config
+            .profiles
+            .iter()
+            .map(|(name, p)| (name.clone(), Arc::new(ProfileState::new(p.clone()))))
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                memory: MemoryCache::new(config.cache.max_entries),
+                config,
+                profiles,
+                stores: tokio::sync::OnceCell::new(),
+                app_secrets,
+                flights: Mutex::new(HashMap::new()),
+                http: Mutex::new((std::process::id(), http)),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The configuration this broker was built from.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Names of the configured profiles.
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.profiles.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// A valid access token for `profile`: from memory, from the shared tier, or fetched.
+    pub async fn token(&self, profile: &str, options: &TokenOptions) -> Result<AccessToken> {
+        let result = self.token_inner(profile, options).await;
+        if result.is_err() {
+            Counters::bump(&self.inner.counters.errors);
+        }
+        result
+    }
+
+    async fn token_inner(&self, profile: &str, options: &TokenOptions) -> Result<AccessToken> {
+        let state = self.inner.state(profile)?;
+        let key = state.key(options.scopes.as_deref());
+        if !options.force_refresh {
+            if let Some(token) = self.inner.lookup(&state, &key, options.min_ttl) {
+                return Ok(token);
+            }
+        }
+        Counters::bump(&self.inner.counters.misses);
+        let newer_than = options.force_refresh.then(SystemTime::now);
+        let scopes = options.scopes.clone().unwrap_or_else(|| state.profile().scopes.clone());
+        Inner::flight(&self.inner, state, key, scopes, options.min_ttl, newer_than).await
+    }
+
+    /// The cached token for `profile` if a valid one is in memory; never does I/O.
+    pub fn cached_token(&self, profile: &str, options: &TokenOptions) -> Result<Option<AccessToken>> {
+        let state = self.inner.state(profile)?;
+        let key = state.key(options.scopes.as_deref());
+        Ok(self.inner.lookup(&state, &key, options.min_ttl))
+    }
+
+    /// A snapshot of this broker's counters.
+    pub fn stats(&self) -> Stats {
+        self.inner.counters.snapshot(self.inner.memory.len())
+    }
+
+    /// Entries of the shared tier (or nothing for a memory-only broker), without secrets.
+    pub async fn cache_entries(&self) -> Result<Vec<EntryInfo>> {
+        match self.inner.shared().await {
+            Some(store) => store.list().await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Forgets every cached token of this broker, in memory and in the shared tier.
+    pub async fn clear_cache(&self) -> Result<()> {
+        self.inner.memory.clear();
+        match self.inner.shared().await {
+            Some(store) => store.clear().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets `profile`'s cached token and stored refresh token (a local logout).
+    pub async fn forget(&self, profile: &str) -> Result<()> {
+        let state = self.inner.state(profile)?;
+        let key = state.key(None);
+        self.inner.memory.remove(&key);
+        if let Some(store) = self.inner.shared().await {
+            store.remove(&key).await?;
+        }
+        self.inner.secret_store().await.delete_secret(&state.refresh_secret_name()).await
+    }
+
+    /// The broker's secret store (refresh tokens, registration access tokens).
+    pub async fn secret_store(&self) -> Arc<dyn SecretStore> {
+        self.inner.secret_store().await
+    }
+
+    /// The HTTP client (rebuilt after a fork).
+    pub fn http(&self) -> HttpClient {
+        self.inner.http()
+    }
+
+    /// The resolved profile (endpoints discovered for OIDC issuers).
+    pub async fn resolved_profile(&self, profile: &str) -> Result<Arc<crate::profile::Profile>> {
+        let state = self.inner.state(profile)?;
+        state.resolved(&self.inner.http()).await
+    }
+}
+
+fn new_http(config: &Config) -> Result<HttpClient> {
+    let ca_files: Vec<_> = config.profiles.values().filter_map(|p| p.ca_file.clone()).collect();
+    HttpClient::new(&config.http, &ca_files)
+}
+
+impl Inner {
+    fn state(&self, profile: &str) -> Result<Arc<ProfileState>> {
+        self.profiles.get(profile).cloned().ok_or_else(|| {
+            let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
+            Error::config(
+                format!("profile '{profile}'"),
+                format!("no such profile (known: {})", known.join(", ")),
+            )
+        })
+    }
+
+    #[inline]
+    fn lookup(self: &Arc<Self>, state: &Arc<ProfileState>, key: &CacheKey, min_ttl: Duration) -> Option<AccessToken> {
+        let now = SystemTime::now();
+        match self.memory.get(key, now, min_ttl) {
+            Lookup::Hit(token, entry) => {
+                Counters::bump(&self.counters.hits);
+                if now >= entry.refresh_at {
+                    Inner::refresh_ahead(self, state, key, &entry, now);
+                }
+                Some(token)
+            }
+            Lookup::Miss => None,
+        }
+    }
+
+    fn http(&self) -> HttpClient {
+        let mut slot = self.http.lock();
+        let pid = std::process::id();
+        if slot.0 != pid {
+            // Pooled connections belong to the parent's runtime; start a fresh pool.
+            if let Ok(http) = new_http(&self.config) {
+                *slot = (pid, http);
+            }
+        }
+        slot.1.clone()
+    }
+
+    async fn stores(&self) -> &Stores {
+        self.stores
+            .get_or_init(|| async {
+                open_stores(&self.config).await.unwrap_or_else(|e| {
+                    Counters::bump(&self.counters.store_errors);
+                    tracing::warn!("shared token cache unavailable, using memory only: {e}");
+                    Stores::memory()
+                })
+            })
+            .await
+    }
+
+    async fn shared(&self) -> Option<Arc<dyn SharedStore>> {
+        self.stores().await.shared.clone()
+    }
+
+    async fn secret_store(&self) -> Arc<dyn SecretStore> {
+        match &self.app_secrets {
+            Some(app) => app.clone(),
+            None => self.stores().await.secrets.clone(),
+        }
+    }
+}
+
+/// The shared token tier and the secret store, opened together on first use.
+struct Stores {
+    shared: Option<Arc<dyn SharedStore>>,
+    secrets: Arc<dyn SecretStore>,
+}
+
+impl Stores {
+    fn memory() -> Self {
+        Self {
+            shared: None,
+            secrets: Arc::new(crate::cache::MemorySecrets::default()),
+        }
+    }
+}
+
+async fn open_stores(config: &Config) -> Result<Stores> {
+    Ok(match config.cache.store {
+        StoreKind::Memory => Stores::memory(),
+        StoreKind::File => {
+            let store = Arc::new(crate::cache::FileStore::open(config.cache.path.clone())?);
+            Stores {
+                shared: Some(store.clone()),
+                secrets: store,
+            }
+        }
+        StoreKind::Redis => {
+            let store = Arc::new(open_redis(&config.cache).await?);
+            Stores {
+                shared: Some(store.clone()),
+                secrets: store,
+            }
+        }
+    })
+}
+
+/// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
+/// `TOKENBROKER_CACHE_KEY`, or the key file in the cache dir is used (one machine only).
+async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::RedisStore> {
+    let url = cache
+        .redis_url
+        .as_deref()
+        .ok_or_else(|| Error::config("[cache], key 'redis_url'", "is required for store = \"redis\""))?;
+    let dir = match &cache.path {
+        Some(p) => p.clone(),
+        None => crate::cache::FileStore::default_dir()?,
+    };
+    let cipher = crate::cache::CacheCipher::load_default(&dir)?;
+    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher).await
+}

@@ -1,0 +1,98 @@
+//! Per-profile state kept by a broker: cache keys, discovery result, refresh lock.
+
+use std::sync::Arc;
+
+use crate::cache::{CacheKey, KeyParts};
+use crate::error::Result;
+use crate::http::HttpClient;
+use crate::profile::{Grant, Profile};
+
+/// A profile as a broker holds it.
+#[derive(Debug)]
+pub struct ProfileState {
+    base: Profile,
+    resolved: tokio::sync::OnceCell<Arc<Profile>>,
+    default_key: CacheKey,
+    grant_key: CacheKey,
+    /// Held while this process refreshes the profile's refresh token.
+    pub(crate) refresh_lock: tokio::sync::Mutex<()>,
+}
+
+impl ProfileState {
+    /// State for `profile`, with its default cache key computed once.
+    pub fn new(profile: Profile) -> Self {
+        let default_key = cache_key(&profile, &profile.scopes);
+        let grant_key = cache_key(&profile, &[]);
+        Self {
+            base: profile,
+            resolved: tokio::sync::OnceCell::new(),
+            default_key,
+            grant_key,
+            refresh_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The profile as configured (before discovery).
+    pub fn profile(&self) -> &Profile {
+        &self.base
+    }
+
+    /// The cache key for the profile's scopes, or for `scopes` when given.
+    #[inline]
+    pub fn key(&self, scopes: Option<&[String]>) -> CacheKey {
+        match scopes {
+            None => self.default_key.clone(),
+            Some(s) => cache_key(&self.base, s),
+        }
+    }
+
+    /// Name of the secret holding this profile's refresh token. Profiles of the same client,
+    /// grant and parameters share it, whatever scopes they ask for.
+    pub fn refresh_secret_name(&self) -> String {
+        format!("refresh_token:{}", self.grant_key.digest_hex())
+    }
+
+    /// The lease key that serialises refreshes of this profile's refresh token.
+    pub fn grant_key(&self) -> &CacheKey {
+        &self.grant_key
+    }
+
+    /// The profile with its endpoints discovered (once) when it names an OIDC issuer.
+    pub async fn resolved(&self, http: &HttpClient) -> Result<Arc<Profile>> {
+        self.resolved
+            .get_or_try_init(|| async {
+                let profile = self.base.clone();
+                if profile.preset.discovery && profile.endpoints.token.is_none() {
+                    let _ = http;
+                    return Err(crate::Error::config(
+                        format!("profile '{}'", profile.name),
+                        "issuer discovery is not available in this build",
+                    ));
+                }
+                Ok(Arc::new(profile))
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The canonical key of a profile's token for `scopes`. The server is named by its token
+/// endpoint, or by its issuer when endpoints come from discovery.
+fn cache_key(profile: &Profile, scopes: &[String]) -> CacheKey {
+    let server = profile
+        .endpoints
+        .token
+        .as_ref()
+        .map(|u| u.as_str())
+        .or(profile.issuer.as_deref())
+        .unwrap_or_default();
+    let user_grant = !matches!(profile.grant, Grant::ClientCredentials);
+    CacheKey::new(&KeyParts {
+        token_url: server,
+        client_id: &profile.client_id,
+        grant: profile.grant.as_str(),
+        subject: if user_grant { &profile.name } else { "" },
+        scopes,
+        params: &profile.params,
+    })
+}

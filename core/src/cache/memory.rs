@@ -1,0 +1,236 @@
+//! The memory tier: O(1) lookups under many threads, bounded by a cap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use parking_lot::RwLock;
+
+use crate::cache::CacheKey;
+use crate::token::AccessToken;
+
+/// One cached token and its refresh bookkeeping.
+#[derive(Debug)]
+pub struct Entry {
+    /// The token handed out on hits.
+    pub token: AccessToken,
+    /// When a background refresh should start.
+    pub refresh_at: SystemTime,
+    /// Set while a background refresh runs, so only one starts.
+    pub refreshing: AtomicBool,
+    /// Earliest time of the next background attempt after a failed one (unix ms; 0 = none).
+    pub retry_at_ms: AtomicU64,
+    /// Failed background attempts so far (for backoff).
+    pub failures: AtomicU64,
+    last_used: AtomicU64,
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// A token valid for at least the requested time.
+    Hit(AccessToken, Arc<Entry>),
+    /// Nothing usable.
+    Miss,
+}
+
+/// A bounded map from cache key to token.
+///
+/// Reads take a shared lock and clone one `Arc`; nothing is allocated on a hit. When an
+/// insert finds the map at its cap, expired entries go first, then the least recently used
+/// eighth of the map, so eviction cost is amortised over many inserts.
+#[derive(Debug)]
+pub struct MemoryCache {
+    map: RwLock<HashMap<CacheKey, Arc<Entry>>>,
+    cap: usize,
+    clock: AtomicU64,
+}
+
+impl MemoryCache {
+    /// An empty cache holding at most `cap` tokens.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            map: RwLock::new(HashMap::with_capacity(cap.min(1024))),
+            cap: cap.max(1),
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    /// The token for `key` if it stays valid for at least `min_ttl` after `now`.
+    #[inline]
+    pub fn get(&self, key: &CacheKey, now: SystemTime, min_ttl: Duration) -> Lookup {
+        let map = self.map.read();
+        let Some(entry) = map.get(key) else {
+            return Lookup::Miss;
+        };
+        if entry.token.expires_at() <= now + min_ttl {
+            return Lookup::Miss;
+        }
+        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
+        entry.last_used.store(tick, Ordering::Relaxed);
+        Lookup::Hit(entry.token.clone(), entry.clone())
+    }
+
+    /// Stores `token` under `key`, to be refreshed in the background from `refresh_at`.
+    pub fn insert(&self, key: CacheKey, token: AccessToken, refresh_at: SystemTime) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            token,
+            refresh_at,
+            refreshing: AtomicBool::new(false),
+            retry_at_ms: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+        });
+        let mut map = self.map.write();
+        if map.len() >= self.cap && !map.contains_key(&key) {
+            evict(&mut map, self.cap);
+        }
+        map.insert(key, entry.clone());
+        entry
+    }
+
+    /// Forgets `key`.
+    pub fn remove(&self, key: &CacheKey) {
+        self.map.write().remove(key);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.map.write().clear();
+    }
+
+    /// Number of cached tokens.
+    pub fn len(&self) -> usize {
+        self.map.read().len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn evict(map: &mut HashMap<CacheKey, Arc<Entry>>, cap: usize) {
+    let now = SystemTime::now();
+    map.retain(|_, e| e.token.expires_at() > now);
+    if map.len() < cap {
+        return;
+    }
+    let drop_count = (cap / 8).max(1);
+    let mut ages: Vec<u64> = map
+        .values()
+        .map(|e| e.last_used.load(Ordering::Relaxed))
+        .collect();
+    let (_, cutoff, _) = ages.select_nth_unstable(drop_count - 1);
+    let cutoff = *cutoff;
+    let mut dropped = 0;
+    map.retain(|_, e| {
+        let old = e.last_used.load(Ordering::Relaxed) <= cutoff && dropped < drop_count;
+        dropped += usize::from(old);
+        !old
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::KeyParts;
+    use crate::secret::Secret;
+    use crate::token::TokenSet;
+
+    fn key(n: usize) -> CacheKey {
+        let scopes = vec![format!("s{n}")];
+        CacheKey::new(&KeyParts {
+            token_url: "http://127.0.0.1/t",
+            client_id: "c",
+            grant: "client_credentials",
+            scopes: &scopes,
+            ..Default::default()
+        })
+    }
+
+    fn token(ttl: u64) -> AccessToken {
+        let now = SystemTime::now();
+        AccessToken::new(TokenSet {
+            access_token: Secret::new("t"),
+            token_type: "Bearer".into(),
+            expires_at: now + Duration::from_secs(ttl),
+            issued_at: now,
+            scopes: vec![],
+            refresh_token: None,
+            id_token: None,
+            refresh_in: None,
+        })
+    }
+
+    #[test]
+    fn min_ttl_turns_a_short_lived_hit_into_a_miss() {
+        let cache = MemoryCache::new(10);
+        cache.insert(key(1), token(60), SystemTime::now());
+        let now = SystemTime::now();
+        assert!(matches!(
+            cache.get(&key(1), now, Duration::ZERO),
+            Lookup::Hit(..)
+        ));
+        assert!(matches!(
+            cache.get(&key(1), now, Duration::from_secs(30)),
+            Lookup::Hit(..)
+        ));
+        assert!(matches!(
+            cache.get(&key(1), now, Duration::from_secs(61)),
+            Lookup::Miss
+        ));
+        assert!(matches!(
+            cache.get(&key(2), now, Duration::ZERO),
+            Lookup::Miss
+        ));
+    }
+
+    #[test]
+    fn cap_evicts_least_recently_used_first() {
+        let cache = MemoryCache::new(16);
+        for n in 0..16 {
+            cache.insert(key(n), token(60), SystemTime::now());
+        }
+        let now = SystemTime::now();
+        for n in 2..16 {
+            assert!(matches!(
+                cache.get(&key(n), now, Duration::ZERO),
+                Lookup::Hit(..)
+            ));
+        }
+        cache.insert(key(100), token(60), SystemTime::now());
+        assert!(cache.len() <= 16);
+        assert!(matches!(
+            cache.get(&key(0), now, Duration::ZERO),
+            Lookup::Miss
+        ));
+        assert!(matches!(
+            cache.get(&key(100), now, Duration::ZERO),
+            Lookup::Hit(..)
+        ));
+        assert!(matches!(
+            cache.get(&key(15), now, Duration::ZERO),
+            Lookup::Hit(..)
+        ));
+    }
+
+    #[test]
+    fn expired_entries_go_before_live_ones() {
+        let cache = MemoryCache::new(4);
+        cache.insert(key(0), token(0), SystemTime::now());
+        for n in 1..4 {
+            cache.insert(key(n), token(60), SystemTime::now());
+        }
+        cache.insert(key(9), token(60), SystemTime::now());
+        assert_eq!(cache.len(), 4);
+        let now = SystemTime::now();
+        for n in [1, 2, 3, 9] {
+            assert!(
+                matches!(cache.get(&key(n), now, Duration::ZERO), Lookup::Hit(..)),
+                "{n}"
+            );
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! ID token validation (OpenID Connect Core §3.1.3.7 and §3.3.2.11) against the provider's
+//! JWKS: signature, `iss`, `aud`/`azp`, `exp`, `nbf`, `iat`, `nonce` and, for hybrid
+//! responses, `c_hash`.
+//!
+//! Failures are [`Error::InvalidResponse`] naming the check that failed; the token itself is
+//! never quoted.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{HttpClient, Request};
+use crate::validate;
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat` unless a check says otherwise.
+pub const DEFAULT_SKEW: Duration = Duration::from_secs(60);
+
+/// What an ID token must satisfy.
+#[derive(Debug, Clone, Copy)]
+pub struct IdTokenCheck<'a> {
+    /// The expected `iss`, compared exactly.
+    pub issuer: &'a str,
+    /// The client id, which `aud` must contain (and `azp`, when present, must equal).
+    pub client_id: &'a str,
+    /// The nonce sent in the authorization request; when given, the `nonce` claim must be
+    /// present and equal.
+    pub nonce: Option<&'a str>,
+    /// The provider's signing keys.
+    pub jwks: &'a JwkSet,
+    /// Clock skew tolerated on the time claims.
+    pub skew: Duration,
+}
+
+impl<'a> IdTokenCheck<'a> {
+    /// A check for `issuer` and `client_id` with no nonce and [`DEFAULT_SKEW`].
+    pub fn new(issuer: &'a str, client_id: &'a str, jwks: &'a JwkSet) -> Self {
+        Self {
+            issuer,
+            client_id,
+            nonce: None,
+            jwks,
+            skew: DEFAULT_SKEW,
+        }
+    }
+
+    /// The same check with `nonce` required.
+    pub fn with_nonce(self, nonce: &'a str) -> Self {
+        Self {
+            nonce: Some(nonce),
+            ..self
+        }
+    }
+
+    fn rejected(&self, what: impl std::fmt::Display) -> Error {
+        Error::InvalidResponse {
+            endpoint: self.issuer.to_owned(),
+            status: None,
+            reason: format!("ID token rejected: {what}"),
+        }
+    }
+}
+
+/// Validates `id_token` and returns its claims.
+///
+/// The signature is checked with the JWKS key named by the header's `kid`, or, without a
+/// `kid`, with each key whose type, curve, `alg` and `use` fit the header's `alg`. Only
+/// asymmetric algorithms are accepted (never `none` or HMAC).
+pub fn validate(id_token: &str, check: &IdTokenCheck<'_>) -> Result<Value> {
+    verify(id_token, check).map(|(_, claims)| claims)
+}
+
+/// Validates a front-channel ID token of a hybrid response (`code id_token`) and, when it
+/// carries `c_hash`, checks that it is the hash of `code` (OpenID Connect Core §3.3.2.11).
+///
+/// `c_hash` is not required: the code is bound to this client by PKCE and by client
+/// authentication at the token endpoint already.
+pub fn validate_with_code(id_token: &str, check: &IdTokenCheck<'_>, code: &str) -> Result<Value> {
+    let (alg, claims) = verify(id_token, check)?;
+    if let Some(c_hash) = claims.get("c_hash") {
+        let expected = half_hash(alg, code);
+        if c_hash.as_str() != Some(expected.as_str()) {
+            return Err(check.rejected("'c_hash' does not match the authorization code"));
+        }
+    }
+    Ok(claims)
+}
+
+/// Fetches a JWKS. Keys this library cannot use (unknown `kty`, encryption-only keys of
+/// exotic types) are skipped; a set with no usable key is an error.
+pub async fn fetch_jwks(http: &HttpClient, url: &Url) -> Result<JwkSet> {
+    let resp = http.send(&Request::get(url.clone())).await?;
+    if !(200..300).contains(&resp.status) {
+        return Err(validate::error_response(&resp, &[]));
+    }
+    let map = validate::json_object(&resp, &[])?;
+    let invalid = |reason: &str| Error::InvalidResponse {
+        endpoint: resp.endpoint.clone(),
+        status: Some(resp.status),
+        reason: reason.to_owned(),
+    };
+    let Some(Value::Array(items)) = map.get("keys") else {
+        return Err(invalid("JWKS has no 'keys' array"));
+    };
+    let keys: Vec<Jwk> = items
+        .iter()
+        .filter_map(|item| match serde_json::from_value::<Jwk>(item.clone()) {
+            Ok(jwk) => Some(jwk),
+            Err(e) => {
+                tracing::debug!(endpoint = %resp.endpoint, "skipping unusable JWKS key: {e}");
+                None
+            }
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err(invalid("JWKS holds no usable key"));
+    }
+    Ok(JwkSet { keys })
+}
+
+/// Checks the signature and claims, returning the algorithm used and the claims.
+fn verify(id_token: &str, check: &IdTokenCheck<'_>) -> Result<(Algorithm, Value)> {
+    if id_token.split('.').count() != 3 {
+        return Err(check.rejected("not a signed JWT (expected three dot-separated parts)"));
+    }
+    let header = jsonwebtoken::decode_header(id_token)
+        .map_err(|e| check.rejected(format!("header cannot be decoded: {e}")))?;
+    let alg = header.alg;
+    if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        return Err(check.rejected(format!(
+            "signature algorithm {alg:?} is not accepted (only asymmetric signatures)"
+        )));
+    }
+    let candidates: Vec<&Jwk> = match &header.kid {
+        Some(kid) => {
+            let named: Vec<&Jwk> = check
+                .jwks
+                .keys
+                .iter()
+                .filter(|k| k.common.key_id.as_deref() == Some(kid.as_str()))
+                .collect();
+            if named.is_empty() {
+                return Err(check.rejected(format!("no key with kid '{kid}' in the JWKS")));
+            }
+            named.into_iter().filter(|k| key_fits(k, alg)).collect()
+        }
+        None => check.jwks.keys.iter().filter(|k| key_fits(k, alg)).collect(),
+    };
+    if candidates.is_empty() {
+        return Err(check.rejected(format!("the JWKS has no key for algorithm {alg:?}")));
+    }
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    let mut claims = None;
+    for jwk in candidates {
+        let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            continue;
+        };
+        match jsonwebtoken::decode::<Value>(id_token, &key, &validation) {
+            Ok(data) => {
+                claims = Some(data.claims);
+                break;
+            }
+            Err(e) => tracing::debug!("ID token does not verify with one JWKS key: {e}"),
+        }
+    }
+    let claims = claims
+        .ok_or_else(|| check.rejected("signature does not verify with any key of the JWKS"))?;
+    check_claims(&claims, check)?;
+    Ok((alg, claims))
+}
+
+/// Whether `jwk` can verify signatures made with `alg`.
+fn key_fits(jwk: &Jwk, alg: Algorithm) -> bool {
+    if matches!(
+        jwk.common.public_key_use,
+        Some(PublicKeyUse::Encryption) | Some(PublicKeyUse::Other(_))
+    ) {
+        return false;
+    }
+    if let Some(key_alg) = jwk.common.key_algorithm
+        && Algorithm::from_str(&key_alg.to_string()).ok() != Some(alg)
+    {
+        return false;
+    }
+    use Algorithm::*;
+    match (&jwk.algorithm, alg) {
+        (AlgorithmParameters::RSA(_), RS256 | RS384 | RS512 | PS256 | PS384 | PS512) => true,
+        (AlgorithmParameters::EllipticCurve(p), ES256) => p.curve == EllipticCurve::P256,
+        (AlgorithmParameters::EllipticCurve(p), ES384) => p.curve == EllipticCurve::P384,
+        (AlgorithmParameters::OctetKeyPair(p), EdDSA) => p.curve == EllipticCurve::Ed25519,
+        _ => false,
+    }
+}
+
+fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<()> {
+    match claims.get("iss").and_then(Value::as_str) {
+        Some(iss) if iss == check.issuer => {}
+        Some(iss) => {
+            return Err(check.rejected(format!(
+                "'iss' is '{}', expected '{}'",
+                printable(iss),
+                check.issuer
+            )));
+        }
+        None => return Err(check.rejected("'iss' is missing")),
+    }
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(aud)) => aud == check.client_id,
+        Some(Value::Array(items)) => items.iter().any(|a| a.as_str() == Some(check.client_id)),
+        _ => false,
+    };
+    if !audience_ok {
+        return Err(check.rejected(format!(
+            "'aud' does not contain the client id '{}'",
+            check.client_id
+        )));
+    }
+    if let Some(azp) = claims.get("azp")
+        && azp.as_str() != Some(check.client_id)
+    {
+        return Err(check.rejected("'azp' is not the client id"));
+    }
+    if !claims.get("sub").is_some_and(Value::is_string) {
+        return Err(check.rejected("'sub' is missing"));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let skew = check.skew.as_secs_f64();
+    let time = |name: &str, required: bool| -> Result<Option<f64>> {
+        match claims.get(name) {
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            None if !required => Ok(None),
+            None => Err(check.rejected(format!("'{name}' is missing"))),
+            Some(_) => Err(check.rejected(format!("'{name}' is not a number"))),
+        }
+    };
+    if let Some(exp) = time("exp", true)?
+        && exp + skew <= now
+    {
+        return Err(check.rejected(format!("expired {:.0} s ago ('exp')", now - exp)));
+    }
+    if let Some(nbf) = time("nbf", false)?
+        && nbf - skew > now
+    {
+        return Err(check.rejected("not valid yet ('nbf' is in the future)"));
+    }
+    if let Some(iat) = time("iat", true)?
+        && iat - skew > now
+    {
+        return Err(check.rejected("issued in the future ('iat')"));
+    }
+    if let Some(expected) = check.nonce {
+        match claims.get("nonce").and_then(Value::as_str) {
+            Some(nonce) if crate::flow::authorization::same(nonce, expected) => {}
+            Some(_) => return Err(check.rejected("'nonce' does not match the authorization request")),
+            None => return Err(check.rejected("'nonce' is missing")),
+        }
+    }
+    Ok(())
+}
+
+/// base64url of the left half of the hash that matches `alg` (OpenID Connect Core §3.3.2.11).
+fn half_hash(alg: Algorithm, value: &str) -> String {
+    use Algorithm::*;
+    let hash = match alg {
+        RS384 | PS384 | ES384 | HS384 => &digest::SHA384,
+        RS512 | PS512 | HS512 | EdDSA => &digest::SHA512,
+        _ => &digest::SHA256,
+    };
+    let d = digest::digest(hash, value.as_bytes());
+    let bytes = d.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}
+
+/// A claim value fit for an error message: short and without control characters.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(100).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    const ISS: &str = "https://issuer.test";
+
+    /// A P-256 key generated for the test, and its public half as a JWKS.
+    fn signer(kid: &str) -> (EncodingKey, JwkSet) {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let point = pair.public_key().as_ref().to_vec(); // 0x04 || x || y
+        let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])});
+        let key = EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
+        (key, serde_json::from_value(json!({ "keys": [jwk] })).unwrap())
+    }
+
+    fn sign(key: &EncodingKey, kid: Option<&str>, claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, key).unwrap()
+    }
+
+    fn claims() -> Value {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        json!({"iss": ISS, "aud": ["client-1", "other"], "azp": "client-1", "sub": "user-1",
+            "iat": now, "nbf": now, "exp": now + 300, "nonce": "nonce-123"})
+    }
+
+    fn reason(result: Result<Value>) -> String {
+        match result {
+            Err(Error::InvalidResponse { reason, .. }) => reason,
+            other => panic!("expected InvalidResponse, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_a_valid_token_and_returns_its_claims() {
+        let (key, jwks) = signer("k1");
+        let check = IdTokenCheck::new(ISS, "client-1", &jwks).with_nonce("nonce-123");
+        let got = validate(&sign(&key, Some("k1"), &claims()), &check).unwrap();
+        assert_eq!(got["sub"], "user-1");
+        // Without a kid every fitting key is tried.
+        assert!(validate(&sign(&key, None, &claims()), &check).is_ok());
+    }
+
+    #[test]
+    fn each_failed_check_is_named_without_quoting_the_token() {
+        let (key, jwks) = signer("k1");
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let cases: [(&str, Value, &str); 8] = [
+            ("aud", json!("someone-else"), "'aud' does not contain"),
+            ("iss", json!("https://evil.test"), "'iss' is 'https://evil.test'"),
+            ("nonce", json!("replayed"), "'nonce' does not match"),
+            ("nonce", Value::Null, "'nonce' is missing"),
+            ("exp", json!(now - 120), "expired"),
+            ("nbf", json!(now + 600), "'nbf'"),
+            ("iat", json!(now + 600), "'iat'"),
+            ("azp", json!("other"), "'azp'"),
+        ];
+        let check = IdTokenCheck::new(ISS, "client-1", &jwks).with_nonce("nonce-123");
+        for (claim, value, expected) in cases {
+            let mut c = claims();
+            match value {
+                Value::Null => c.as_object_mut().unwrap().remove(claim),
+                v => c.as_object_mut().unwrap().insert(claim.into(), v),
+            };
+            let token = sign(&key, Some("k1"), &c);
+            let why = reason(validate(&token, &check));
+            assert!(why.contains(expected), "{claim}: {why}");
+            assert!(!why.contains(&token[..20]), "token leaked: {why}");
+        }
+        // 30 s past `exp` is inside the default skew.
+        let mut c = claims();
+        c["exp"] = json!(now - 30);
+        assert!(validate(&sign(&key, Some("k1"), &c), &check).is_ok());
+    }
+
+    #[test]
+    fn bad_signatures_and_unknown_keys_are_refused() {
+        let (key, jwks) = signer("k1");
+        let (other_key, _) = signer("k1");
+        let check = IdTokenCheck::new(ISS, "client-1", &jwks);
+        let forged = sign(&other_key, Some("k1"), &claims());
+        assert!(reason(validate(&forged, &check)).contains("signature does not verify"));
+        let unknown = sign(&key, Some("k9"), &claims());
+        assert!(reason(validate(&unknown, &check)).contains("no key with kid 'k9'"));
+        let hmac = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(),
+            &EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert!(reason(validate(&hmac, &check)).contains("not accepted"));
+        assert!(reason(validate("abc.def", &check)).contains("not a signed JWT"));
+    }
+
+    #[test]
+    fn c_hash_binds_the_code_of_a_hybrid_response() {
+        let (key, jwks) = signer("k1");
+        let check = IdTokenCheck::new(ISS, "client-1", &jwks);
+        let mut c = claims();
+        // Left half of SHA-256("the-code"), computed independently with Python's hashlib.
+        assert_eq!(half_hash(Algorithm::ES256, "the-code"), "7DGrz5DFcFFtWOE5NDHy8Q");
+        c["c_hash"] = json!("7DGrz5DFcFFtWOE5NDHy8Q");
+        let token = sign(&key, Some("k1"), &c);
+        assert!(validate_with_code(&token, &check, "the-code").is_ok());
+        let why = reason(validate_with_code(&token, &check, "another-code"));
+        assert!(why.contains("'c_hash'"), "{why}");
+    }
+}
