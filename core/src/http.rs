@@ -146,7 +146,10 @@ impl HttpClient {
                 Error::config("ca_file", format!("cannot read {}: {e}", path.display()))
             })?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::config("ca_file", format!("{} is not a PEM certificate: {e}", path.display()))
+                Error::config(
+                    "ca_file",
+                    format!("{} is not a PEM certificate: {e}", path.display()),
+                )
             })?;
             builder = builder.add_root_certificate(cert);
         }
@@ -207,15 +210,27 @@ impl HttpClient {
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                (Error::config("headers", format!("'{name}' is not a valid header name")), false)
+                (
+                    Error::config("headers", format!("'{name}' is not a valid header name")),
+                    false,
+                )
             })?;
             let mut value = HeaderValue::from_str(value.expose()).map_err(|_| {
-                (Error::config("headers", format!("value of '{name}' is not a valid header value")), false)
+                (
+                    Error::config(
+                        "headers",
+                        format!("value of '{name}' is not a valid header value"),
+                    ),
+                    false,
+                )
             })?;
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         builder = builder.headers(headers);
         if let Some((user, password)) = &request.basic {
             builder = builder.basic_auth(form_encode(user), Some(form_encode(password.expose())));
@@ -289,7 +304,10 @@ async fn read_limited(
         status: Some(status.as_u16()),
         reason: format!("body is larger than {} KiB", MAX_BODY_BYTES / 1024),
     };
-    if response.content_length().is_some_and(|n| n as usize > MAX_BODY_BYTES) {
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_BODY_BYTES)
+    {
         return Err(too_big());
     }
     let mut body = Vec::new();
@@ -367,8 +385,14 @@ mod tests {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         let later = SystemTime::now() + Duration::from_secs(30);
         let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(d > Duration::from_secs(25) && d <= Duration::from_secs(30), "{d:?}");
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert!(
+            d > Duration::from_secs(25) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

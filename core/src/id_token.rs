@@ -151,7 +151,12 @@ fn verify(id_token: &str, check: &IdTokenCheck<'_>) -> Result<(Algorithm, Value)
             }
             named.into_iter().filter(|k| key_fits(k, alg)).collect()
         }
-        None => check.jwks.keys.iter().filter(|k| key_fits(k, alg)).collect(),
+        None => check
+            .jwks
+            .keys
+            .iter()
+            .filter(|k| key_fits(k, alg))
+            .collect(),
     };
     if candidates.is_empty() {
         return Err(check.rejected(format!("the JWKS has no key for algorithm {alg:?}")));
@@ -266,7 +271,9 @@ fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<()> {
     if let Some(expected) = check.nonce {
         match claims.get("nonce").and_then(Value::as_str) {
             Some(nonce) if crate::flow::authorization::same(nonce, expected) => {}
-            Some(_) => return Err(check.rejected("'nonce' does not match the authorization request")),
+            Some(_) => {
+                return Err(check.rejected("'nonce' does not match the authorization request"));
+            }
             None => return Err(check.rejected("'nonce' is missing")),
         }
     }
@@ -307,7 +314,10 @@ mod tests {
         let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
             "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..])});
         let key = EncodingKey::from_ec_der(pair.to_pkcs8v1().unwrap().as_ref());
-        (key, serde_json::from_value(json!({ "keys": [jwk] })).unwrap())
+        (
+            key,
+            serde_json::from_value(json!({ "keys": [jwk] })).unwrap(),
+        )
     }
 
     fn sign(key: &EncodingKey, kid: Option<&str>, claims: &Value) -> String {
@@ -317,7 +327,10 @@ mod tests {
     }
 
     fn claims() -> Value {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         json!({"iss": ISS, "aud": ["client-1", "other"], "azp": "client-1", "sub": "user-1",
             "iat": now, "nbf": now, "exp": now + 300, "nonce": "nonce-123"})
     }
@@ -342,10 +355,17 @@ mod tests {
     #[test]
     fn each_failed_check_is_named_without_quoting_the_token() {
         let (key, jwks) = signer("k1");
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let cases: [(&str, Value, &str); 8] = [
             ("aud", json!("someone-else"), "'aud' does not contain"),
-            ("iss", json!("https://evil.test"), "'iss' is 'https://evil.test'"),
+            (
+                "iss",
+                json!("https://evil.test"),
+                "'iss' is 'https://evil.test'",
+            ),
             ("nonce", json!("replayed"), "'nonce' does not match"),
             ("nonce", Value::Null, "'nonce' is missing"),
             ("exp", json!(now - 120), "expired"),
@@ -396,7 +416,10 @@ mod tests {
         let check = IdTokenCheck::new(ISS, "client-1", &jwks);
         let mut c = claims();
         // Left half of SHA-256("the-code"), computed independently with Python's hashlib.
-        assert_eq!(half_hash(Algorithm::ES256, "the-code"), "7DGrz5DFcFFtWOE5NDHy8Q");
+        assert_eq!(
+            half_hash(Algorithm::ES256, "the-code"),
+            "7DGrz5DFcFFtWOE5NDHy8Q"
+        );
         c["c_hash"] = json!("7DGrz5DFcFFtWOE5NDHy8Q");
         let token = sign(&key, Some("k1"), &c);
         assert!(validate_with_code(&token, &check, "the-code").is_ok());

@@ -6,14 +6,16 @@
 pub mod broker;
 pub mod cache;
 pub mod config;
+pub mod discovery;
 pub mod error;
 pub mod flow;
 pub mod http;
+pub mod id_token;
 pub mod profile;
 pub mod provider;
 pub mod runtime;
-pub mod stats;
 pub mod secret;
+pub mod stats;
 pub mod token;
 pub mod validate;
 

@@ -268,13 +268,20 @@ impl Profile {
                 .and_then(|t| provider::expand(t, &profile.values).ok()),
         };
         if preset.discovery && profile.issuer.is_none() && profile.endpoints.token.is_none() {
-            return Err(f.error("issuer", "is required for provider 'oidc' (or give token_url)"));
+            return Err(f.error(
+                "issuer",
+                "is required for provider 'oidc' (or give token_url)",
+            ));
         }
         if let Some(issuer) = &profile.issuer {
             check_endpoint(issuer).map_err(|r| f.error("issuer", r))?;
         }
         if !preset.discovery && profile.endpoints.token.is_none() {
-            let why = profile.unresolved.get("token_url").cloned().unwrap_or_default();
+            let why = profile
+                .unresolved
+                .get("token_url")
+                .cloned()
+                .unwrap_or_default();
             return Err(f.error("token_url", format!("cannot be built: {why}")));
         }
         f.finish(&known)?;
@@ -356,11 +363,11 @@ impl Profile {
     }
 }
 
+/// Values for URL placeholders, and form fields, read from a preset's parameters.
+type PresetValues = (BTreeMap<String, String>, Vec<(String, String)>);
+
 /// Reads the preset's own parameters: URL placeholders and form fields.
-fn preset_params(
-    f: &mut Fields,
-    preset: &Preset,
-) -> Result<(BTreeMap<String, String>, Vec<(String, String)>)> {
+fn preset_params(f: &mut Fields, preset: &Preset) -> Result<PresetValues> {
     let mut values = BTreeMap::new();
     let mut params = Vec::new();
     for (key, spec) in &preset.params {
@@ -370,7 +377,10 @@ fn preset_params(
         };
         let Some(value) = value else {
             if spec.required {
-                return Err(f.error(key, format!("is required by provider '{}' ({})", preset.name, spec.about)));
+                return Err(f.error(
+                    key,
+                    format!("is required by provider '{}' ({})", preset.name, spec.about),
+                ));
             }
             continue;
         };
@@ -378,7 +388,10 @@ fn preset_params(
         if key == "region" {
             let host = preset.regions.get(&value).ok_or_else(|| {
                 let known: Vec<&str> = preset.regions.keys().map(String::as_str).collect();
-                f.error(key, format!("unknown region '{value}' (known: {})", known.join(", ")))
+                f.error(
+                    key,
+                    format!("unknown region '{value}' (known: {})", known.join(", ")),
+                )
             })?;
             values.insert("token_host".to_owned(), host.clone());
         }

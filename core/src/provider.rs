@@ -253,9 +253,7 @@ pub fn expand(
             .find('}')
             .ok_or_else(|| format!("unclosed '{{' in '{template}'"))?;
         let name = &rest[start + 1..start + end];
-        let value = values
-            .get(name)
-            .ok_or_else(|| format!("needs '{name}'"))?;
+        let value = values.get(name).ok_or_else(|| format!("needs '{name}'"))?;
         out.push_str(value);
         rest = &rest[start + end + 1..];
     }
@@ -270,7 +268,10 @@ mod tests {
     #[test]
     fn every_builtin_preset_parses() {
         let names: Vec<&str> = presets().iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["alliance", "alvaria", "alvys", "azure-ad-v1", "oidc"]);
+        assert_eq!(
+            names,
+            ["alliance", "alvaria", "alvys", "azure-ad-v1", "oidc"]
+        );
     }
 
     #[test]
@@ -311,7 +312,10 @@ mod tests {
     fn expand_names_missing_placeholder() {
         let mut v = BTreeMap::new();
         v.insert("tenant".to_string(), "t1".to_string());
-        assert_eq!(expand("https://h/{tenant}/t", &v).unwrap(), "https://h/t1/t");
+        assert_eq!(
+            expand("https://h/{tenant}/t", &v).unwrap(),
+            "https://h/t1/t"
+        );
         assert_eq!(expand("https://{host}/x", &v).unwrap_err(), "needs 'host'");
     }
 

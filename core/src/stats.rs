@@ -137,7 +137,11 @@ mod tests {
         let s = c.snapshot(0);
         assert!((s.fetch_mean_ms - 26.5).abs() < 0.01, "{}", s.fetch_mean_ms);
         assert_eq!(s.fetch_max_ms, 100.0);
-        assert!(s.fetch_p50_ms >= 2.0 && s.fetch_p50_ms <= 4.0, "{}", s.fetch_p50_ms);
+        assert!(
+            s.fetch_p50_ms >= 2.0 && s.fetch_p50_ms <= 4.0,
+            "{}",
+            s.fetch_p50_ms
+        );
         assert!(s.fetch_p99_ms >= 100.0, "{}", s.fetch_p99_ms);
     }
 }

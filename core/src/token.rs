@@ -58,7 +58,10 @@ impl fmt::Debug for TokenSet {
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
             .field("scopes", &self.scopes)
-            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -187,7 +190,11 @@ mod tests {
     #[test]
     fn never_prints_secrets() {
         let t = AccessToken::new(sample());
-        for text in [format!("{t:?}"), format!("{t}"), format!("{:?}", t.token_set())] {
+        for text in [
+            format!("{t:?}"),
+            format!("{t}"),
+            format!("{:?}", t.token_set()),
+        ] {
             assert!(!text.contains("at-0123456789"), "{text}");
             assert!(!text.contains("rt-0123456789"), "{text}");
         }
@@ -201,8 +208,14 @@ mod tests {
         let back: TokenSet = serde_json::from_str(&json).unwrap();
         assert_eq!(back.access_token, set.access_token);
         assert_eq!(
-            back.expires_at.duration_since(UNIX_EPOCH).unwrap().as_millis(),
-            set.expires_at.duration_since(UNIX_EPOCH).unwrap().as_millis()
+            back.expires_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+            set.expires_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
         );
     }
 }

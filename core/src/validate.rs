@@ -43,7 +43,13 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
     let now = SystemTime::now();
     let access_token = match map.get("access_token") {
         Some(Value::String(s)) if !s.trim().is_empty() => Secret::new(s.clone()),
-        Some(_) => return Err(invalid(resp, "'access_token' is empty or not a string".into(), &[])),
+        Some(_) => {
+            return Err(invalid(
+                resp,
+                "'access_token' is empty or not a string".into(),
+                &[],
+            ));
+        }
         None => return Err(invalid(resp, "'access_token' is missing".into(), &[])),
     };
     let token_type = match map.get("token_type") {
@@ -97,7 +103,11 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
 pub fn error_response(resp: &Response, secrets: &[&str]) -> Error {
     match json_object(resp, secrets) {
         Ok(map) => oauth_error_from(&map, resp, secrets).unwrap_or_else(|| {
-            invalid(resp, format!("HTTP {} without an OAuth error body", resp.status), secrets)
+            invalid(
+                resp,
+                format!("HTTP {} without an OAuth error body", resp.status),
+                secrets,
+            )
         }),
         Err(err) => err,
     }
@@ -116,7 +126,11 @@ pub fn json_object(resp: &Response, secrets: &[&str]) -> Result<Map<String, Valu
                 Some(ct) if ct.contains("html") => "an HTML page, not JSON".to_owned(),
                 _ => format!("not JSON ({e})"),
             };
-            Err(invalid(resp, format!("body is {what}: {}", excerpt(&resp.body, secrets)), secrets))
+            Err(invalid(
+                resp,
+                format!("body is {what}: {}", excerpt(&resp.body, secrets)),
+                secrets,
+            ))
         }
     }
 }
@@ -124,9 +138,12 @@ pub fn json_object(resp: &Response, secrets: &[&str]) -> Result<Map<String, Valu
 fn oauth_error_from(map: &Map<String, Value>, resp: &Response, secrets: &[&str]) -> Option<Error> {
     let code = map.get("error")?.as_str()?;
     let text = |key: &str| {
-        map.get(key)
-            .and_then(Value::as_str)
-            .map(|s| scrub(&s.chars().take(500).collect::<String>(), secrets.iter().copied()))
+        map.get(key).and_then(Value::as_str).map(|s| {
+            scrub(
+                &s.chars().take(500).collect::<String>(),
+                secrets.iter().copied(),
+            )
+        })
     };
     Some(Error::OAuth {
         endpoint: resp.endpoint.clone(),
@@ -164,7 +181,10 @@ pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
     let masked: Vec<String> = cut
         .split(' ')
         .map(|w| {
-            if w.len() >= 24 && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)) {
+            if w.len() >= 24
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c))
+            {
                 "[redacted]".into()
             } else {
                 w.to_owned()
@@ -190,7 +210,9 @@ fn seconds(map: &Map<String, Value>, key: &str) -> std::result::Result<Option<f6
 
 /// Reads an instant given as epoch seconds (number or string), an HTTP date or RFC 3339.
 pub fn parse_instant(value: &Value) -> Option<SystemTime> {
-    let epoch = |secs: f64| (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs));
+    let epoch = |secs: f64| {
+        (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+    };
     match value {
         Value::Number(n) => epoch(n.as_f64()?),
         Value::String(s) => {
@@ -198,7 +220,9 @@ pub fn parse_instant(value: &Value) -> Option<SystemTime> {
             if let Ok(secs) = s.parse::<f64>() {
                 return epoch(secs);
             }
-            httpdate::parse_http_date(s).ok().or_else(|| parse_rfc3339(s))
+            httpdate::parse_http_date(s)
+                .ok()
+                .or_else(|| parse_rfc3339(s))
         }
         _ => None,
     }
@@ -235,7 +259,11 @@ fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + h * 3600 + mi * 60 - offset_secs;
-    (secs >= 0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs as f64 + sec.fract()) + Duration::from_secs(sec.trunc() as u64))
+    (secs >= 0).then(|| {
+        UNIX_EPOCH
+            + Duration::from_secs_f64(secs as f64 + sec.fract())
+            + Duration::from_secs(sec.trunc() as u64)
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,10 @@ fn expect() -> Expect<'static> {
 
 #[test]
 fn alliance_response_from_seed_000() {
-    let r = resp(200, r#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1Qi"}"#);
+    let r = resp(
+        200,
+        r#"{"token_type":"Bearer","expires_in":3599,"access_token":"eyJ0eXAiOiJKV1Qi"}"#,
+    );
     let t = token_response(&r, &expect()).unwrap();
     assert_eq!(t.access_token.expose(), "eyJ0eXAiOiJKV1Qi");
     let left = t.remaining_at(SystemTime::now()).as_secs();
@@ -40,7 +43,11 @@ fn azure_v1_string_expiries_from_seed_004() {
 
 #[test]
 fn expires_on_alone_is_used() {
-    let on = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 600;
+    let on = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
     let body = format!(r#"{{"access_token":"a","token_type":"bearer","expires_on":"{on}"}}"#);
     let t = token_response(&resp(200, &body), &expect()).unwrap();
     let left = t.remaining_at(SystemTime::now()).as_secs();
@@ -50,17 +57,30 @@ fn expires_on_alone_is_used() {
 #[test]
 fn rfc3339_and_http_dates() {
     let t = parse_instant(&Value::String("2019-01-15T19:05:27Z".into())).unwrap();
-    assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_547_579_127);
+    assert_eq!(
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        1_547_579_127
+    );
     let t = parse_instant(&Value::String("2019-01-15T20:05:27+01:00".into())).unwrap();
-    assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_547_579_127);
+    assert_eq!(
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        1_547_579_127
+    );
     let t = parse_instant(&Value::String("Tue, 15 Jan 2019 19:05:27 GMT".into())).unwrap();
-    assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_547_579_127);
+    assert_eq!(
+        t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+        1_547_579_127
+    );
     assert!(parse_instant(&Value::String("tomorrow".into())).is_none());
 }
 
 #[test]
 fn missing_expiry_uses_default_ttl() {
-    let t = token_response(&resp(200, r#"{"access_token":"a","token_type":"Bearer"}"#), &expect()).unwrap();
+    let t = token_response(
+        &resp(200, r#"{"access_token":"a","token_type":"Bearer"}"#),
+        &expect(),
+    )
+    .unwrap();
     let left = t.remaining_at(SystemTime::now()).as_secs();
     assert!((298..=300).contains(&left));
 }
@@ -69,9 +89,15 @@ fn missing_expiry_uses_default_ttl() {
 fn required_fields() {
     for (body, what) in [
         (r#"{"token_type":"Bearer"}"#, "'access_token' is missing"),
-        (r#"{"access_token":"","token_type":"Bearer"}"#, "'access_token' is empty"),
+        (
+            r#"{"access_token":"","token_type":"Bearer"}"#,
+            "'access_token' is empty",
+        ),
         (r#"{"access_token":"x"}"#, "'token_type' is missing"),
-        (r#"{"access_token":"x","token_type":"Bearer","expires_in":"soon"}"#, "'expires_in' is not"),
+        (
+            r#"{"access_token":"x","token_type":"Bearer","expires_in":"soon"}"#,
+            "'expires_in' is not",
+        ),
     ] {
         let err = token_response(&resp(200, body), &expect()).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
@@ -87,7 +113,13 @@ fn oauth_error_body_with_aadsts_codes() {
     assert_eq!(oauth.error, "invalid_grant");
     assert_eq!(oauth.status, 400);
     assert_eq!(oauth.provider_codes, [70008]);
-    assert!(oauth.description.as_deref().unwrap().starts_with("AADSTS70008"));
+    assert!(
+        oauth
+            .description
+            .as_deref()
+            .unwrap()
+            .starts_with("AADSTS70008")
+    );
 }
 
 #[test]
@@ -95,7 +127,10 @@ fn echoed_secret_is_scrubbed() {
     let body = r#"{"error":"invalid_client","error_description":"secret s3cr3t-value is wrong"}"#;
     let err = token_response(&resp(401, body), &expect()).unwrap_err();
     let text = err.to_string();
-    assert!(!text.contains("s3cr3t-value") && text.contains("[redacted]"), "{text}");
+    assert!(
+        !text.contains("s3cr3t-value") && text.contains("[redacted]"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -116,7 +151,10 @@ fn html_and_empty_and_non_object_bodies() {
 
 #[test]
 fn excerpt_masks_token_like_words_and_truncates() {
-    let body = format!("leaked eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9 {}", "x ".repeat(200));
+    let body = format!(
+        "leaked eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9 {}",
+        "x ".repeat(200)
+    );
     let e = excerpt(body.as_bytes(), &[]);
     assert!(!e.contains("eyJhbGci"), "{e}");
     assert!(e.ends_with("…\""), "{e}");

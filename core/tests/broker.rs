@@ -97,7 +97,9 @@ token_url = "{{P}}/API/v2/OAuth/token""#
 
 #[tokio::test]
 async fn unknown_profile_is_a_config_error_naming_known_ones() {
-    let b = broker("[cache]\nstore = \"memory\"\n[profiles.a]\nprovider = \"alvys\"\ntenant = \"t\"\nclient_id = \"x\"\nclient_secret = \"y\"\n");
+    let b = broker(
+        "[cache]\nstore = \"memory\"\n[profiles.a]\nprovider = \"alvys\"\ntenant = \"t\"\nclient_id = \"x\"\nclient_secret = \"y\"\n",
+    );
     let err = b.token("nope", &opts()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("known: a"), "{err}");
@@ -119,7 +121,11 @@ token_url = "{{P}}/api/authentication/t1/token""#
     let tasks: Vec<_> = (0..1000)
         .map(|_| {
             let b = b.clone();
-            tokio::spawn(async move { b.token("h", &TokenOptions::default()).await.map(|t| t.secret().to_owned()) })
+            tokio::spawn(async move {
+                b.token("h", &TokenOptions::default())
+                    .await
+                    .map(|t| t.secret().to_owned())
+            })
         })
         .collect();
     let mut tokens = std::collections::HashSet::new();
@@ -145,17 +151,29 @@ client_id = "{id}"
 client_secret = "{secret}"
 token_url = "{{P}}/API/v2/OAuth/token""#
     ));
-    let ab = TokenOptions { scopes: Some(vec!["a".into(), "b".into()]), ..opts() };
-    let ba = TokenOptions { scopes: Some(vec!["b".into(), "a".into(), "a".into()]), ..opts() };
+    let ab = TokenOptions {
+        scopes: Some(vec!["a".into(), "b".into()]),
+        ..opts()
+    };
+    let ba = TokenOptions {
+        scopes: Some(vec!["b".into(), "a".into(), "a".into()]),
+        ..opts()
+    };
     let t1 = b.token("s", &ab).await.unwrap();
     let t2 = b.token("s", &ba).await.unwrap();
     assert_eq!(t1.secret(), t2.secret());
     assert_eq!(client_requests(&id).await, 1);
-    let long = TokenOptions { min_ttl: Duration::from_secs(7200), ..ab.clone() };
+    let long = TokenOptions {
+        min_ttl: Duration::from_secs(7200),
+        ..ab.clone()
+    };
     let t3 = b.token("s", &long).await.unwrap();
     assert_ne!(t3.secret(), t1.secret());
     assert_eq!(client_requests(&id).await, 2);
-    let forced = TokenOptions { force_refresh: true, ..ab };
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..ab
+    };
     b.token("s", &forced).await.unwrap();
     assert_eq!(client_requests(&id).await, 3);
 }
@@ -176,7 +194,10 @@ token_url = "{{P}}/api/authentication/t/token""#
     assert!(b.cached_token("c", &opts()).unwrap().is_none());
     assert_eq!(client_requests(&id).await, 0);
     let t = b.token("c", &opts()).await.unwrap();
-    assert_eq!(b.cached_token("c", &opts()).unwrap().unwrap().secret(), t.secret());
+    assert_eq!(
+        b.cached_token("c", &opts()).unwrap().unwrap().secret(),
+        t.secret()
+    );
 }
 
 #[tokio::test]
@@ -196,13 +217,19 @@ client_id = "{id}"
 client_secret = "{secret}"
 token_url = "{{P}}/contoso/oauth2/token""#
     ));
-    let forced = TokenOptions { force_refresh: true, ..opts() };
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..opts()
+    };
     // The provider rotates refresh tokens and refuses reuse: three refreshes in a row only
     // succeed if each rotated token was stored and used for the next.
     let mut seen = std::collections::HashSet::new();
     for _ in 0..3 {
         let t = b.token("pc", &forced).await.unwrap();
-        assert!(t.remaining() > Duration::from_secs(3500), "expires_in string parsed");
+        assert!(
+            t.remaining() > Duration::from_secs(3500),
+            "expires_in string parsed"
+        );
         seen.insert(t.secret().to_owned());
     }
     assert_eq!(seen.len(), 3);

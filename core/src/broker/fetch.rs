@@ -43,13 +43,16 @@ impl Inner {
                 let inner = this.clone();
                 let task_key = key.clone();
                 let task = runtime::handle().spawn(async move {
-                    let result = inner.fetch(&state, &task_key, &scopes, min_ttl, newer_than).await;
+                    let result = inner
+                        .fetch(&state, &task_key, &scopes, min_ttl, newer_than)
+                        .await;
                     inner.flights.lock().remove(&task_key);
                     result
                 });
                 let flight = async move {
-                    task.await
-                        .unwrap_or_else(|e| Err(Error::cache(format!("token fetch task failed: {e}"))))
+                    task.await.unwrap_or_else(|e| {
+                        Err(Error::cache(format!("token fetch task failed: {e}")))
+                    })
                 }
                 .boxed()
                 .shared();
@@ -116,7 +119,12 @@ impl Inner {
     }
 
     /// Gets a new token from the provider with the profile's grant.
-    async fn issue(&self, state: &ProfileState, profile: &Profile, scopes: &[String]) -> Result<TokenSet> {
+    async fn issue(
+        &self,
+        state: &ProfileState,
+        profile: &Profile,
+        scopes: &[String],
+    ) -> Result<TokenSet> {
         let http = self.http();
         let token_url = profile.endpoint("token_url")?;
         let ttl = Duration::from_secs(self.config.cache.default_ttl_secs);
@@ -161,7 +169,8 @@ impl Inner {
             })?,
         };
         let token_url = profile.endpoint("token_url")?;
-        let mut set = flow::refresh(&self.http(), profile, token_url, &current, scopes, ttl).await?;
+        let mut set =
+            flow::refresh(&self.http(), profile, token_url, &current, scopes, ttl).await?;
         if let Some(rotated) = set.refresh_token.take() {
             if rotated != current || profile.refresh_token.as_ref() == Some(&current) {
                 secrets.set_secret(&name, &rotated).await?;
@@ -189,7 +198,10 @@ impl Inner {
         entry: &Arc<Entry>,
         now: SystemTime,
     ) {
-        let now_ms = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let now_ms = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
         if entry.retry_at_ms.load(Ordering::Relaxed) > now_ms
             || entry.refreshing.swap(true, Ordering::AcqRel)
         {
@@ -198,17 +210,29 @@ impl Inner {
         Counters::bump(&this.counters.background_refreshes);
         let (inner, state, key, entry) = (this.clone(), state.clone(), key.clone(), entry.clone());
         let scopes = entry.token.scopes().to_vec();
-        let scopes = if scopes.is_empty() { state.profile().scopes.clone() } else { scopes };
+        let scopes = if scopes.is_empty() {
+            state.profile().scopes.clone()
+        } else {
+            scopes
+        };
         let issued = entry.token.token_set().issued_at;
         runtime::handle().spawn(async move {
-            let result = Inner::flight(&inner, state, key, scopes, Duration::ZERO, Some(issued)).await;
+            let result =
+                Inner::flight(&inner, state, key, scopes, Duration::ZERO, Some(issued)).await;
             if let Err(e) = result {
                 let failures = entry.failures.fetch_add(1, Ordering::Relaxed) + 1;
-                let wait = Duration::from_secs(1 << failures.min(6)).min(entry.token.remaining() / 2);
+                let wait =
+                    Duration::from_secs(1 << failures.min(6)).min(entry.token.remaining() / 2);
                 let retry_at = SystemTime::now() + wait.max(Duration::from_millis(200));
-                let ms = retry_at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+                let ms = retry_at
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis() as u64;
                 entry.retry_at_ms.store(ms, Ordering::Relaxed);
-                tracing::warn!(wait_ms = wait.as_millis() as u64, "background refresh failed, serving the cached token: {e}");
+                tracing::warn!(
+                    wait_ms = wait.as_millis() as u64,
+                    "background refresh failed, serving the cached token: {e}"
+                );
             }
             entry.refreshing.store(false, Ordering::Release);
         });
@@ -230,4 +254,3 @@ fn refresh_point(set: &TokenSet, cache: &crate::config::CacheConfig) -> SystemTi
     };
     set.issued_at + (base + lifetime.mul_f64(jitter)).min(lifetime)
 }
-

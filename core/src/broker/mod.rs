@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 use futures::future::{BoxFuture, Shared};
 use parking_lot::Mutex;
 
-use crate::cache::{CacheKey, EntryInfo, MemoryCache, SecretStore, SharedStore};
 use crate::cache::memory::Lookup;
+use crate::cache::{CacheKey, EntryInfo, MemoryCache, SecretStore, SharedStore};
 use crate::config::{Config, StoreKind};
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
@@ -131,12 +131,19 @@ impl Broker {
         }
         Counters::bump(&self.inner.counters.misses);
         let newer_than = options.force_refresh.then(SystemTime::now);
-        let scopes = options.scopes.clone().unwrap_or_else(|| state.profile().scopes.clone());
+        let scopes = options
+            .scopes
+            .clone()
+            .unwrap_or_else(|| state.profile().scopes.clone());
         Inner::flight(&self.inner, state, key, scopes, options.min_ttl, newer_than).await
     }
 
     /// The cached token for `profile` if a valid one is in memory; never does I/O.
-    pub fn cached_token(&self, profile: &str, options: &TokenOptions) -> Result<Option<AccessToken>> {
+    pub fn cached_token(
+        &self,
+        profile: &str,
+        options: &TokenOptions,
+    ) -> Result<Option<AccessToken>> {
         let state = self.inner.state(profile)?;
         let key = state.key(options.scopes.as_deref());
         Ok(self.inner.lookup(&state, &key, options.min_ttl))
@@ -172,7 +179,11 @@ impl Broker {
         if let Some(store) = self.inner.shared().await {
             store.remove(&key).await?;
         }
-        self.inner.secret_store().await.delete_secret(&state.refresh_secret_name()).await
+        self.inner
+            .secret_store()
+            .await
+            .delete_secret(&state.refresh_secret_name())
+            .await
     }
 
     /// The broker's secret store (refresh tokens, registration access tokens).
@@ -193,7 +204,11 @@ impl Broker {
 }
 
 fn new_http(config: &Config) -> Result<HttpClient> {
-    let ca_files: Vec<_> = config.profiles.values().filter_map(|p| p.ca_file.clone()).collect();
+    let ca_files: Vec<_> = config
+        .profiles
+        .values()
+        .filter_map(|p| p.ca_file.clone())
+        .collect();
     HttpClient::new(&config.http, &ca_files)
 }
 
@@ -209,7 +224,12 @@ impl Inner {
     }
 
     #[inline]
-    fn lookup(self: &Arc<Self>, state: &Arc<ProfileState>, key: &CacheKey, min_ttl: Duration) -> Option<AccessToken> {
+    fn lookup(
+        self: &Arc<Self>,
+        state: &Arc<ProfileState>,
+        key: &CacheKey,
+        min_ttl: Duration,
+    ) -> Option<AccessToken> {
         let now = SystemTime::now();
         match self.memory.get(key, now, min_ttl) {
             Lookup::Hit(token, entry) => {
@@ -297,10 +317,12 @@ async fn open_stores(config: &Config) -> Result<Stores> {
 /// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
 /// `TOKENBROKER_CACHE_KEY`, or the key file in the cache dir is used (one machine only).
 async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::RedisStore> {
-    let url = cache
-        .redis_url
-        .as_deref()
-        .ok_or_else(|| Error::config("[cache], key 'redis_url'", "is required for store = \"redis\""))?;
+    let url = cache.redis_url.as_deref().ok_or_else(|| {
+        Error::config(
+            "[cache], key 'redis_url'",
+            "is required for store = \"redis\"",
+        )
+    })?;
     let dir = match &cache.path {
         Some(p) => p.clone(),
         None => crate::cache::FileStore::default_dir()?,

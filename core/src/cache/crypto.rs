@@ -271,7 +271,7 @@ fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
 /// Creates the key file without ever exposing a partial one: write a private temp file,
 /// fsync, then hard-link it into place (which fails if another process won the race).
 fn create_key_file(path: &Path) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     ensure_private_dir(dir, false)?;
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
     rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?;
@@ -340,6 +340,14 @@ pub(crate) fn ensure_private_dir(dir: &Path, tighten: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+pub(crate) fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// Flushes a directory so that a rename or unlink in it survives a crash.

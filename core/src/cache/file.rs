@@ -65,7 +65,6 @@ impl FileStore {
             Some(dir) => dir,
             None => Self::default_dir()?,
         };
-        crypto::ensure_private_dir(&root, false)?;
         let cipher = CacheCipher::load_default(&root)?;
         Self::with_cipher(root, cipher)
     }
@@ -135,7 +134,7 @@ impl fmt::Debug for FileStore {
 enum Loaded {
     Missing,
     Found(CacheKey, TokenSet, u64),
-    Corrupt(String, u64),
+    Corrupt(Error, u64),
 }
 
 impl Inner {
@@ -154,7 +153,7 @@ impl Inner {
             None => Loaded::Missing,
             Some((bytes, ino)) => match crypto::open_token(&self.cipher, digest, &bytes) {
                 Ok((key, token)) => Loaded::Found(key, token, ino),
-                Err(e) => Loaded::Corrupt(reason(&e), ino),
+                Err(e) => Loaded::Corrupt(e, ino),
             },
         })
     }
@@ -262,9 +261,9 @@ impl SharedStore for FileStore {
             .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| io_error("open", &path, e))?;
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now().checked_add(wait);
         while !try_lock(&file).map_err(|e| io_error("lock", &path, e))? {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
             if left.is_zero() {
                 return Err(Error::cache(format!(
                     "timed out after {wait:?} waiting for the fetch lease on {} held by another \
@@ -293,7 +292,7 @@ impl SecretStore for FileStore {
                 Ok(secret) => Ok(Some(secret)),
                 Err(e) => {
                     // Kept on disk: it may open again once the right key is configured.
-                    tracing::warn!(file = %path.display(), reason = %reason(&e),
+                    tracing::warn!(file = %path.display(), reason = %e,
                         "ignoring unreadable stored secret");
                     Ok(None)
                 }
@@ -388,7 +387,7 @@ fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = crypto::parent_dir(path);
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{}-{}",
         std::process::id(),
@@ -422,7 +421,7 @@ fn remove(path: &Path) -> Result<()> {
 
 fn remove_durably(path: &Path) -> Result<()> {
     remove(path)?;
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = crypto::parent_dir(path);
     crypto::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
 }
 
@@ -462,13 +461,6 @@ fn sweep_orphans(dir: &Path) {
         if is_orphan(&path) {
             let _ = fs::remove_file(path);
         }
-    }
-}
-
-fn reason(e: &Error) -> String {
-    match e {
-        Error::Cache { reason } => reason.clone(),
-        other => other.to_string(),
     }
 }
 

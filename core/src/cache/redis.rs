@@ -286,7 +286,7 @@ impl SharedStore for RedisStore {
         let fence_key = self.key("fence", key.digest_hex());
         let owner = crypto::random_hex(16)?;
         let mut conn = self.conn.clone();
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now().checked_add(wait);
         loop {
             let fencing: u64 = ACQUIRE
                 .key(&lease_key)
@@ -304,7 +304,7 @@ impl SharedStore for RedisStore {
                     fencing,
                 }));
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
             if left.is_zero() {
                 return Err(Error::cache(format!(
                     "timed out after {wait:?} waiting for the fetch lease on {} held by another \
@@ -430,35 +430,16 @@ fn redact_url(url: &str) -> String {
 
 /// The password in `url`, raw and percent-decoded, to scrub from error text.
 fn url_secrets(url: &str) -> Vec<String> {
-    let Some(password) = url::Url::parse(url)
+    let Some(raw) = url::Url::parse(url)
         .ok()
         .and_then(|u| u.password().map(str::to_owned))
     else {
         return Vec::new();
     };
-    let decoded = percent_decode(&password);
-    vec![password, decoded]
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let (mut out, mut i) = (Vec::with_capacity(bytes.len()), 0);
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // form_urlencoded turns '+' into a space; escaping it first leaves pure %-decoding.
+    let query = format!("p={}", raw.replace('+', "%2B"));
+    let decoded = url::form_urlencoded::parse(query.as_bytes()).map(|(_, v)| v.into_owned());
+    std::iter::once(raw).chain(decoded).collect()
 }
 
 #[cfg(test)]
@@ -469,7 +450,8 @@ mod tests {
     fn urls_lose_their_credentials() {
         let url = "rediss://user:p%40ss-word@cache.example:6380/2";
         assert_eq!(redact_url(url), "rediss://cache.example:6380/2");
-        assert_eq!(url_secrets(url), vec!["p%40ss-word", "p@ss-word"]);
+        assert_eq!(url_secrets(url), ["p%40ss-word", "p@ss-word"]);
+        assert_eq!(url_secrets("redis://:a+b%2B@h/"), ["a+b%2B", "a+b+"]);
         assert_eq!(redact_url("not a url"), "<unparsable redis URL>");
     }
 

@@ -36,7 +36,10 @@ struct AssertionClaims<'a> {
 /// endpoint URL).
 pub fn apply(profile: &Profile, request: &mut Request, audience: &str) -> Result<()> {
     let crate::http::Body::Form(fields) = &mut request.body else {
-        return Err(Error::config("auth_method", "client authentication needs a form body"));
+        return Err(Error::config(
+            "auth_method",
+            "client authentication needs a form body",
+        ));
     };
     match profile.auth_method {
         AuthMethod::ClientSecretBasic => {
@@ -141,7 +144,11 @@ mod tests {
 
     #[test]
     fn pem_decoding_reports_what_is_wrong() {
-        assert!(certificate_thumbprint("hello").unwrap_err().contains("no '-----BEGIN"));
+        assert!(
+            certificate_thumbprint("hello")
+                .unwrap_err()
+                .contains("no '-----BEGIN")
+        );
         let bad = "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----";
         assert!(certificate_thumbprint(bad).unwrap_err().contains("base64"));
         let ok = "-----BEGIN CERTIFICATE-----\nAAEC\n-----END CERTIFICATE-----";

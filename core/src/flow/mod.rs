@@ -1,7 +1,10 @@
 //! Token flows. Every grant goes through [`request_token`], so client authentication, scope
 //! style, preset parameters and response validation are the same for all of them.
 
+pub mod authorization;
 pub mod client_auth;
+pub mod device;
+pub mod loopback;
 
 use std::time::Duration;
 
@@ -41,12 +44,20 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
     let grant_secrets: Vec<String> = req
         .grant_fields
         .iter()
-        .filter(|(k, _)| matches!(k.as_str(), "code" | "refresh_token" | "code_verifier" | "device_code"))
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "code" | "refresh_token" | "code_verifier" | "device_code"
+            )
+        })
         .map(|(_, v)| v.clone())
         .collect();
     let mut fields = req.grant_fields;
     if !req.scopes.is_empty() {
-        fields.push((preset.scope_param.clone(), req.scopes.join(&preset.scope_separator)));
+        fields.push((
+            preset.scope_param.clone(),
+            req.scopes.join(&preset.scope_separator),
+        ));
     }
     fields.extend(profile.params.iter().cloned());
     let mut request = Request::form(req.token_url.clone(), fields, req.retry);
@@ -69,8 +80,12 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
     };
     let result = validate::token_response(&resp, &expect);
     match &result {
-        Ok(t) => tracing::info!(profile = %profile.name, expires_in = t.lifetime().as_secs(), "token issued"),
-        Err(e) => tracing::warn!(profile = %profile.name, kind = %e.kind(), "token request failed: {e}"),
+        Ok(t) => {
+            tracing::info!(profile = %profile.name, expires_in = t.lifetime().as_secs(), "token issued")
+        }
+        Err(e) => {
+            tracing::warn!(profile = %profile.name, kind = %e.kind(), "token request failed: {e}")
+        }
     }
     result
 }

@@ -22,7 +22,10 @@ pub struct Server {
 impl Server {
     /// A string field of the start line.
     pub fn get(&self, key: &str) -> String {
-        self.info[key].as_str().unwrap_or_else(|| panic!("server info lacks {key}")).to_owned()
+        self.info[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("server info lacks {key}"))
+            .to_owned()
     }
 }
 
@@ -51,8 +54,9 @@ fn start(script: &str, env_key: &str, field: &str) -> Server {
     BufReader::new(stdout)
         .read_line(&mut line)
         .expect("read server start line");
-    let info: Value = serde_json::from_str(line.trim())
-        .unwrap_or_else(|e| panic!("{script} printed {line:?} instead of its JSON start line: {e}"));
+    let info: Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| {
+        panic!("{script} printed {line:?} instead of its JSON start line: {e}")
+    });
     // Keep stdin open for the life of the test binary: the server exits when it closes.
     std::mem::forget(child.stdin.take());
     Server {
@@ -86,14 +90,23 @@ pub async fn admin(path: &str, body: Option<Value>) -> Value {
         Some(b) => client.post(&url).json(&b),
         None => client.get(&url),
     };
-    let resp = req.send().await.unwrap_or_else(|e| panic!("admin call {url}: {e}"));
-    assert!(resp.status().is_success(), "admin call {url}: HTTP {}", resp.status());
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("admin call {url}: {e}"));
+    assert!(
+        resp.status().is_success(),
+        "admin call {url}: HTTP {}",
+        resp.status()
+    );
     resp.json().await.unwrap_or(Value::Null)
 }
 
 /// How many requests the test provider has counted on `route` (e.g. `alliance.token`).
 pub async fn requests(route: &str) -> u64 {
-    admin("stats", None).await["requests"][route].as_u64().unwrap_or(0)
+    admin("stats", None).await["requests"][route]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// Registers a fresh confidential client on the test provider and returns its id and
@@ -102,13 +115,19 @@ pub async fn new_client(prefix: &str) -> (String, String) {
     let n: u64 = rand::random();
     let id = format!("{prefix}-{n:x}");
     let secret = format!("secret-{n:x}-{n:x}");
-    admin("clients", Some(serde_json::json!({"client_id": id, "client_secret": secret}))).await;
+    admin(
+        "clients",
+        Some(serde_json::json!({"client_id": id, "client_secret": secret})),
+    )
+    .await;
     (id, secret)
 }
 
 /// How many requests the test provider has counted for `client_id`.
 pub async fn client_requests(client_id: &str) -> u64 {
-    admin("stats", None).await["by_client"][client_id].as_u64().unwrap_or(0)
+    admin("stats", None).await["by_client"][client_id]
+        .as_u64()
+        .unwrap_or(0)
 }
 
 /// A broker over TOML text with `{P}` replaced by the test provider's URL.

@@ -1,0 +1,32 @@
+# tokenbroker: `make demo` runs the main job, `make test` installs what it needs and runs
+# every test. One cargo target dir is shared by every crate and binding.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: demo test setup system-deps lint test-rust
+
+demo: tests/oidc/node_modules
+	cargo run -q -p tokenbroker --example demo
+
+test: setup lint test-rust
+
+setup: system-deps tests/oidc/node_modules
+
+# System packages the tests use: redis-server for the Redis tier. Installed only if missing.
+system-deps:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+
+tests/oidc/node_modules: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -q -- -D warnings
+
+test-rust:
+	cargo test --workspace

@@ -1,0 +1,484 @@
+//! Authorization code grant (RFC 6749 §4.1) with PKCE S256 (RFC 7636), `state`, `nonce`,
+//! hybrid `code id_token` and `form_post` responses, and RFC 9207 `iss` checking.
+//!
+//! The flow is three calls: [`authorization_request`] builds the URL the browser opens, the
+//! redirect comes back through [`parse_callback_url`], [`parse_form_post`] or the loopback
+//! listener, and [`exchange_code`] turns the code into tokens.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_lc_rs::{constant_time, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::flow::{TokenRequest, request_token};
+use crate::http::{HttpClient, Retry};
+use crate::id_token::{self, IdTokenCheck};
+use crate::profile::Profile;
+use crate::secret::Secret;
+use crate::token::TokenSet;
+
+/// A prepared authorization request: the URL to open and what the answer is checked against.
+///
+/// Keep it until the redirect arrives; `Debug` never shows the PKCE verifier.
+#[derive(Clone)]
+pub struct AuthorizationRequest {
+    /// The authorization URL to open in the browser.
+    pub url: Url,
+    /// The `state` sent; the redirect must carry the same value.
+    pub state: String,
+    /// The `nonce` sent; ID tokens must carry the same value.
+    pub nonce: String,
+    /// The `redirect_uri` sent; repeated in the code exchange.
+    pub redirect_uri: String,
+    /// The scopes requested (including any `openid` added).
+    pub scopes: Vec<String>,
+    verifier: Secret,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("url", &self.url.as_str())
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the authorization server sent back to the redirect URI.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    /// The authorization code.
+    pub code: Secret,
+    /// The `state` echoed back.
+    pub state: String,
+    /// The front-channel ID token of a hybrid (`code id_token`) response.
+    pub id_token: Option<Secret>,
+    /// The RFC 9207 `iss` parameter, when the server sent one.
+    pub issuer: Option<String>,
+}
+
+/// Builds an authorization request for `profile`.
+///
+/// Sends `response_type` (the preset's, default `code`), the preset's `response_mode` if it
+/// has one, `client_id`, `redirect_uri`, the scopes in the preset's parameter and separator,
+/// `state`, `nonce`, `code_challenge` with `code_challenge_method=S256`, and the profile's
+/// `params` (e.g. `resource`). When the preset issues ID tokens and `scopes` lack `openid`,
+/// `openid` is put first: without it an OpenID provider issues no ID token and the nonce
+/// would protect nothing.
+pub fn authorization_request(
+    profile: &Profile,
+    authorize_url: &Url,
+    redirect_uri: &str,
+    scopes: &[String],
+) -> Result<AuthorizationRequest> {
+    Url::parse(redirect_uri).map_err(|e| {
+        Error::config(
+            format!("profile '{}', key 'redirect_uri'", profile.name),
+            format!("'{redirect_uri}' is not a URL: {e}"),
+        )
+    })?;
+    let preset = profile.preset;
+    let mut scopes = scopes.to_vec();
+    if preset.id_token && !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    let verifier = Secret::new(random_token(32));
+    let state = random_token(24);
+    let nonce = random_token(24);
+    let mut url = authorize_url.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("response_type", &preset.response_type);
+        if let Some(mode) = &preset.response_mode {
+            q.append_pair("response_mode", mode);
+        }
+        q.append_pair("client_id", &profile.client_id);
+        q.append_pair("redirect_uri", redirect_uri);
+        if !scopes.is_empty() {
+            q.append_pair(&preset.scope_param, &scopes.join(&preset.scope_separator));
+        }
+        q.append_pair("state", &state);
+        q.append_pair("nonce", &nonce);
+        q.append_pair("code_challenge", &code_challenge(verifier.expose()));
+        q.append_pair("code_challenge_method", "S256");
+        for (key, value) in &profile.params {
+            q.append_pair(key, value);
+        }
+    }
+    Ok(AuthorizationRequest {
+        url,
+        state,
+        nonce,
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        verifier,
+    })
+}
+
+/// Parses a redirect URL (or just its path and query) that the browser was sent to. Reads
+/// the query and, for hybrid responses, the fragment.
+///
+/// An `error` parameter becomes an [`Error::Interaction`] naming the error code and its
+/// description (`access_denied` when the user said no).
+pub fn parse_callback_url(url: &str) -> Result<Callback> {
+    let parsed = Url::parse(url)
+        .or_else(|_| Url::parse("http://127.0.0.1").and_then(|base| base.join(url)))
+        .map_err(|_| Error::interaction("the redirect URL cannot be parsed"))?;
+    let mut pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    if let Some(fragment) = parsed.fragment() {
+        pairs.extend(url::form_urlencoded::parse(fragment.as_bytes()).into_owned());
+    }
+    callback_from(&pairs)
+}
+
+/// Parses a `response_mode=form_post` body (`application/x-www-form-urlencoded`).
+pub fn parse_form_post(body: &[u8]) -> Result<Callback> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    callback_from(&pairs)
+}
+
+/// The value of `name`, if the parameters hold it.
+pub(crate) fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Turns redirect parameters into a [`Callback`] or the error they report.
+pub(crate) fn callback_from(pairs: &[(String, String)]) -> Result<Callback> {
+    for (i, (key, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(k, _)| k == key) {
+            return Err(Error::interaction(format!(
+                "the redirect repeats the parameter '{}'",
+                printable(key, 40)
+            )));
+        }
+    }
+    if let Some(error) = param(pairs, "error") {
+        let description = param(pairs, "error_description")
+            .map(|d| format!(": {}", printable(d, 300)))
+            .unwrap_or_default();
+        let what = match error {
+            "access_denied" => "the user or the authorization server denied the request",
+            _ => "the authorization server refused the request",
+        };
+        return Err(Error::interaction(format!(
+            "{what} ({}{description})",
+            printable(error, 60)
+        )));
+    }
+    let code = param(pairs, "code")
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| Error::interaction("the redirect carries neither 'code' nor 'error'"))?;
+    let state = param(pairs, "state")
+        .ok_or_else(|| Error::interaction("the redirect carries no 'state'"))?;
+    Ok(Callback {
+        code: Secret::new(code),
+        state: state.to_owned(),
+        id_token: param(pairs, "id_token")
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        issuer: param(pairs, "iss").map(str::to_owned),
+    })
+}
+
+/// Exchanges the code of `callback` for tokens.
+///
+/// Checks, in order: `state` equals the request's (constant time), the RFC 9207 `iss`
+/// parameter (when sent) equals the expected issuer, the front-channel ID token of a hybrid
+/// response (with the request's nonce and its `c_hash`). Then posts `grant_type=
+/// authorization_code`, `code`, `redirect_uri` and `code_verifier` (retried only when surely
+/// unprocessed, since a code works once) and validates the token endpoint's ID token.
+///
+/// With `id_check` (its `nonce` is ignored; the request's is used) every ID token is
+/// validated: a token-endpoint ID token must carry the nonce unless a front-channel one
+/// already did (then a nonce it carries must still match), both must name the same `iss` and
+/// `sub`, and an ID token is required when `openid` was requested. Without `id_check` no ID
+/// token is kept in the returned set, since [`TokenSet::id_token`] holds only validated ones.
+pub async fn exchange_code(
+    http: &HttpClient,
+    profile: &Profile,
+    token_url: &Url,
+    request: &AuthorizationRequest,
+    callback: &Callback,
+    id_check: Option<IdTokenCheck<'_>>,
+    default_ttl: Duration,
+) -> Result<TokenSet> {
+    if !same(&callback.state, &request.state) {
+        return Err(Error::interaction(
+            "the redirect's state does not match this login (a stale or forged response)",
+        ));
+    }
+    let expected_issuer = id_check.map(|c| c.issuer).or(profile.issuer.as_deref());
+    if let (Some(sent), Some(expected)) = (&callback.issuer, expected_issuer)
+        && sent.trim_end_matches('/') != expected.trim_end_matches('/')
+    {
+        return Err(Error::interaction(format!(
+            "the redirect comes from issuer '{}', expected '{expected}' (mix-up attack?)",
+            printable(sent, 100)
+        )));
+    }
+    let front = match (&callback.id_token, &id_check) {
+        (Some(token), Some(check)) => {
+            let check = check.with_nonce(&request.nonce);
+            Some(id_token::validate_with_code(
+                token.expose(),
+                &check,
+                callback.code.expose(),
+            )?)
+        }
+        _ => None,
+    };
+    let mut set = request_token(
+        http,
+        TokenRequest {
+            profile,
+            token_url,
+            grant_fields: vec![
+                ("grant_type".into(), "authorization_code".into()),
+                ("code".into(), callback.code.expose().to_owned()),
+                ("redirect_uri".into(), request.redirect_uri.clone()),
+                ("code_verifier".into(), request.verifier.expose().to_owned()),
+            ],
+            scopes: &[],
+            retry: Retry::OnlyUnprocessed,
+            default_ttl,
+        },
+    )
+    .await?;
+    if set.scopes.is_empty() {
+        set.scopes = request.scopes.clone();
+    }
+    let Some(check) = id_check else {
+        set.id_token = None;
+        return Ok(set);
+    };
+    let back = match &set.id_token {
+        Some(token) => Some(validate_back_channel(
+            token.expose(),
+            &check,
+            request,
+            front.as_ref(),
+        )?),
+        None => None,
+    };
+    match (&front, &back) {
+        (Some(f), Some(b)) if f.get("iss") != b.get("iss") || f.get("sub") != b.get("sub") => {
+            return Err(check_error(
+                &check,
+                "the two ID tokens of the hybrid response name different 'iss' or 'sub'",
+            ));
+        }
+        (None, None) if request.scopes.iter().any(|s| s == "openid") => {
+            return Err(check_error(
+                &check,
+                "no ID token although 'openid' was requested",
+            ));
+        }
+        _ => {}
+    }
+    if back.is_none() {
+        set.id_token = callback.id_token.clone().filter(|_| front.is_some());
+    }
+    Ok(set)
+}
+
+fn validate_back_channel(
+    token: &str,
+    check: &IdTokenCheck<'_>,
+    request: &AuthorizationRequest,
+    front: Option<&Value>,
+) -> Result<Value> {
+    if front.is_none() {
+        return id_token::validate(token, &check.with_nonce(&request.nonce));
+    }
+    let claims = id_token::validate(
+        token,
+        &IdTokenCheck {
+            nonce: None,
+            ..*check
+        },
+    )?;
+    match claims.get("nonce") {
+        Some(Value::String(n)) if !same(n, &request.nonce) => Err(check_error(
+            check,
+            "'nonce' of the token endpoint's ID token does not match the authorization request",
+        )),
+        _ => Ok(claims),
+    }
+}
+
+fn check_error(check: &IdTokenCheck<'_>, what: &str) -> Error {
+    Error::InvalidResponse {
+        endpoint: check.issuer.to_owned(),
+        status: None,
+        reason: format!("ID token rejected: {what}"),
+    }
+}
+
+/// The PKCE S256 challenge: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
+pub fn code_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// `bytes` random bytes from the system CSPRNG, base64url-encoded.
+pub(crate) fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buf).expect("the system random generator failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Compares two strings in constant time (with respect to their contents).
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
+}
+
+/// Provider- or browser-supplied text fit for an error message: no control characters, at
+/// most `max` characters.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let squashed = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out: String = squashed.chars().take(max).collect();
+    if squashed.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn profile(toml: &str) -> Profile {
+        Config::from_toml_str(toml)
+            .unwrap()
+            .profile("p")
+            .unwrap()
+            .clone()
+    }
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        let v = random_token(32);
+        assert_eq!(v.len(), 43, "32 bytes give the shortest allowed verifier");
+        assert_ne!(v, random_token(32));
+    }
+
+    #[test]
+    fn request_carries_every_parameter_and_hides_the_verifier() {
+        let p = profile(
+            r#"[profiles.p]
+            provider = "azure-ad-v1"
+            client_id = "app-1"
+            client_secret = "s3cr3t-value"
+            resource = "https://api.example.com"
+            "#,
+        );
+        let authorize = Url::parse("https://login.example.com/t/oauth2/authorize?x=1").unwrap();
+        let req =
+            authorization_request(&p, &authorize, "http://127.0.0.1:5/cb", &["profile".into()])
+                .unwrap();
+        let q: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
+        let get = |k: &str| param(&q, k).unwrap_or_else(|| panic!("no {k} in {q:?}"));
+        assert_eq!(get("x"), "1");
+        assert_eq!(get("response_type"), "code id_token");
+        assert_eq!(get("response_mode"), "form_post");
+        assert_eq!(get("client_id"), "app-1");
+        assert_eq!(get("redirect_uri"), "http://127.0.0.1:5/cb");
+        assert_eq!(get("scope"), "openid profile");
+        assert_eq!(get("state"), req.state);
+        assert_eq!(get("nonce"), req.nonce);
+        assert_eq!(get("code_challenge"), code_challenge(req.verifier.expose()));
+        assert_eq!(get("code_challenge_method"), "S256");
+        assert_eq!(get("resource"), "https://api.example.com");
+        assert!(!req.url.as_str().contains("s3cr3t"));
+        let debug = format!("{req:?}");
+        assert!(!debug.contains(req.verifier.expose()), "{debug}");
+    }
+
+    #[test]
+    fn callback_from_query_and_fragment() {
+        let cb = parse_callback_url("http://127.0.0.1:9/cb?code=c-1&state=s-1&iss=https%3A%2F%2Fi")
+            .unwrap();
+        assert_eq!((cb.code.expose(), cb.state.as_str()), ("c-1", "s-1"));
+        assert_eq!(cb.issuer.as_deref(), Some("https://i"));
+        assert!(cb.id_token.is_none());
+        let cb =
+            parse_callback_url("http://127.0.0.1:9/cb#code=c-2&id_token=a.b.c&state=s-2").unwrap();
+        assert_eq!(cb.code.expose(), "c-2");
+        assert_eq!(cb.id_token.as_ref().map(Secret::expose), Some("a.b.c"));
+        let cb = parse_callback_url("/cb?state=s&code=c").unwrap();
+        assert_eq!(cb.code.expose(), "c");
+        assert!(format!("{cb:?}").contains("[redacted]"));
+    }
+
+    #[test]
+    fn callback_errors_name_the_code_and_description() {
+        let err = parse_callback_url(
+            "http://h/cb?error=access_denied&error_description=User%20said%0Ano&state=s",
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Interaction);
+        let text = err.to_string();
+        assert!(
+            text.contains("access_denied: User said no") && text.contains("denied"),
+            "{text}"
+        );
+        let err = parse_callback_url("http://h/cb?error=invalid_scope&state=s").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("refused the request (invalid_scope)"),
+            "{err}"
+        );
+        let err = parse_callback_url("http://h/cb?state=s").unwrap_err();
+        assert!(
+            err.to_string().contains("neither 'code' nor 'error'"),
+            "{err}"
+        );
+        let err = parse_callback_url("http://h/cb?code=c").unwrap_err();
+        assert!(err.to_string().contains("no 'state'"), "{err}");
+        let err = parse_callback_url("http://h/cb?code=c&state=a&state=b").unwrap_err();
+        assert!(
+            err.to_string().contains("repeats the parameter 'state'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn form_post_body() {
+        let cb =
+            parse_form_post(b"code=abc%2Bdef&id_token=h.p.s&state=st&session_state=x").unwrap();
+        assert_eq!(cb.code.expose(), "abc+def");
+        assert_eq!(cb.id_token.unwrap().expose(), "h.p.s");
+        assert_eq!(cb.state, "st");
+        let err = parse_form_post(b"error=server_error&error_description=AADSTS50000%3A%20x%0D%0ATrace%20ID%3A%201&state=st")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("server_error: AADSTS50000: x Trace ID: 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+    }
+}

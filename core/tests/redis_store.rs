@@ -1,0 +1,298 @@
+//! The Redis tier against a real `redis-server` started per test on 127.0.0.1.
+
+#[path = "support/redis.rs"]
+mod redis_server;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use redis::AsyncCommands;
+use redis_server::RedisServer;
+use tokenbroker::cache::{CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore};
+use tokenbroker::{ErrorKind, Secret, TokenSet};
+
+const KEY: [u8; 32] = [0x33; 32];
+const PREFIX: &str = "tb-test:";
+
+fn key(subject: &str) -> CacheKey {
+    let scopes = vec!["api".to_owned()];
+    CacheKey::new(&KeyParts {
+        token_url: "https://login.example/token",
+        client_id: "client-1",
+        grant: "client_credentials",
+        subject,
+        scopes: &scopes,
+        params: &[],
+    })
+}
+
+fn token(access: &str, expires_in: Duration, refresh: Option<&str>) -> TokenSet {
+    let now = SystemTime::now();
+    TokenSet {
+        access_token: Secret::new(access),
+        token_type: "Bearer".into(),
+        expires_at: now + expires_in,
+        issued_at: now,
+        scopes: vec!["api".into()],
+        refresh_token: refresh.map(Secret::new),
+        id_token: None,
+        refresh_in: None,
+    }
+}
+
+async fn broker(server: &RedisServer) -> RedisStore {
+    let cipher = CacheCipher::from_bytes(&KEY).unwrap();
+    RedisStore::connect(&server.url(), PREFIX, cipher)
+        .await
+        .unwrap()
+}
+
+async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(server.url()).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+#[tokio::test]
+async fn round_trip_between_two_brokers_encrypted_at_rest() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let (a, b) = (broker(&server).await, broker(&server).await);
+    let k = key("alice");
+    assert!(b.get(&k).await.unwrap().is_none());
+    a.put(
+        &k,
+        &token("at-redis-1", Duration::from_secs(600), Some("rt-redis-1")),
+    )
+    .await
+    .unwrap();
+
+    let got = b
+        .get(&k)
+        .await
+        .unwrap()
+        .expect("visible to the other broker");
+    assert_eq!(got.access_token.expose(), "at-redis-1");
+    assert_eq!(got.refresh_token.unwrap().expose(), "rt-redis-1");
+
+    let mut conn = raw(&server).await;
+    let redis_key = format!("{PREFIX}token:{}", k.digest_hex());
+    let stored: Vec<u8> = conn.get(&redis_key).await.unwrap();
+    let text = String::from_utf8_lossy(&stored);
+    assert!(stored.starts_with(b"TBKC\x01"));
+    assert!(!text.contains("at-redis-1") && !text.contains("rt-redis") && !text.contains("login"));
+
+    // A value copied under another key's name does not open, and is dropped.
+    let other = key("mallory");
+    let other_key = format!("{PREFIX}token:{}", other.digest_hex());
+    let _: () = conn.set(&other_key, &stored).await.unwrap();
+    assert!(b.get(&other).await.unwrap().is_none());
+    assert!(!conn.exists::<_, bool>(&other_key).await.unwrap());
+
+    // Garbage under a real key reads as absent and is deleted.
+    let junk = key("junk");
+    let junk_key = format!("{PREFIX}token:{}", junk.digest_hex());
+    let _: () = conn.set(&junk_key, "garbage").await.unwrap();
+    let list = a.list().await.unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].key, k.canonical());
+    assert!(list[0].has_refresh_token);
+    assert!(!conn.exists::<_, bool>(&junk_key).await.unwrap());
+    let shown = format!("{list:?} {a:?}");
+    assert!(
+        !shown.contains("at-redis-1") && !shown.contains("rt-redis-1"),
+        "{shown}"
+    );
+
+    a.set_secret("refresh:alice", &Secret::new("rt-kept"))
+        .await
+        .unwrap();
+    a.clear().await.unwrap();
+    assert!(b.get(&k).await.unwrap().is_none());
+    assert!(b.list().await.unwrap().is_empty());
+    assert_eq!(
+        b.get_secret("refresh:alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "rt-kept"
+    );
+    b.delete_secret("refresh:alice").await.unwrap();
+    assert!(a.get_secret("refresh:alice").await.unwrap().is_none());
+    a.put(&k, &token("at-2", Duration::from_secs(600), None))
+        .await
+        .unwrap();
+    a.remove(&k).await.unwrap();
+    assert!(b.get(&k).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn entries_expire_with_the_token_plus_grace_for_refresh_tokens() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let store = broker(&server)
+        .await
+        .with_refresh_grace(Duration::from_secs(100));
+    let mut conn = raw(&server).await;
+    let (short, refreshable, dead) = (key("short"), key("refreshable"), key("dead"));
+    let name = |k: &CacheKey| format!("{PREFIX}token:{}", k.digest_hex());
+
+    store
+        .put(&short, &token("at-short", Duration::from_millis(700), None))
+        .await
+        .unwrap();
+    store
+        .put(
+            &refreshable,
+            &token("at-r", Duration::from_secs(10), Some("rt")),
+        )
+        .await
+        .unwrap();
+    let short_ttl: i64 = conn.pttl(name(&short)).await.unwrap();
+    assert!(
+        (1..=700).contains(&short_ttl),
+        "PX follows the token: {short_ttl}"
+    );
+    let refresh_ttl: i64 = conn.pttl(name(&refreshable)).await.unwrap();
+    assert!(
+        (100_000..=110_000).contains(&refresh_ttl),
+        "grace added: {refresh_ttl}"
+    );
+
+    assert!(store.get(&short).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(store.get(&short).await.unwrap().is_none());
+    assert!(
+        !conn.exists::<_, bool>(name(&short)).await.unwrap(),
+        "Redis expired it"
+    );
+
+    let mut expired = token("at-dead", Duration::ZERO, None);
+    expired.expires_at = SystemTime::now() - Duration::from_secs(5);
+    store.put(&dead, &expired).await.unwrap();
+    assert!(
+        !conn.exists::<_, bool>(name(&dead)).await.unwrap(),
+        "nothing stored"
+    );
+}
+
+#[tokio::test]
+async fn lease_excludes_another_broker_and_is_released_on_drop() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let (a, b) = (broker(&server).await, broker(&server).await);
+    let k = key("lease");
+    let held = a.lease(&k, Duration::from_secs(1)).await.unwrap();
+
+    let started = Instant::now();
+    let err = b
+        .lease(&k, Duration::from_millis(250))
+        .await
+        .err()
+        .expect("a holds it");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(err.to_string().contains("timed out"), "{err}");
+    let other = b.lease(&key("other"), Duration::ZERO).await.unwrap();
+
+    let fence = held.fencing_token();
+    drop(held);
+    let started = Instant::now();
+    let next = b.lease(&k, Duration::from_secs(5)).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "released, not expired (30 s)"
+    );
+    assert!(next.fencing_token() > fence);
+    drop(other);
+}
+
+#[tokio::test]
+async fn an_unreleased_lease_expires_and_a_late_release_spares_the_new_holder() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let a = broker(&server)
+        .await
+        .with_lease_ttl(Duration::from_millis(400));
+    let b = broker(&server).await;
+    let k = key("stuck");
+    let stuck = a.lease(&k, Duration::ZERO).await.unwrap();
+
+    let started = Instant::now();
+    let taken = b.lease(&k, Duration::from_secs(5)).await.unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300),
+        "got it too early: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(2),
+        "lease did not expire: {waited:?}"
+    );
+    assert!(taken.fencing_token() > stuck.fencing_token());
+
+    drop(stuck); // the old holder wakes up late: its release must not free b's lease
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(a.lease(&k, Duration::from_millis(100)).await.is_err());
+    drop(taken);
+}
+
+#[tokio::test]
+async fn password_auth_works_and_a_wrong_password_is_never_echoed() {
+    let Some(server) = RedisServer::start(Some("right-pass-8d1f")) else {
+        return;
+    };
+    let store = broker(&server).await;
+    store
+        .put(
+            &key("auth"),
+            &token("at-auth", Duration::from_secs(60), None),
+        )
+        .await
+        .unwrap();
+    assert!(store.get(&key("auth")).await.unwrap().is_some());
+    assert!(!format!("{store:?}").contains("right-pass-8d1f"));
+
+    let url = format!("redis://:wrong-pass-77c2@127.0.0.1:{}/", server.port());
+    let cipher = CacheCipher::from_bytes(&KEY).unwrap();
+    let err = RedisStore::connect(&url, PREFIX, cipher).await.unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.kind(), ErrorKind::Cache);
+    assert!(
+        text.contains(&format!("127.0.0.1:{}", server.port())),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-pass-77c2") && !format!("{err:?}").contains("wrong-pass"));
+    eprintln!("{text}");
+}
+
+#[tokio::test]
+async fn rediss_urls_use_tls_and_refuse_an_untrusted_certificate() {
+    let dir = std::env::temp_dir().join(format!("tb-redis-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(server) = RedisServer::start_tls(&dir) else {
+        return;
+    };
+    // The server speaks TLS only: a plain connection must fail...
+    let plain = format!("redis://127.0.0.1:{}/", server.port());
+    let cipher = CacheCipher::from_bytes(&KEY).unwrap();
+    assert!(
+        RedisStore::connect(&plain, PREFIX, cipher.clone())
+            .await
+            .is_err()
+    );
+    // ...and a TLS one gets as far as the handshake, which rejects the self-signed certificate.
+    let url = format!("rediss://user:tls-pass-51ab@127.0.0.1:{}/", server.port());
+    let err = RedisStore::connect(&url, PREFIX, cipher).await.unwrap_err();
+    let text = err.to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    assert!(
+        text.contains("rediss://127.0.0.1:") && !text.contains("tls-pass-51ab"),
+        "{text}"
+    );
+    eprintln!("{text}");
+}
