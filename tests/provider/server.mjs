@@ -618,8 +618,9 @@ async function allianceToken(ctx) {
     checkScopesAllowed(client, scopes);
     let enrollment;
     if (form.requested_enrollment !== undefined) {
-      if (!GUID_RE.test(form.requested_enrollment)) throw oauthErr(400, 'invalid_request', 'requested_enrollment must be a GUID');
-      enrollment = form.requested_enrollment.toLowerCase();
+      const bare = form.requested_enrollment.replace(/^\{(.*)\}$/, '$1'); // .NET also writes {GUID}
+      if (!GUID_RE.test(bare)) throw oauthErr(400, 'invalid_request', 'requested_enrollment must be a GUID');
+      enrollment = bare.toLowerCase();
     }
     const at = issueAccess(client, { family: 'alliance', scopes, resource: enrollment, lifetimeS: life });
     return sendJson(ctx.res, 200, withRefreshIn({ token_type: 'Bearer', expires_in: life, access_token: at }, life));
@@ -1074,7 +1075,8 @@ function genericVerify(ctx) {
   if (ctx.req.method === 'POST') form = parseForm(ctx);
   const userCodeValue = form.user_code ?? q.user_code;
   const action = form.action ?? q.action;
-  const wantsJson = /application\/json/.test(String(ctx.req.headers.accept || ''));
+  const accept = String(ctx.req.headers.accept || '');
+  const wantsJson = /application\/json/.test(accept) && !/text\/html/.test(accept);
   if (!userCodeValue || !action) {
     return sendHtml(ctx.res, 200, `<!DOCTYPE html>\n<html><head><title>Device sign-in</title></head><body><h1>Connect a device</h1>
 <form method="get" action="/generic/device/verify"><label>Code shown on the device <input type="text" name="user_code" value="${htmlEscape(userCodeValue || '')}" autofocus></label>
