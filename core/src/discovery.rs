@@ -73,13 +73,9 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Metadata> {
     let issuer_url = check_endpoint(issuer).map_err(|r| Error::config("issuer", r))?;
     let mut failures = Vec::new();
     for url in metadata_urls(&issuer_url) {
-        let resp = http.send(&Request::get(url)).await?;
-        if !(200..300).contains(&resp.status) {
-            failures.push(validate::error_response(&resp, &[]));
-            continue;
-        }
-        match validate::json_object(&resp, &[]) {
-            Ok(map) => return parse(&resp, &map, issuer),
+        match fetch_document(http, &url).await {
+            Ok((resp, map)) => return parse(&resp, &map, issuer),
+            Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => return Err(e),
             Err(e) => failures.push(e),
         }
     }
@@ -89,6 +85,22 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Metadata> {
         status: failures.last().and_then(Error::status),
         reason: format!("no usable metadata document: {}", reasons.join("; ")),
     })
+}
+
+/// Fetches the metadata document at `url` and checks it against `issuer` as [`discover`]
+/// does, without trying other locations.
+pub async fn fetch_metadata(http: &HttpClient, url: &Url, issuer: &str) -> Result<Metadata> {
+    let (resp, map) = fetch_document(http, url).await?;
+    parse(&resp, &map, issuer)
+}
+
+async fn fetch_document(http: &HttpClient, url: &Url) -> Result<(Response, Map<String, Value>)> {
+    let resp = http.send(&Request::get(url.clone())).await?;
+    if !(200..300).contains(&resp.status) {
+        return Err(validate::error_response(&resp, &[]));
+    }
+    let map = validate::json_object(&resp, &[])?;
+    Ok((resp, map))
 }
 
 /// Fills every endpoint the profile does not set already with the discovered one, and takes

@@ -113,7 +113,7 @@ impl Inner {
         Ok(self.remember(key, set))
     }
 
-    fn store_error(&self, e: &Error) {
+    pub(crate) fn store_error(&self, e: &Error) {
         Counters::bump(&self.counters.store_errors);
         tracing::warn!("shared token cache: {e}; continuing without it for this call");
     }

@@ -1,6 +1,7 @@
 //! The broker: profiles, one HTTP client, one cache, and `token()`.
 
 mod fetch;
+mod login;
 mod state;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use crate::http::HttpClient;
 use crate::stats::{Counters, Stats};
 use crate::token::AccessToken;
 
+pub use login::{LoginOptions, PendingLogin, UrlCallback};
 pub use state::ProfileState;
 
 /// Options of one `token()` call.

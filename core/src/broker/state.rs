@@ -61,13 +61,12 @@ impl ProfileState {
     pub async fn resolved(&self, http: &HttpClient) -> Result<Arc<Profile>> {
         self.resolved
             .get_or_try_init(|| async {
-                let profile = self.base.clone();
-                if profile.preset.discovery && profile.endpoints.token.is_none() {
-                    let _ = http;
-                    return Err(crate::Error::config(
-                        format!("profile '{}'", profile.name),
-                        "issuer discovery is not available in this build",
-                    ));
+                let mut profile = self.base.clone();
+                if profile.preset.discovery {
+                    if let Some(issuer) = profile.issuer.clone() {
+                        let metadata = crate::discovery::discover(http, &issuer).await?;
+                        crate::discovery::apply(&metadata, &mut profile);
+                    }
                 }
                 Ok(Arc::new(profile))
             })

@@ -1,0 +1,292 @@
+//! Interactive sign-in: authorization code through the browser and a loopback listener,
+//! begin/complete for apps that run the browser step themselves, and the device flow.
+//! Each ends the same way: the refresh token is stored, then the access token is cached.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Broker, ProfileState};
+use crate::error::Result;
+use crate::flow::authorization::{self, AuthorizationRequest, Callback};
+use crate::flow::device::{self, DeviceAuthorization};
+use crate::flow::loopback::LoopbackListener;
+use crate::id_token::{self, IdTokenCheck};
+use crate::profile::Profile;
+use crate::token::{AccessToken, TokenSet};
+
+/// Called with the authorization URL the user must open.
+pub type UrlCallback = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Options of [`Broker::login`].
+#[derive(Clone)]
+pub struct LoginOptions {
+    /// Open the system browser on the authorization URL.
+    pub open_browser: bool,
+    /// How long to wait for the browser to come back.
+    pub timeout: Duration,
+    /// Scopes to request instead of the profile's.
+    pub scopes: Option<Vec<String>>,
+    /// Told the authorization URL (to print it, or to drive a browser in tests).
+    pub on_url: Option<UrlCallback>,
+}
+
+impl Default for LoginOptions {
+    fn default() -> Self {
+        Self {
+            open_browser: true,
+            timeout: Duration::from_secs(300),
+            scopes: None,
+            on_url: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoginOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOptions")
+            .field("open_browser", &self.open_browser)
+            .field("timeout", &self.timeout)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A sign-in started by [`Broker::begin_login`]: open [`PendingLogin::url`], then give the
+/// redirect the app received to [`Broker::complete_login`].
+#[derive(Debug, Clone)]
+pub struct PendingLogin {
+    profile: String,
+    request: AuthorizationRequest,
+}
+
+impl PendingLogin {
+    /// The authorization URL to open.
+    pub fn url(&self) -> &str {
+        self.request.url.as_str()
+    }
+
+    /// The `state` the redirect must carry.
+    pub fn state(&self) -> &str {
+        &self.request.state
+    }
+
+    /// The profile being signed in.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+}
+
+impl Broker {
+    /// Signs in with the authorization code flow: a one-shot listener on 127.0.0.1 receives
+    /// the redirect (query or `form_post`), the code is exchanged with PKCE, the refresh token
+    /// is stored and the access token returned.
+    pub async fn login(&self, profile: &str, options: &LoginOptions) -> Result<AccessToken> {
+        let (state, resolved) = self.login_profile(profile).await?;
+        let listener = LoopbackListener::bind(resolved.redirect_uri.as_deref()).await?;
+        let scopes = options
+            .scopes
+            .clone()
+            .unwrap_or_else(|| resolved.scopes.clone());
+        let authorize_url = resolved.endpoint("authorize_url")?;
+        let request = authorization::authorization_request(
+            &resolved,
+            authorize_url,
+            listener.redirect_uri(),
+            &scopes,
+        )?;
+        if let Some(on_url) = &options.on_url {
+            on_url(request.url.as_str());
+        }
+        if options.open_browser {
+            open_browser(request.url.as_str());
+        }
+        let callback = listener.wait(&request.state, options.timeout).await?;
+        self.finish_code(
+            &state,
+            &resolved,
+            &request,
+            &callback,
+            options.scopes.as_deref(),
+        )
+        .await
+    }
+
+    /// Starts a sign-in whose browser step the app runs itself (custom tab,
+    /// ASWebAuthenticationSession, a web backend): returns the URL to open.
+    pub async fn begin_login(
+        &self,
+        profile: &str,
+        redirect_uri: &str,
+        scopes: Option<Vec<String>>,
+    ) -> Result<PendingLogin> {
+        let (_, resolved) = self.login_profile(profile).await?;
+        let scopes = scopes.unwrap_or_else(|| resolved.scopes.clone());
+        let authorize_url = resolved.endpoint("authorize_url")?;
+        let request =
+            authorization::authorization_request(&resolved, authorize_url, redirect_uri, &scopes)?;
+        Ok(PendingLogin {
+            profile: profile.to_owned(),
+            request,
+        })
+    }
+
+    /// Completes a sign-in from the redirect URL the app received.
+    pub async fn complete_login(
+        &self,
+        pending: &PendingLogin,
+        redirect: &str,
+    ) -> Result<AccessToken> {
+        let callback = authorization::parse_callback_url(redirect)?;
+        self.complete_with(pending, &callback).await
+    }
+
+    /// Completes a sign-in from a `response_mode=form_post` body the app's endpoint received.
+    pub async fn complete_login_form(
+        &self,
+        pending: &PendingLogin,
+        body: &[u8],
+    ) -> Result<AccessToken> {
+        let callback = authorization::parse_form_post(body)?;
+        self.complete_with(pending, &callback).await
+    }
+
+    async fn complete_with(
+        &self,
+        pending: &PendingLogin,
+        callback: &Callback,
+    ) -> Result<AccessToken> {
+        let (state, resolved) = self.login_profile(&pending.profile).await?;
+        let scopes =
+            (pending.request.scopes != resolved.scopes).then(|| pending.request.scopes.clone());
+        self.finish_code(
+            &state,
+            &resolved,
+            &pending.request,
+            callback,
+            scopes.as_deref(),
+        )
+        .await
+    }
+
+    /// Signs in with the device flow (RFC 8628): `on_code` is told what to show the user,
+    /// then the token endpoint is polled until the user approves, denies, or the code expires.
+    pub async fn device_login(
+        &self,
+        profile: &str,
+        scopes: Option<Vec<String>>,
+        on_code: impl FnOnce(&DeviceAuthorization),
+    ) -> Result<AccessToken> {
+        let (state, resolved) = self.login_profile(profile).await?;
+        let requested = scopes.clone().unwrap_or_else(|| resolved.scopes.clone());
+        let http = self.http();
+        let auth = device::start(
+            &http,
+            &resolved,
+            resolved.endpoint("device_url")?,
+            &requested,
+        )
+        .await?;
+        on_code(&auth);
+        let set = device::poll(
+            &http,
+            &resolved,
+            resolved.endpoint("token_url")?,
+            &auth,
+            self.default_ttl(),
+        )
+        .await?;
+        self.finish_login(&state, set, scopes.as_deref()).await
+    }
+
+    async fn login_profile(&self, profile: &str) -> Result<(Arc<ProfileState>, Arc<Profile>)> {
+        let state = self.inner.state(profile)?;
+        let resolved = state.resolved(&self.http()).await?;
+        Ok((state, resolved))
+    }
+
+    fn default_ttl(&self) -> Duration {
+        Duration::from_secs(self.inner.config.cache.default_ttl_secs)
+    }
+
+    async fn finish_code(
+        &self,
+        state: &ProfileState,
+        profile: &Profile,
+        request: &AuthorizationRequest,
+        callback: &Callback,
+        scopes: Option<&[String]>,
+    ) -> Result<AccessToken> {
+        let http = self.http();
+        let jwks = match (
+            &profile.issuer,
+            profile.preset.id_token,
+            &profile.endpoints.jwks,
+        ) {
+            (Some(_), true, Some(url)) => Some(id_token::fetch_jwks(&http, url).await?),
+            _ => None,
+        };
+        let check = match (&profile.issuer, &jwks) {
+            (Some(issuer), Some(jwks)) => Some(IdTokenCheck::new(issuer, &profile.client_id, jwks)),
+            _ => None,
+        };
+        let token_url = profile.endpoint("token_url")?;
+        let set = authorization::exchange_code(
+            &http,
+            profile,
+            token_url,
+            request,
+            callback,
+            check,
+            self.default_ttl(),
+        )
+        .await?;
+        self.finish_login(state, set, scopes).await
+    }
+
+    /// Stores the refresh token durably, then caches and returns the access token.
+    async fn finish_login(
+        &self,
+        state: &ProfileState,
+        mut set: TokenSet,
+        scopes: Option<&[String]>,
+    ) -> Result<AccessToken> {
+        let secrets = self.inner.secret_store().await;
+        match set.refresh_token.take() {
+            Some(rt) => {
+                secrets
+                    .set_secret(&state.refresh_secret_name(), &rt)
+                    .await?
+            }
+            None => {
+                tracing::warn!(profile = %state.profile().name, "sign-in returned no refresh token; the next expiry needs a new login")
+            }
+        }
+        let key = state.key(scopes);
+        if let Some(store) = self.inner.shared().await {
+            if let Err(e) = store.put(&key, &set).await {
+                self.inner.store_error(&e);
+            }
+        }
+        Ok(self.inner.remember(&key, set))
+    }
+}
+
+/// Opens `url` in the system browser; failures are logged, since the URL is also handed to
+/// `on_url` for the caller to show.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    match std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(_) => {}
+        Err(e) => tracing::warn!("could not open a browser with {opener}: {e}"),
+    }
+}
