@@ -41,9 +41,13 @@ fn start(script: &str, env_key: &str, field: &str) -> Server {
         }
         return Server { info, _child: None };
     }
+    start_script(script, &["--exit-on-stdin-close"])
+}
+
+fn start_script(script: &str, args: &[&str]) -> Server {
     let mut child = Command::new("node")
         .arg(repo_root().join(script))
-        .arg("--exit-on-stdin-close")
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -192,4 +196,22 @@ pub async fn azure_refresh_token(client_id: &str, client_secret: &str) -> String
         .as_str()
         .unwrap_or_else(|| panic!("no refresh_token in {body}"))
         .to_owned()
+}
+
+/// Both servers started together by `tests/harness/up.mjs` (which also registers the
+/// `cert-client` key pair on the provider): `{provider, issuer, keys_dir}`.
+pub fn harness() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        if let (Ok(provider), Ok(issuer), Ok(keys)) = (
+            std::env::var("TB_TEST_PROVIDER"),
+            std::env::var("TB_TEST_ISSUER"),
+            std::env::var("TB_TEST_KEYS"),
+        ) {
+            let info =
+                serde_json::json!({"provider": provider, "issuer": issuer, "keys_dir": keys});
+            return Server { info, _child: None };
+        }
+        start_script("tests/harness/up.mjs", &[])
+    })
 }
