@@ -17,6 +17,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::flow::authorization::{printable, same};
 use crate::http::{HttpClient, Request};
 use crate::validate;
 
@@ -59,7 +60,8 @@ impl<'a> IdTokenCheck<'a> {
         }
     }
 
-    fn rejected(&self, what: impl std::fmt::Display) -> Error {
+    /// The error for a failed check, naming `what` failed.
+    pub(crate) fn rejected(&self, what: impl std::fmt::Display) -> Error {
         Error::InvalidResponse {
             endpoint: self.issuer.to_owned(),
             status: None,
@@ -215,7 +217,7 @@ fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<()> {
         Some(iss) => {
             return Err(check.rejected(format!(
                 "'iss' is '{}', expected '{}'",
-                printable(iss),
+                printable(iss, 100),
                 check.issuer
             )));
         }
@@ -270,7 +272,7 @@ fn check_claims(claims: &Value, check: &IdTokenCheck<'_>) -> Result<()> {
     }
     if let Some(expected) = check.nonce {
         match claims.get("nonce").and_then(Value::as_str) {
-            Some(nonce) if crate::flow::authorization::same(nonce, expected) => {}
+            Some(nonce) if same(nonce, expected) => {}
             Some(_) => {
                 return Err(check.rejected("'nonce' does not match the authorization request"));
             }
@@ -291,11 +293,6 @@ fn half_hash(alg: Algorithm, value: &str) -> String {
     let d = digest::digest(hash, value.as_bytes());
     let bytes = d.as_ref();
     URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
-}
-
-/// A claim value fit for an error message: short and without control characters.
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 #[cfg(test)]

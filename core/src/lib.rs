@@ -13,6 +13,7 @@ pub mod http;
 pub mod id_token;
 pub mod profile;
 pub mod provider;
+pub mod registration;
 pub mod runtime;
 pub mod secret;
 pub mod stats;

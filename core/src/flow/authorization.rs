@@ -271,16 +271,12 @@ pub async fn exchange_code(
     };
     match (&front, &back) {
         (Some(f), Some(b)) if f.get("iss") != b.get("iss") || f.get("sub") != b.get("sub") => {
-            return Err(check_error(
-                &check,
+            return Err(check.rejected(
                 "the two ID tokens of the hybrid response name different 'iss' or 'sub'",
             ));
         }
         (None, None) if request.scopes.iter().any(|s| s == "openid") => {
-            return Err(check_error(
-                &check,
-                "no ID token although 'openid' was requested",
-            ));
+            return Err(check.rejected("no ID token although 'openid' was requested"));
         }
         _ => {}
     }
@@ -307,19 +303,10 @@ fn validate_back_channel(
         },
     )?;
     match claims.get("nonce") {
-        Some(Value::String(n)) if !same(n, &request.nonce) => Err(check_error(
-            check,
+        Some(Value::String(n)) if !same(n, &request.nonce) => Err(check.rejected(
             "'nonce' of the token endpoint's ID token does not match the authorization request",
         )),
         _ => Ok(claims),
-    }
-}
-
-fn check_error(check: &IdTokenCheck<'_>, what: &str) -> Error {
-    Error::InvalidResponse {
-        endpoint: check.issuer.to_owned(),
-        status: None,
-        reason: format!("ID token rejected: {what}"),
     }
 }
 

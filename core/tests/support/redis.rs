@@ -80,7 +80,13 @@ impl RedisServer {
                 return None; // lost the port to someone else: try another
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(server);
+                // Another test may have picked the same free port: the answer only counts
+                // if our own server is still running a moment later.
+                std::thread::sleep(Duration::from_millis(100));
+                if server.child.try_wait().ok()?.is_none() {
+                    return Some(server);
+                }
+                return None;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
