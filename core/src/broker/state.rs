@@ -14,6 +14,7 @@ pub struct ProfileState {
     resolved: tokio::sync::OnceCell<Arc<Profile>>,
     default_key: CacheKey,
     grant_key: CacheKey,
+    refresh_lease: CacheKey,
     /// Held while this process refreshes the profile's refresh token.
     pub(crate) refresh_lock: tokio::sync::Mutex<()>,
 }
@@ -23,11 +24,16 @@ impl ProfileState {
     pub fn new(profile: Profile) -> Self {
         let default_key = cache_key(&profile, &profile.scopes);
         let grant_key = cache_key(&profile, &[]);
+        // Its own namespace: a fetch holds the lease of its cache key, which equals the grant
+        // key for a profile without scopes, while it takes the refresh lease.
+        let refresh_lease =
+            CacheKey::from_canonical(format!("refresh-lease\n{}", grant_key.canonical()));
         Self {
             base: profile,
             resolved: tokio::sync::OnceCell::new(),
             default_key,
             grant_key,
+            refresh_lease,
             refresh_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -52,9 +58,10 @@ impl ProfileState {
         format!("refresh_token:{}", self.grant_key.digest_hex())
     }
 
-    /// The lease key that serialises refreshes of this profile's refresh token.
-    pub fn grant_key(&self) -> &CacheKey {
-        &self.grant_key
+    /// The lease key that serialises refreshes of this profile's refresh token across
+    /// processes.
+    pub fn refresh_lease(&self) -> &CacheKey {
+        &self.refresh_lease
     }
 
     /// The profile with its endpoints discovered (once) when it names an OIDC issuer.

@@ -44,7 +44,6 @@ pub enum Lookup {
 pub struct MemoryCache {
     map: RwLock<HashMap<CacheKey, Arc<Entry>>>,
     cap: usize,
-    clock: AtomicU64,
 }
 
 impl MemoryCache {
@@ -53,7 +52,6 @@ impl MemoryCache {
         Self {
             map: RwLock::new(HashMap::with_capacity(cap.min(1024))),
             cap: cap.max(1),
-            clock: AtomicU64::new(0),
         }
     }
 
@@ -67,8 +65,11 @@ impl MemoryCache {
         if entry.token.expires_at() <= now + min_ttl {
             return Lookup::Miss;
         }
-        let tick = self.clock.fetch_add(1, Ordering::Relaxed);
-        entry.last_used.store(tick, Ordering::Relaxed);
+        let tick = coarse_tick(now);
+        // Written only when it changes, so concurrent hits do not contend on the line.
+        if entry.last_used.load(Ordering::Relaxed) != tick {
+            entry.last_used.store(tick, Ordering::Relaxed);
+        }
         Lookup::Hit(entry.token.clone(), entry.clone())
     }
 
@@ -80,7 +81,7 @@ impl MemoryCache {
             refreshing: AtomicBool::new(false),
             retry_at_ms: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            last_used: AtomicU64::new(self.clock.fetch_add(1, Ordering::Relaxed)),
+            last_used: AtomicU64::new(coarse_tick(SystemTime::now())),
         });
         let mut map = self.map.write();
         if map.len() >= self.cap && !map.contains_key(&key) {
@@ -109,6 +110,14 @@ impl MemoryCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Recency in 10 ms steps: fine enough for LRU, coarse enough to be rarely written.
+fn coarse_tick(now: SystemTime) -> u64 {
+    now.duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64
+        / 10
 }
 
 fn evict(map: &mut HashMap<CacheKey, Arc<Entry>>, cap: usize) {
@@ -193,6 +202,7 @@ mod tests {
         for n in 0..16 {
             cache.insert(key(n), token(60), SystemTime::now());
         }
+        std::thread::sleep(Duration::from_millis(25));
         let now = SystemTime::now();
         for n in 2..16 {
             assert!(matches!(

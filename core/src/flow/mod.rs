@@ -83,11 +83,18 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
         Ok(t) => {
             tracing::info!(profile = %profile.name, expires_in = t.lifetime().as_secs(), "token issued")
         }
+        Err(e) if is_polling_answer(e) => tracing::debug!(profile = %profile.name, "{e}"),
         Err(e) => {
             tracing::warn!(profile = %profile.name, kind = %e.kind(), "token request failed: {e}")
         }
     }
     result
+}
+
+/// The device flow's "not yet" answers (RFC 8628 §3.5), which are part of normal polling.
+fn is_polling_answer(e: &crate::Error) -> bool {
+    e.oauth()
+        .is_some_and(|o| matches!(o.error.as_str(), "authorization_pending" | "slow_down"))
 }
 
 /// Client credentials grant (RFC 6749 §4.4).

@@ -1,0 +1,92 @@
+//! `tokenbroker login`: the authorization code flow through the browser and a loopback
+//! listener, or the device flow. The core runs the flows; the CLI shows the URL or code,
+//! draws the spinner and handles Ctrl-C.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokenbroker::profile::Grant;
+use tokenbroker::{AccessToken, Error, LoginOptions};
+
+use crate::args::{Global, LoginArgs};
+use crate::fail::{Result, code};
+use crate::spinner::Spinner;
+use crate::{broker, note, output, pick_profile};
+
+pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
+    let broker = broker(global)?;
+    let profile = pick_profile(&broker, args.profile.as_deref())?;
+    let grant = broker.config().profile(&profile)?.grant;
+    let scopes = (!args.scopes.is_empty()).then(|| args.scopes.clone());
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let token = if args.device || grant == Grant::DeviceCode {
+        let spinner = Arc::new(Spinner::new("Waiting for approval"));
+        let shown = spinner.clone();
+        let name = profile.clone();
+        let flow = broker.device_login(&profile, scopes, move |auth| {
+            // The code must reach the person even with --quiet: it is the point of the command.
+            eprintln!(
+                "To sign in to '{name}', open\n\n    {}\n\nand enter the code: {}\n",
+                auth.verification_uri, auth.user_code
+            );
+            if let Some(complete) = &auth.verification_uri_complete {
+                note!("(or open {complete} which fills the code in)\n");
+            }
+            let limit = auth.expires_in.min(timeout);
+            shown.start(tokio::time::Instant::now() + limit);
+        });
+        let flow = async {
+            tokio::time::timeout(timeout, flow)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::interaction(format!(
+                        "the device code was not approved within {} s",
+                        timeout.as_secs()
+                    )))
+                })
+        };
+        cancellable(flow).await
+    } else {
+        let spinner = Arc::new(Spinner::new("Waiting for the browser"));
+        let shown = spinner.clone();
+        let name = profile.clone();
+        let no_browser = args.no_browser;
+        let options = LoginOptions {
+            open_browser: !no_browser,
+            timeout,
+            scopes,
+            on_url: Some(Arc::new(move |url: &str| {
+                if no_browser {
+                    eprintln!("To sign in to '{name}', open this URL in a browser:\n\n    {url}\n");
+                } else {
+                    eprintln!(
+                        "Opening the browser to sign in to '{name}'. If it does not open, visit:\n\n    {url}\n"
+                    );
+                }
+                shown.start(tokio::time::Instant::now() + timeout);
+            })),
+        };
+        cancellable(broker.login(&profile, &options)).await
+    }?;
+    report(&profile, &token);
+    Ok(code::OK)
+}
+
+/// Runs `flow` until it ends or Ctrl-C cancels it (an interaction error, exit code 7).
+async fn cancellable(
+    flow: impl Future<Output = tokenbroker::Result<AccessToken>>,
+) -> Result<AccessToken> {
+    tokio::select! {
+        result = flow => Ok(result?),
+        _ = tokio::signal::ctrl_c() => Err(Error::interaction("cancelled").into()),
+    }
+}
+
+fn report(profile: &str, token: &AccessToken) {
+    note!(
+        "Signed in to '{profile}'. The access token is valid for {}; later tokens come from \
+         the stored refresh token.",
+        output::human_left(token.expires_at())
+    );
+}
