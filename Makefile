@@ -13,12 +13,15 @@ test: setup lint test-rust
 
 setup: system-deps tests/oidc/node_modules
 
-# System packages the tests use: redis-server for the Redis tier. Installed only if missing.
+# System packages the tests use, installed only if missing: redis-server (Redis tier), curl
+# (`tokenbroker curl`), chromium (the CLI's real browser login).
+APT_NEEDS := $(strip $(if $(shell command -v redis-server),,redis-server) \
+	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium))
 system-deps:
-	@command -v redis-server >/dev/null || { \
-	  echo "installing redis-server"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
-	@command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
+	@if [ -n "$(APT_NEEDS)" ]; then \
+	  echo "installing $(APT_NEEDS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_NEEDS) >/dev/null; \
+	fi
 
 tests/oidc/node_modules: tests/oidc/package.json tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
