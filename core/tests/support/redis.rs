@@ -1,4 +1,5 @@
 //! A throwaway `redis-server` on 127.0.0.1 and an ephemeral port, killed on drop.
+#![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
