@@ -7,7 +7,8 @@ export CARGO_TERM_COLOR ?= never
 .PHONY: demo test setup system-deps lint test-rust
 
 demo: tests/oidc/node_modules
-	cargo run -q -p tokenbroker --example demo
+	cargo build -q -p tokenbroker-cli
+	scripts/demo.sh
 
 test: setup lint test-rust
 
