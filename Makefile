@@ -4,13 +4,13 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test setup system-deps lint test-rust
+.PHONY: demo test setup system-deps lint test-rust test-uniffi bench-rust bench-herd
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
 	scripts/demo.sh
 
-test: setup lint test-rust
+test: setup lint test-rust test-uniffi
 
 setup: system-deps tests/oidc/node_modules
 
@@ -34,3 +34,13 @@ lint:
 
 test-rust:
 	cargo test --workspace
+
+# Kotlin (JVM + JNA) and Swift (swiftc in a Debian trixie chroot) through uniffi.
+test-uniffi:
+	$(MAKE) -C bindings/uniffi test
+
+bench-rust:
+	cargo bench -p tokenbroker --bench cache
+
+bench-herd: tests/oidc/node_modules
+	cargo run -q --release -p tokenbroker --example herd
