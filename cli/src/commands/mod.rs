@@ -32,11 +32,16 @@ pub async fn dispatch(global: &Global, command: Command) -> Result<u8> {
         Command::Logout(args) => {
             let broker = broker(global)?;
             let profile = pick_profile(&broker, args.profile.as_deref())?;
-            broker.forget(&profile).await?;
-            note!(
-                "Signed out of '{profile}': its cached access token and stored refresh token are \
-                 forgotten on this machine (the provider was not asked to revoke them)."
-            );
+            if broker.logout(&profile).await? {
+                note!(
+                    "Signed out of '{profile}': the provider revoked its refresh token, and this machine forgot its tokens."
+                );
+            } else {
+                note!(
+                    "Signed out of '{profile}': its tokens are forgotten on this machine (the provider \
+                     has no revocation endpoint, or nothing was stored)."
+                );
+            }
             Ok(code::OK)
         }
         Command::Serve(args) => crate::serve::run(global, args).await,

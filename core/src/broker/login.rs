@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::flow::authorization::{self, AuthorizationRequest, Callback};
 use crate::flow::device::{self, DeviceAuthorization};
 use crate::flow::loopback::LoopbackListener;
+use crate::flow::revocation;
 use crate::id_token::{self, IdTokenCheck};
 use crate::profile::Profile;
 use crate::token::{AccessToken, TokenSet};
@@ -196,6 +197,26 @@ impl Broker {
         )
         .await?;
         self.finish_login(&state, set, scopes.as_deref()).await
+    }
+
+    /// Signs out: revokes the stored refresh token where the provider has a revocation
+    /// endpoint (RFC 7009), then forgets the profile's cached token and refresh token. The
+    /// local state is forgotten even when revocation fails; the error is still returned.
+    /// Returns whether a token was revoked at the server.
+    pub async fn logout(&self, profile: &str) -> Result<bool> {
+        let (state, resolved) = self.login_profile(profile).await?;
+        let secrets = self.inner.secret_store().await;
+        let stored = secrets.get_secret(&state.refresh_secret_name()).await?;
+        let revoked = match (stored, &resolved.endpoints.revocation) {
+            (Some(rt), Some(url)) => {
+                revocation::revoke(&self.http(), &resolved, url, &rt, "refresh_token")
+                    .await
+                    .map(|()| true)
+            }
+            _ => Ok(false),
+        };
+        self.forget(profile).await?;
+        revoked
     }
 
     async fn login_profile(&self, profile: &str) -> Result<(Arc<ProfileState>, Arc<Profile>)> {

@@ -5,6 +5,7 @@ pub mod authorization;
 pub mod client_auth;
 pub mod device;
 pub mod loopback;
+pub mod revocation;
 
 use std::time::Duration;
 

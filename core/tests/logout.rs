@@ -1,0 +1,106 @@
+//! Sign-in through the broker's loopback listener, then logout: the refresh token is revoked
+//! at oidc-provider (RFC 7009) and forgotten locally.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokenbroker::flow;
+use tokenbroker::{Broker, Config, ErrorKind, LoginOptions, TokenOptions};
+
+fn broker() -> Broker {
+    let issuer = support::oidc().get("issuer");
+    let text = format!(
+        r#"[cache]
+store = "memory"
+[profiles.web]
+issuer = "{issuer}"
+grant = "authorization_code"
+client_id = "oidc-web"
+client_secret = "oidc-web-secret"
+scopes = ["openid", "api:read"]
+"#
+    );
+    Broker::new(Config::from_toml_str(&text).unwrap()).unwrap()
+}
+
+/// Plays the browser: drive_login.mjs signs in at oidc-provider and delivers the redirect
+/// to the broker's loopback listener.
+fn browser() -> LoginOptions {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/oidc/drive_login.mjs");
+    LoginOptions {
+        open_browser: false,
+        timeout: Duration::from_secs(30),
+        scopes: None,
+        on_url: Some(Arc::new(move |url: &str| {
+            let url = url.to_owned();
+            std::thread::spawn(move || {
+                let out = std::process::Command::new("node")
+                    .args([script, &url, "--follow"])
+                    .output()
+                    .expect("node");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            });
+        })),
+    }
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
+    let b = broker();
+    let first = b.login("web", &browser()).await.unwrap();
+    let refreshed = b
+        .token(
+            "web",
+            &TokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        first.secret(),
+        refreshed.secret(),
+        "the stored refresh token works"
+    );
+
+    let store = b.secret_store().await;
+    let profile = b.resolved_profile("web").await.unwrap();
+    let state_name =
+        tokenbroker::broker::ProfileState::new(b.config().profile("web").unwrap().clone())
+            .refresh_secret_name();
+    let rt = store
+        .get_secret(&state_name)
+        .await
+        .unwrap()
+        .expect("refresh token stored");
+
+    assert!(
+        b.logout("web").await.unwrap(),
+        "oidc-provider has a revocation endpoint"
+    );
+    let err = flow::refresh(
+        &b.http(),
+        &profile,
+        profile.endpoint("token_url").unwrap(),
+        &rt,
+        &[],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.oauth().map(|o| o.error.as_str()),
+        Some("invalid_grant"),
+        "{err}"
+    );
+    let err = b.token("web", &TokenOptions::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Interaction, "sign in again: {err}");
+    assert!(store.get_secret(&state_name).await.unwrap().is_none());
+}
