@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use tracing::Instrument;
 use url::Url;
 
 use crate::config::HttpConfig;
@@ -173,8 +174,7 @@ impl HttpClient {
         let mut attempt = 0u32;
         loop {
             let span = tracing::debug_span!("http", method = %request.method, endpoint = %endpoint, attempt);
-            let _enter = span.enter();
-            let outcome = self.send_once(request, &endpoint).await;
+            let outcome = self.send_once(request, &endpoint).instrument(span).await;
             let wait = match &outcome {
                 Ok((resp, retry_after)) => match retry_wait(request.retry, resp.status) {
                     true => Some(retry_after.unwrap_or_else(|| backoff(attempt))),
@@ -190,7 +190,6 @@ impl HttpClient {
                 (Some(wait), true) => {
                     let wait = wait.min(self.max_wait);
                     tracing::info!(endpoint = %endpoint, wait_ms = wait.as_millis() as u64, "retrying");
-                    drop(_enter);
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }

@@ -9,6 +9,7 @@ pub mod revocation;
 
 use std::time::Duration;
 
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::Result;
@@ -68,10 +69,12 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
         .map(|(k, v)| (k.to_ascii_lowercase(), Secret::new(v.clone())))
         .collect();
     client_auth::apply(profile, &mut request, req.token_url.as_str())?;
-    let span = tracing::info_span!("token_request", profile = %profile.name, endpoint = %crate::http::endpoint_name(req.token_url));
-    let _enter = span.enter();
-    drop(_enter);
-    let resp = http.send(&request).await?;
+    let span = tracing::info_span!(
+        "token_request",
+        profile = %profile.name,
+        endpoint = %crate::http::endpoint_name(req.token_url)
+    );
+    let resp = http.send(&request).instrument(span).await?;
     let mut secrets: Vec<&str> = profile.secrets().collect();
     secrets.extend(grant_secrets.iter().map(String::as_str));
     let expect = Expect {
