@@ -9,7 +9,7 @@ use futures::FutureExt;
 
 use super::{Inner, ProfileState};
 use crate::cache::CacheKey;
-use crate::cache::memory::Entry;
+use crate::cache::memory::{Entry, Lookup};
 use crate::error::{Error, Result};
 use crate::flow;
 use crate::profile::{Grant, Profile};
@@ -36,6 +36,14 @@ impl Inner {
     ) -> Result<AccessToken> {
         let flight = {
             let mut flights = this.flights.lock();
+            // A fetch stores its token before it leaves `flights`, so under this lock a caller
+            // either finds the flight or finds the token: the miss it saw may be stale.
+            if newer_than.is_none() {
+                if let Lookup::Hit(token, _) = this.memory.get(&key, SystemTime::now(), min_ttl) {
+                    Counters::bump(&this.counters.coalesced);
+                    return Ok(token);
+                }
+            }
             if let Some(existing) = flights.get(&key) {
                 Counters::bump(&this.counters.coalesced);
                 existing.clone()

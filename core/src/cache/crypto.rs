@@ -5,23 +5,19 @@
 //! entry's name, so a file (or Redis value) copied under another name fails to open.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::{digest, rand};
+use aws_lc_rs::rand;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::cache::CacheKey;
+use crate::cache::disk::{current_uid, ensure_private_dir, parent_dir, sync_dir};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
-use crate::token::TokenSet;
 
 /// The environment variable holding the base64 of a 32-byte cache key.
 pub const KEY_ENV: &str = "TOKENBROKER_CACHE_KEY";
@@ -300,167 +296,11 @@ fn create_key_file(path: &Path) -> Result<()> {
     sync_dir(dir).map_err(io)
 }
 
-/// Creates `dir` (mode 0700) if missing, and checks an existing one: it must be a directory
-/// owned by the current user and not writable by group or others. A directory merely
-/// readable by others is tightened to 0700 when `tighten`, else logged.
-pub(crate) fn ensure_private_dir(dir: &Path, tighten: bool) -> Result<()> {
-    let location = dir.display().to_string();
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::cache(format!("cannot create {location}: {e}")))?;
-    let meta =
-        fs::metadata(dir).map_err(|e| Error::cache(format!("cannot stat {location}: {e}")))?;
-    if !meta.is_dir() {
-        return Err(Error::config(location, "cache path is not a directory"));
-    }
-    if meta.uid() != current_uid() {
-        return Err(Error::config(
-            location,
-            "cache directory is owned by another user",
-        ));
-    }
-    let mode = meta.mode() & 0o777;
-    if mode & 0o022 != 0 {
-        return Err(Error::config(
-            &location,
-            format!(
-                "cache directory is writable by group or others (mode {mode:o}); run `chmod 700 {location}`"
-            ),
-        ));
-    }
-    if mode & 0o077 != 0 {
-        if tighten {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| Error::cache(format!("cannot chmod {location}: {e}")))?;
-        } else {
-            tracing::warn!(dir = %location, mode = %format!("{mode:o}"),
-                "cache directory is readable by others; consider `chmod 700`");
-        }
-    }
-    Ok(())
-}
-
-/// The directory holding `path` (`.` for a bare file name).
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-/// Flushes a directory so that a rename or unlink in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
 /// `n` random bytes from the system generator, as lowercase hex.
 pub(crate) fn random_hex(n: usize) -> Result<String> {
     let mut bytes = vec![0u8; n];
     rand::fill(&mut bytes).map_err(|_| Error::cache("system random generator failed"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Hex SHA-256 of a secret's name: its file or Redis key name.
-pub(crate) fn name_digest(name: &str) -> String {
-    let d = digest::digest(&digest::SHA256, name.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[derive(Serialize)]
-struct TokenRecordRef<'a> {
-    key: &'a str,
-    token: &'a TokenSet,
-}
-
-#[derive(Deserialize)]
-struct TokenRecord {
-    key: String,
-    token: TokenSet,
-}
-
-#[derive(Serialize, Deserialize)]
-struct SecretRecord {
-    name: String,
-    value: Secret,
-}
-
-fn to_plaintext(value: &impl Serialize) -> Result<Zeroizing<Vec<u8>>> {
-    let mut buf = Zeroizing::new(Vec::with_capacity(4096));
-    serde_json::to_writer(&mut *buf, value)
-        .map_err(|_| Error::cache("cannot serialise a cache entry"))?;
-    Ok(buf)
-}
-
-fn parse_error(e: serde_json::Error) -> Error {
-    // The serde message may quote stored values, so only its category and position are kept.
-    Error::cache(format!(
-        "entry payload does not parse ({:?} error at column {})",
-        e.classify(),
-        e.column()
-    ))
-}
-
-/// Seals `token` for `key`, with the key's digest as associated data.
-pub(crate) fn seal_token(
-    cipher: &CacheCipher,
-    key: &CacheKey,
-    token: &TokenSet,
-) -> Result<Vec<u8>> {
-    let record = TokenRecordRef {
-        key: key.canonical(),
-        token,
-    };
-    cipher.seal(key.digest_hex().as_bytes(), &to_plaintext(&record)?)
-}
-
-/// Opens an entry stored under `digest_hex`: its canonical key (checked against the digest)
-/// and its token.
-pub(crate) fn open_token(
-    cipher: &CacheCipher,
-    digest_hex: &str,
-    sealed: &[u8],
-) -> Result<(CacheKey, TokenSet)> {
-    let plain = cipher.open(digest_hex.as_bytes(), sealed)?;
-    let record: TokenRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
-    let key = CacheKey::from_canonical(record.key);
-    if key.digest_hex() != digest_hex {
-        return Err(Error::cache("entry holds a different key than its name"));
-    }
-    Ok((key, record.token))
-}
-
-/// Seals the secret `value` stored under `name`.
-pub(crate) fn seal_secret(cipher: &CacheCipher, name: &str, value: &Secret) -> Result<Vec<u8>> {
-    let record = SecretRecord {
-        name: name.to_owned(),
-        value: value.clone(),
-    };
-    cipher.seal(name_digest(name).as_bytes(), &to_plaintext(&record)?)
-}
-
-/// Opens the secret stored under `name`, checking the stored name.
-pub(crate) fn open_secret(cipher: &CacheCipher, name: &str, sealed: &[u8]) -> Result<Secret> {
-    let plain = cipher.open(name_digest(name).as_bytes(), sealed)?;
-    let record: SecretRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
-    if record.name != name {
-        return Err(Error::cache(
-            "entry holds a different secret name than requested",
-        ));
-    }
-    Ok(record.value)
-}
-
-/// Whether `get` hands out `token` at `now`: while valid, or after expiry while it still
-/// holds a refresh token (so the broker can refresh without a new grant).
-pub(crate) fn servable(token: &TokenSet, now: SystemTime) -> bool {
-    token.expires_at > now || token.refresh_token.is_some()
 }
 
 #[cfg(test)]

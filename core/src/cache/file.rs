@@ -23,6 +23,7 @@ use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::cache::{disk, record};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::TokenSet;
@@ -71,9 +72,9 @@ impl FileStore {
 
     /// Opens the store in `dir` with an explicit cipher.
     pub fn with_cipher(dir: PathBuf, cipher: CacheCipher) -> Result<Self> {
-        crypto::ensure_private_dir(&dir, false)?;
+        disk::ensure_private_dir(&dir, false)?;
         for sub in [TOKENS, SECRETS, LOCKS] {
-            crypto::ensure_private_dir(&dir.join(sub), true)?;
+            disk::ensure_private_dir(&dir.join(sub), true)?;
         }
         let store = Self {
             inner: Arc::new(Inner { root: dir, cipher }),
@@ -143,7 +144,7 @@ impl Inner {
     }
 
     fn secret_path(&self, name: &str) -> PathBuf {
-        let digest = crypto::name_digest(name);
+        let digest = record::name_digest(name);
         self.root.join(SECRETS).join(format!("{digest}.bin"))
     }
 
@@ -151,7 +152,7 @@ impl Inner {
         let path = self.token_path(digest);
         Ok(match read_file(&path)? {
             None => Loaded::Missing,
-            Some((bytes, ino)) => match crypto::open_token(&self.cipher, digest, &bytes) {
+            Some((bytes, ino)) => match record::open_token(&self.cipher, digest, &bytes) {
                 Ok((key, token)) => Loaded::Found(key, token, ino),
                 Err(e) => Loaded::Corrupt(e, ino),
             },
@@ -170,7 +171,7 @@ impl Inner {
                 Ok(None)
             }
             Loaded::Found(key, token, ino) => {
-                if crypto::servable(&token, now) {
+                if record::servable(&token, now) {
                     return Ok(Some((key, token)));
                 }
                 if now.duration_since(token.expires_at).unwrap_or_default() > STALE_AFTER {
@@ -216,7 +217,7 @@ impl Inner {
                 remove(&path)?;
             }
         }
-        crypto::sync_dir(&dir).map_err(|e| io_error("sync", &dir, e))
+        disk::sync_dir(&dir).map_err(|e| io_error("sync", &dir, e))
     }
 }
 
@@ -228,7 +229,7 @@ impl SharedStore for FileStore {
     }
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
-        let sealed = crypto::seal_token(&self.inner.cipher, key, token)?;
+        let sealed = record::seal_token(&self.inner.cipher, key, token)?;
         let path = self.entry_path(key);
         self.blocking(move |_| write_atomic(&path, &sealed)).await
     }
@@ -288,7 +289,7 @@ impl SecretStore for FileStore {
             let Some((bytes, _)) = read_file(&path)? else {
                 return Ok(None);
             };
-            match crypto::open_secret(&inner.cipher, &name, &bytes) {
+            match record::open_secret(&inner.cipher, &name, &bytes) {
                 Ok(secret) => Ok(Some(secret)),
                 Err(e) => {
                     // Kept on disk: it may open again once the right key is configured.
@@ -302,7 +303,7 @@ impl SecretStore for FileStore {
     }
 
     async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
-        let sealed = crypto::seal_secret(&self.inner.cipher, name, value)?;
+        let sealed = record::seal_secret(&self.inner.cipher, name, value)?;
         let path = self.secret_path(name);
         self.blocking(move |_| write_atomic(&path, &sealed)).await
     }
@@ -387,7 +388,7 @@ fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = crypto::parent_dir(path);
+    let dir = disk::parent_dir(path);
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{}-{}",
         std::process::id(),
@@ -404,7 +405,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)?;
-        crypto::sync_dir(dir)
+        disk::sync_dir(dir)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -421,8 +422,8 @@ fn remove(path: &Path) -> Result<()> {
 
 fn remove_durably(path: &Path) -> Result<()> {
     remove(path)?;
-    let dir = crypto::parent_dir(path);
-    crypto::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
+    let dir = disk::parent_dir(path);
+    disk::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
 }
 
 /// Removes `path` only if it is still the file we read (inode `ino`), so that an entry a

@@ -1,9 +1,11 @@
 //! The token cache: a memory tier in every broker, and an optional shared tier.
 
 mod crypto;
+mod disk;
 mod file;
 mod key;
 pub mod memory;
+mod record;
 mod redis;
 mod secrets;
 mod store;

@@ -18,6 +18,7 @@ use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
+use crate::cache::record;
 use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
@@ -132,7 +133,7 @@ impl RedisStore {
     /// Opens a sealed token value; on failure logs, deletes it (if unchanged) and returns None.
     async fn open_or_drop(&self, digest: &str, sealed: Vec<u8>) -> Result<Option<TokenSet>> {
         let redis_key = self.key("token", digest);
-        match crypto::open_token(&self.cipher, digest, &sealed) {
+        match record::open_token(&self.cipher, digest, &sealed) {
             Ok((_, token)) => Ok(Some(token)),
             Err(e) => {
                 tracing::warn!(key = %redis_key, reason = %e, "removing unreadable redis cache entry");
@@ -197,7 +198,7 @@ impl SharedStore for RedisStore {
             return Ok(None);
         };
         let token = self.open_or_drop(key.digest_hex(), sealed).await?;
-        Ok(token.filter(|t| crypto::servable(t, SystemTime::now())))
+        Ok(token.filter(|t| record::servable(t, SystemTime::now())))
     }
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
@@ -215,7 +216,7 @@ impl SharedStore for RedisStore {
                 .map_err(|e| self.failed("DEL", e))?;
             return Ok(());
         }
-        let sealed = crypto::seal_token(&self.cipher, key, token)?;
+        let sealed = record::seal_token(&self.cipher, key, token)?;
         ::redis::cmd("SET")
             .arg(&redis_key)
             .arg(sealed)
@@ -252,11 +253,11 @@ impl SharedStore for RedisStore {
                 else {
                     continue;
                 };
-                let Ok((key, token)) = crypto::open_token(&self.cipher, digest, &sealed) else {
+                let Ok((key, token)) = record::open_token(&self.cipher, digest, &sealed) else {
                     self.open_or_drop(digest, sealed).await?;
                     continue;
                 };
-                if crypto::servable(&token, now) {
+                if record::servable(&token, now) {
                     out.push(EntryInfo {
                         key: key.canonical().to_owned(),
                         expires_at: token.expires_at,
@@ -321,7 +322,7 @@ impl SharedStore for RedisStore {
 #[async_trait]
 impl SecretStore for RedisStore {
     async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
-        let redis_key = self.key("secret", &crypto::name_digest(name));
+        let redis_key = self.key("secret", &record::name_digest(name));
         let sealed: Option<Vec<u8>> = self
             .conn
             .clone()
@@ -331,7 +332,7 @@ impl SecretStore for RedisStore {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        match crypto::open_secret(&self.cipher, name, &sealed) {
+        match record::open_secret(&self.cipher, name, &sealed) {
             Ok(secret) => Ok(Some(secret)),
             Err(e) => {
                 tracing::warn!(key = %redis_key, reason = %e, "ignoring unreadable stored secret");
@@ -341,8 +342,8 @@ impl SecretStore for RedisStore {
     }
 
     async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
-        let redis_key = self.key("secret", &crypto::name_digest(name));
-        let sealed = crypto::seal_secret(&self.cipher, name, value)?;
+        let redis_key = self.key("secret", &record::name_digest(name));
+        let sealed = record::seal_secret(&self.cipher, name, value)?;
         self.conn
             .clone()
             .set::<_, _, ()>(redis_key, sealed)
@@ -351,7 +352,7 @@ impl SecretStore for RedisStore {
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {
-        let redis_key = self.key("secret", &crypto::name_digest(name));
+        let redis_key = self.key("secret", &record::name_digest(name));
         let _: i64 = self
             .conn
             .clone()
