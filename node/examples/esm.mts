@@ -1,0 +1,14 @@
+// The ESM entry's types (`import` condition → lib/index.d.mts).
+import tokenbroker, { Broker, TokenBrokerError, type AccessToken } from 'tokenbroker'
+
+export function make(): Broker {
+  const b: Broker = new tokenbroker.Broker({ cache: { store: 'memory' } })
+  const isError: boolean = new Error('x') instanceof TokenBrokerError
+  void isError
+  return b
+}
+
+export async function get(b: Broker): Promise<string> {
+  const t: AccessToken = await b.token('p')
+  return t.header()
+}

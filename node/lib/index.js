@@ -1,0 +1,369 @@
+'use strict'
+// The typed JavaScript face of the native binding: errors with a stable `code`, tokens that
+// never print themselves, and the fetch / axios helpers. Every OAuth and cache decision is
+// made by the Rust core.
+
+const { inspect } = require('node:util')
+const native = require('../native.cjs')
+
+const ERROR_PREFIX = 'TOKENBROKER_ERROR '
+
+/** Stable `code` of each error kind. */
+const ErrorCode = Object.freeze({
+  config: 'ERR_TOKENBROKER_CONFIG',
+  transport: 'ERR_TOKENBROKER_TRANSPORT',
+  timeout: 'ERR_TOKENBROKER_TIMEOUT',
+  oauth: 'ERR_TOKENBROKER_OAUTH',
+  invalid_response: 'ERR_TOKENBROKER_INVALID_RESPONSE',
+  cache: 'ERR_TOKENBROKER_CACHE',
+  registration: 'ERR_TOKENBROKER_REGISTRATION',
+  interaction: 'ERR_TOKENBROKER_INTERACTION',
+})
+
+class TokenBrokerError extends Error {
+  constructor(detail, options) {
+    super(detail.message, options)
+    this.name = 'TokenBrokerError'
+    this.kind = detail.kind
+    this.code = ErrorCode[detail.kind] || 'ERR_TOKENBROKER'
+    if (detail.status !== undefined) this.status = detail.status
+    if (detail.kind === 'oauth') {
+      this.oauthError = detail.oauthError
+      this.description = detail.description ?? undefined
+      this.uri = detail.uri ?? undefined
+      this.providerCodes = detail.providerCodes ?? []
+    }
+  }
+}
+
+/** Rebuilds the typed error from a native one; anything else is returned unchanged. */
+function convertError(err) {
+  const message = err && err.message
+  if (typeof message !== 'string' || !message.startsWith(ERROR_PREFIX)) return err
+  let detail
+  try {
+    detail = JSON.parse(message.slice(ERROR_PREFIX.length))
+  } catch {
+    return err
+  }
+  return new TokenBrokerError(detail)
+}
+
+function rethrow(err) {
+  throw convertError(err)
+}
+
+/** An access token. `inspect`, `JSON.stringify` and `String()` never show its value. */
+class AccessToken {
+  #value
+  #header
+
+  /** @param data the native array `[accessToken, tokenType, header, expiresAtMs, ...scopes]` */
+  constructor(data) {
+    this.#value = data[0]
+    this.#header = data[2]
+    this.tokenType = data[1]
+    this.expiresAt = new Date(data[3])
+    this.scopes = data.slice(4)
+  }
+
+  /** The access token value. */
+  get accessToken() {
+    return this.#value
+  }
+
+  /** The `Authorization` header value, `Bearer <token>`. */
+  header() {
+    return this.#header
+  }
+
+  toJSON() {
+    return { tokenType: this.tokenType, expiresAt: this.expiresAt, scopes: this.scopes, accessToken: '[redacted]' }
+  }
+
+  toString() {
+    return `[AccessToken ${this.tokenType} [redacted], expires ${this.expiresAt.toISOString()}]`
+  }
+
+  [inspect.custom](depth, options, inspectFn) {
+    const shown = { tokenType: this.tokenType, expiresAt: this.expiresAt, scopes: this.scopes, accessToken: '[redacted]' }
+    return `AccessToken ${(inspectFn || inspect)(shown, options)}`
+  }
+}
+
+/** A registered client. `inspect` and `JSON.stringify` never show its credentials. */
+class RegisteredClient {
+  #clientSecret
+  #registrationAccessToken
+  #apiKey
+
+  constructor(data) {
+    const info = data.info
+    this.clientId = info.client_id
+    /** Every public field the server returned (RFC 7591 names), `client_id` included. */
+    this.metadata = info
+    this.#clientSecret = data.clientSecret ?? undefined
+    this.#registrationAccessToken = data.registrationAccessToken ?? undefined
+    this.#apiKey = data.apiKey ?? undefined
+  }
+
+  /** The client secret, when the server sent one (on creation: keep it). */
+  get clientSecret() {
+    return this.#clientSecret
+  }
+
+  /** The RFC 7592 registration access token, when issued or rotated (the broker stores it too). */
+  get registrationAccessToken() {
+    return this.#registrationAccessToken
+  }
+
+  /** Alvaria's `x_api_key` for the new client, when issued. */
+  get apiKey() {
+    return this.#apiKey
+  }
+
+  toJSON() {
+    return this.metadata
+  }
+
+  [inspect.custom](depth, options, inspectFn) {
+    const shown = { clientId: this.clientId, metadata: this.metadata }
+    if (this.#clientSecret !== undefined) shown.clientSecret = '[redacted]'
+    if (this.#registrationAccessToken !== undefined) shown.registrationAccessToken = '[redacted]'
+    if (this.#apiKey !== undefined) shown.apiKey = '[redacted]'
+    return `RegisteredClient ${(inspectFn || inspect)(shown, options)}`
+  }
+}
+
+const wrapClient = (data) => new RegisteredClient(data)
+
+function wrapToken(data) {
+  return new AccessToken(data)
+}
+
+function scopesOf(options) {
+  if (!options || options.scopes == null) return undefined
+  return typeof options.scopes === 'string' ? options.scopes.split(/\s+/).filter(Boolean) : options.scopes
+}
+
+class Broker {
+  #native
+
+  /**
+   * @param config an object of the same shape as the TOML file (`profiles`, `cache`, `http`),
+   *   or a native broker (internal).
+   */
+  constructor(config) {
+    if (config instanceof native.NativeBroker) {
+      this.#native = config
+      return
+    }
+    try {
+      this.#native = new native.NativeBroker(config === undefined ? null : config)
+    } catch (err) {
+      rethrow(err)
+    }
+  }
+
+  /** A broker over the config file: `path`, else `TOKENBROKER_CONFIG`, else the user config. */
+  static fromConfig(path) {
+    try {
+      return new Broker(native.NativeBroker.fromConfig(path ?? null))
+    } catch (err) {
+      rethrow(err)
+    }
+  }
+
+  /** A valid access token: from memory (synchronously checked first), the shared tier, or the provider. */
+  token(profile, options) {
+    const scopes = scopesOf(options)
+    const minTtl = options?.minTtl
+    const force = options?.forceRefresh === true
+    if (!force) {
+      let data = null
+      try {
+        data = this.#native.cachedToken(profile, scopes, minTtl)
+      } catch {
+        // Let the core's token() report it (and count it in stats().errors).
+      }
+      if (data !== null) return Promise.resolve(new AccessToken(data))
+    }
+    return this.#native.token(profile, scopes, minTtl, force).then(wrapToken, rethrow)
+  }
+
+  /** The token held in memory, or `null`. Synchronous; never does I/O. */
+  cachedToken(profile, options) {
+    let data
+    try {
+      data = this.#native.cachedToken(profile, scopesOf(options), options?.minTtl)
+    } catch (err) {
+      rethrow(err)
+    }
+    return data === null ? null : new AccessToken(data)
+  }
+
+  /**
+   * `fetch` with the profile's `Authorization` header. On a 401 the token is refreshed once
+   * (unless another caller already did) and the request retried once.
+   */
+  async fetch(profile, input, init, options) {
+    const base = new Request(input, init)
+    const send = (token, request) => {
+      const headers = new Headers(request.headers)
+      headers.set('authorization', token.header())
+      return fetch(new Request(request, { headers }))
+    }
+    const token = await this.token(profile, options)
+    const first = await send(token, base.clone())
+    if (first.status !== 401) return first
+    await first.body?.cancel().catch(() => {})
+    return send(await this.#replace(profile, token, options), base)
+  }
+
+  // Refreshing after a 401: reuse the cached token if it already differs from the refused
+  // one, else join the forced refresh another 401 started for the same refused token, else
+  // start it. Check and join happen in one synchronous step, so concurrent 401s on one token
+  // make one refresh. (The core has no "newer than this token" option that would do this.)
+  #replacing = new Map()
+  #replace(profile, refused, options) {
+    const cached = this.cachedToken(profile, options)
+    if (cached && cached.accessToken !== refused.accessToken) return cached
+    let pending = this.#replacing.get(refused.accessToken)
+    if (!pending) {
+      pending = this.token(profile, { ...options, forceRefresh: true })
+      this.#replacing.set(refused.accessToken, pending)
+      const forget = () => this.#replacing.delete(refused.accessToken)
+      pending.then(forget, forget)
+    }
+    return pending
+  }
+
+  /**
+   * An axios request interceptor: `axios.interceptors.request.use(broker.axiosInterceptor('p'))`.
+   * Needs nothing from axios: it sets `config.headers.Authorization`.
+   */
+  axiosInterceptor(profile, options) {
+    return async (config) => {
+      const token = await this.token(profile, options)
+      const headers = config.headers ?? (config.headers = {})
+      if (typeof headers.set === 'function') headers.set('Authorization', token.header())
+      else headers.Authorization = token.header()
+      return config
+    }
+  }
+
+  /** A snapshot of the broker's counters. */
+  stats() {
+    const s = this.#native.stats()
+    return {
+      hits: s.hits,
+      misses: s.misses,
+      sharedHits: s.shared_hits,
+      fetches: s.fetches,
+      backgroundRefreshes: s.background_refreshes,
+      coalesced: s.coalesced,
+      errors: s.errors,
+      storeErrors: s.store_errors,
+      entries: s.entries,
+      fetchMeanMs: s.fetch_mean_ms,
+      fetchP50Ms: s.fetch_p50_ms,
+      fetchP99Ms: s.fetch_p99_ms,
+      fetchMaxMs: s.fetch_max_ms,
+    }
+  }
+
+  /** Names of the configured profiles, sorted. */
+  profileNames() {
+    return this.#native.profileNames()
+  }
+
+  /** Forgets every cached token, in memory and in the shared tier. */
+  clearCache() {
+    return this.#native.clearCache().catch(rethrow)
+  }
+
+  /** Forgets the profile's cached token and stored refresh token (a local logout). */
+  forget(profile) {
+    return this.#native.forget(profile).catch(rethrow)
+  }
+
+  /** Entries of the shared tier (none for a memory-only broker), without secrets. */
+  cacheEntries() {
+    return this.#native.cacheEntries().then(
+      (entries) => entries.map((e) => ({ ...e, expiresAt: new Date(e.expiresAt) })),
+      rethrow,
+    )
+  }
+
+  /** Authorization code sign-in through the system browser and a loopback listener. */
+  login(profile, options) {
+    const onUrl = options?.onUrl && guard(options.onUrl, 'onUrl')
+    return this.#native
+      .login(profile, options?.openBrowser ?? true, options?.timeout, scopesOf(options), onUrl)
+      .then(wrapToken, rethrow)
+  }
+
+  /** Device authorization sign-in; `onCode` is told the code and URL to show the user. */
+  deviceLogin(profile, options) {
+    const onCode = options?.onCode && guard(options.onCode, 'onCode')
+    return this.#native.deviceLogin(profile, scopesOf(options), onCode).then(wrapToken, rethrow)
+  }
+
+  /** Starts a sign-in whose browser step the app runs itself; open `pending.url`. */
+  beginLogin(profile, redirectUri, options) {
+    return this.#native.beginLogin(profile, redirectUri, scopesOf(options)).catch(rethrow)
+  }
+
+  /** Completes a sign-in from the redirect URL (or a `form_post` body as a Buffer or string of form fields). */
+  completeLogin(pending, redirect) {
+    return this.#native.completeLogin(pending, redirect).then(wrapToken, rethrow)
+  }
+
+  /** Registers a client at the profile's provider (RFC 7591, or Alvaria's client API). */
+  registerClient(profile, metadata, options) {
+    return this.#native
+      .registerClient(profile, metadata, options?.initialAccessToken ?? null)
+      .then(wrapClient, rethrow)
+  }
+
+  /** Reads a client's registration (RFC 7592 with the stored registration access token, or Alvaria). */
+  readClient(profile, clientId) {
+    return this.#native.readClient(profile, clientId).then(wrapClient, rethrow)
+  }
+
+  /** Replaces a client's metadata (start from `readClient(...).metadata`). */
+  updateClient(profile, clientId, metadata) {
+    return this.#native.updateClient(profile, clientId, metadata).then(wrapClient, rethrow)
+  }
+
+  /** Deletes a client. */
+  deleteClient(profile, clientId) {
+    return this.#native.deleteClient(profile, clientId).catch(rethrow)
+  }
+
+  /** Lists the clients of the profile's organisation (Alvaria; never with secrets). */
+  listClients(profile) {
+    return this.#native.listClients(profile).then((list) => list.map(wrapClient), rethrow)
+  }
+
+  [inspect.custom](depth, options, inspectFn) {
+    return `Broker ${(inspectFn || inspect)({ profiles: this.profileNames() }, options)}`
+  }
+}
+
+/** A callback run from the native side must not throw into the void: report it as a warning. */
+function guard(fn, name) {
+  if (typeof fn !== 'function') {
+    throw new TokenBrokerError({ kind: 'config', message: `config error in login options: '${name}' must be a function` })
+  }
+  return (arg) => {
+    try {
+      const r = fn(arg)
+      if (r && typeof r.catch === 'function') r.catch((e) => process.emitWarning(`tokenbroker ${name} callback failed: ${e}`))
+    } catch (e) {
+      process.emitWarning(`tokenbroker ${name} callback failed: ${e}`)
+    }
+  }
+}
+
+module.exports = { Broker, AccessToken, RegisteredClient, TokenBrokerError, ErrorCode, PendingLogin: native.PendingLogin }
