@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -71,12 +72,22 @@ impl fmt::Debug for TokenSet {
 /// `Debug` and `Display` never show the token; use [`AccessToken::secret`] or
 /// [`AccessToken::header`] to send it.
 #[derive(Clone)]
-pub struct AccessToken(Arc<TokenSet>);
+pub struct AccessToken(Arc<TokenSet>, u64);
+
+/// Source of [`AccessToken::id`]s.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl AccessToken {
     /// Wraps a token set.
     pub fn new(set: TokenSet) -> Self {
-        Self(Arc::new(set))
+        Self(Arc::new(set), NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A number that identifies this token within the process and is never reused: equal
+    /// ids mean the same token. Bindings use it to reuse a token object they already
+    /// converted instead of copying the token across the FFI boundary on every call.
+    pub fn id(&self) -> u64 {
+        self.1
     }
 
     /// The access token value.

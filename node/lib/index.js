@@ -58,13 +58,13 @@ class AccessToken {
   #value
   #header
 
-  /** @param data the native array `[accessToken, tokenType, header, expiresAtMs, ...scopes]` */
+  /** @param data the native array `[accessToken, tokenType, header, expiresAtMs, id, ...scopes]` */
   constructor(data) {
     this.#value = data[0]
     this.#header = data[2]
     this.tokenType = data[1]
     this.expiresAt = new Date(data[3])
-    this.scopes = data.slice(4)
+    this.scopes = data.slice(5)
   }
 
   /** The access token value. */
@@ -180,26 +180,41 @@ class Broker {
     const minTtl = options?.minTtl
     const force = options?.forceRefresh === true
     if (!force) {
-      let data = null
+      let cached = null
       try {
-        data = this.#native.cachedToken(profile, scopes, minTtl)
+        cached = this.#cached(profile, scopes, minTtl)
       } catch {
         // Let the core's token() report it (and count it in stats().errors).
       }
-      if (data !== null) return Promise.resolve(new AccessToken(data))
+      if (cached !== null) return Promise.resolve(cached)
     }
     return this.#native.token(profile, scopes, minTtl, force).then(wrapToken, rethrow)
   }
 
   /** The token held in memory, or `null`. Synchronous; never does I/O. */
   cachedToken(profile, options) {
-    let data
     try {
-      data = this.#native.cachedToken(profile, scopesOf(options), options?.minTtl)
+      return this.#cached(profile, scopesOf(options), options?.minTtl)
     } catch (err) {
       rethrow(err)
     }
-    return data === null ? null : new AccessToken(data)
+  }
+
+  // The core decides which token is valid; this only avoids converting the same token twice.
+  // The native side answers `true` while the cached token is the one converted last time for
+  // these options (ids are never reused), so the token crosses the boundary once.
+  #converted = new Map()
+  #cached(profile, scopes, minTtl) {
+    const key = scopes === undefined && minTtl === undefined
+      ? profile
+      : `${profile}\u0000${scopes === undefined ? '\u0001' : scopes.join(' ')}\u0000${minTtl ?? ''}`
+    const last = this.#converted.get(key)
+    const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
+    if (data === true) return last.token
+    if (data === null) return null
+    const token = new AccessToken(data)
+    this.#converted.set(key, { id: data[4], token })
+    return token
   }
 
   /**

@@ -80,7 +80,7 @@ impl ToNapiValue for TokenData {
         unsafe {
             check_status!(sys::napi_create_array_with_length(
                 env,
-                4 + scopes.len(),
+                5 + scopes.len(),
                 &mut array
             ))?;
             let items = [
@@ -88,13 +88,14 @@ impl ToNapiValue for TokenData {
                 <&str>::to_napi_value(env, t.token_type())?,
                 String::to_napi_value(env, t.header())?,
                 f64::to_napi_value(env, expires_at)?,
+                f64::to_napi_value(env, t.id() as f64)?,
             ];
             for (i, item) in items.into_iter().enumerate() {
                 check_status!(sys::napi_set_element(env, array, i as u32, item))?;
             }
             for (i, scope) in scopes.iter().enumerate() {
                 let value = <&str>::to_napi_value(env, scope)?;
-                check_status!(sys::napi_set_element(env, array, (4 + i) as u32, value))?;
+                check_status!(sys::napi_set_element(env, array, (5 + i) as u32, value))?;
             }
         }
         Ok(array)
@@ -226,7 +227,7 @@ impl NativeBroker {
 
     /// A valid token: from memory, the shared tier, or the provider.
     #[napi(
-        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, ...scopes: string[]]>"
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
     pub async fn token(
         &self,
@@ -242,7 +243,7 @@ impl NativeBroker {
 
     /// The token in memory, or null; synchronous, never does I/O.
     #[napi(
-        ts_return_type = "[accessToken: string, tokenType: string, header: string, expiresAtMs: number, ...scopes: string[]] | null"
+        ts_return_type = "[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
     )]
     pub fn cached_token(
         &self,
@@ -253,6 +254,29 @@ impl NativeBroker {
         let opts = options(scopes, min_ttl, None)?;
         let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
         Ok(token.map(TokenData))
+    }
+
+    /// Like `cachedToken`, but answers `true` instead of the token when the cached token's
+    /// id is `knownId`: the JS layer then reuses the object it converted last time.
+    #[napi(
+        ts_return_type = "true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn cached_token_unless(
+        &self,
+        profile: String,
+        scopes: Option<Vec<String>>,
+        min_ttl: Option<f64>,
+        known_id: Option<f64>,
+    ) -> napi::Result<Option<Either<bool, TokenData>>> {
+        let opts = options(scopes, min_ttl, None)?;
+        let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
+        Ok(token.map(|t| {
+            if known_id == Some(t.id() as f64) {
+                Either::A(true)
+            } else {
+                Either::B(TokenData(t))
+            }
+        }))
     }
 
     /// The broker's counters as a plain object.
@@ -304,7 +328,7 @@ impl NativeBroker {
 
     /// Authorization code sign-in through the browser and a loopback listener.
     #[napi(
-        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, ...scopes: string[]]>"
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
     pub async fn login(
         &self,
@@ -343,7 +367,7 @@ impl NativeBroker {
 
     /// Device authorization sign-in; `on_code` is told what to show the user.
     #[napi(
-        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, ...scopes: string[]]>"
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
     pub async fn device_login(
         &self,
@@ -383,7 +407,7 @@ impl NativeBroker {
 
     /// Completes a sign-in from the redirect URL, or from a `form_post` body.
     #[napi(
-        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, ...scopes: string[]]>"
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
     pub async fn complete_login(
         &self,
