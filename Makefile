@@ -4,13 +4,13 @@ SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test setup system-deps lint test-rust test-node test-uniffi bench-rust bench-herd
+.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
 	scripts/demo.sh
 
-test: setup lint test-rust test-node test-uniffi
+test: setup lint test-rust test-python test-node test-uniffi
 
 setup: system-deps tests/oidc/node_modules
 
@@ -34,6 +34,10 @@ lint:
 
 test-rust:
 	cargo test --workspace
+
+# The Python package: venv, maturin develop, mypy --strict, pytest.
+test-python:
+	$(MAKE) -C python test
 
 # The npm package: npm ci, napi build, tsc, node --test.
 test-node:

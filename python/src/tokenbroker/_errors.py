@@ -1,0 +1,133 @@
+"""Exception classes, one per core error kind.
+
+The native module raises these by kind (``BY_KIND``); messages are the core's, which never
+contain a secret.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BY_KIND",
+    "CacheError",
+    "ConfigError",
+    "InteractionError",
+    "InvalidResponseError",
+    "OAuthError",
+    "ProviderTimeoutError",
+    "RegistrationError",
+    "TokenBrokerError",
+    "TransportError",
+]
+
+
+class TokenBrokerError(Exception):
+    """Base class of every tokenbroker error.
+
+    ``kind`` is the core's stable error kind (``"config"``, ``"oauth"``, …); ``status`` is the
+    HTTP status the server answered with, when there was one.
+    """
+
+    kind: ClassVar[str] = "unknown"
+    status: int | None
+
+    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        if kind is not None and kind != type(self).kind:
+            # A kind newer than this package: keep it on the instance.
+            self.kind = kind  # type: ignore[misc]
+        self.status = status
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ConfigError(TokenBrokerError):
+    """The configuration or a call's arguments are wrong; nothing was sent."""
+
+    kind = "config"
+
+
+class TransportError(TokenBrokerError):
+    """The provider could not be reached (DNS, TCP, TLS, connection reset)."""
+
+    kind = "transport"
+
+
+class ProviderTimeoutError(TokenBrokerError):
+    """The provider did not answer in time."""
+
+    kind = "timeout"
+
+
+class OAuthError(TokenBrokerError):
+    """The provider answered with an OAuth error (RFC 6749 §5.2).
+
+    ``error`` is the OAuth error code (``invalid_client``…), ``description`` the
+    ``error_description``, ``uri`` the ``error_uri``, ``provider_codes`` provider-specific codes
+    (Azure AD's ``AADSTS…`` numbers).
+    """
+
+    kind = "oauth"
+    error: str
+    description: str | None
+    uri: str | None
+    provider_codes: list[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        status: int | None = None,
+        error: str = "",
+        description: str | None = None,
+        uri: str | None = None,
+        provider_codes: list[int] | None = None,
+    ) -> None:
+        super().__init__(message, kind=kind, status=status)
+        self.error = error
+        self.description = description
+        self.uri = uri
+        self.provider_codes = list(provider_codes or [])
+
+
+class InvalidResponseError(TokenBrokerError):
+    """The provider's answer was unusable (not JSON, empty, too big, missing fields)."""
+
+    kind = "invalid_response"
+
+
+class CacheError(TokenBrokerError):
+    """The token cache or secret store failed."""
+
+    kind = "cache"
+
+
+class RegistrationError(TokenBrokerError):
+    """Client registration or management failed."""
+
+    kind = "registration"
+
+
+class InteractionError(TokenBrokerError):
+    """An interactive step failed (browser redirect, state mismatch, denied, expired code)."""
+
+    kind = "interaction"
+
+
+BY_KIND: dict[str, type[TokenBrokerError]] = {
+    cls.kind: cls
+    for cls in (
+        ConfigError,
+        TransportError,
+        ProviderTimeoutError,
+        OAuthError,
+        InvalidResponseError,
+        CacheError,
+        RegistrationError,
+        InteractionError,
+    )
+}

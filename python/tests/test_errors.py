@@ -1,0 +1,162 @@
+"""One exception class per core error kind, with the core's message and no secret."""
+
+from __future__ import annotations
+
+import pickle
+import socket
+import traceback
+from typing import Any
+
+import pytest
+from conftest import Admin, memory_config
+
+import tokenbroker
+from tokenbroker import (
+    Broker,
+    ConfigError,
+    InvalidResponseError,
+    OAuthError,
+    ProviderTimeoutError,
+    TokenBrokerError,
+    TransportError,
+)
+
+NO_RETRY = {"max_retries": 0}
+
+
+def test_every_core_kind_has_a_class() -> None:
+    from tokenbroker._errors import BY_KIND
+
+    assert set(tokenbroker._tokenbroker.ERROR_KINDS) == set(BY_KIND)
+    for kind, cls in BY_KIND.items():
+        assert issubclass(cls, TokenBrokerError)
+        assert cls.kind == kind
+        assert cls.__module__ == "tokenbroker"
+    assert not issubclass(ProviderTimeoutError, TimeoutError)  # no shadowing of the builtin
+
+
+def test_bad_secret_is_an_oauth_error_without_the_secret(admin: Admin, provider: str) -> None:
+    client_id, _ = admin.new_client("bad")
+    wrong = "wrong-secret-value-123"
+    broker = Broker(
+        memory_config(
+            {
+                "provider": "alliance",
+                "client_id": client_id,
+                "client_secret": wrong,
+                "token_url": f"{provider}/API/v2/OAuth/token",
+            }
+        )
+    )
+    with pytest.raises(OAuthError) as info:
+        broker.token("p")
+    err = info.value
+    assert isinstance(err, TokenBrokerError)
+    assert err.kind == "oauth"
+    assert err.error == "invalid_client"
+    assert err.status == 401
+    assert "invalid_client" in str(err) and "HTTP 401" in str(err)
+    tb = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    text = f"{err} {err!r} {err.args} {err.description} {tb}"
+    assert wrong not in text
+    assert broker.stats()["errors"] == 1
+    # Survives pickling (multiprocessing sends exceptions between processes).
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is OAuthError and back.error == "invalid_client" and back.status == 401
+
+
+def test_bad_guid_is_a_config_error_at_construction(provider: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Broker(
+            memory_config(
+                {
+                    "provider": "alliance",
+                    "client_id": "x",
+                    "client_secret": "the-secret-xyz",
+                    "enrollment": "not-a-guid",
+                    "token_url": f"{provider}/API/v2/OAuth/token",
+                }
+            )
+        )
+    assert info.value.kind == "config"
+    assert "enrollment" in str(info.value) and "GUID" in str(info.value)
+    assert "the-secret-xyz" not in str(info.value)
+
+
+def test_unknown_profile_is_a_config_error_naming_known_ones(alvys: Any) -> None:
+    broker = Broker(alvys()[0])
+    with pytest.raises(ConfigError, match="known: p"):
+        broker.token("nope")
+    with pytest.raises(ConfigError):
+        broker.cached_token("nope")
+
+
+def test_html_answer_is_an_invalid_response_error(alvys: Any, admin: Admin) -> None:
+    config, _client_id, _ = alvys()
+    config["http"] = NO_RETRY
+    broker = Broker(config)
+    admin.fault(route="alvys.token", kind="html", count=1)
+    with pytest.raises(InvalidResponseError) as info:
+        broker.token("p")
+    assert info.value.status == 500
+    assert info.value.kind == "invalid_response"
+    broker.token("p")  # the fault was used up
+
+
+def test_unreachable_port_is_a_transport_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    broker = Broker(
+        {
+            "cache": {"store": "memory"},
+            "http": {**NO_RETRY, "connect_timeout": 2},
+            "profiles": {
+                "p": {
+                    "provider": "alvys",
+                    "tenant": "t",
+                    "client_id": "x",
+                    "client_secret": "y",
+                    "token_url": f"http://127.0.0.1:{port}/api/authentication/t/token",
+                }
+            },
+        }
+    )
+    with pytest.raises(TransportError) as info:
+        broker.token("p")
+    assert info.value.status is None
+    assert f"127.0.0.1:{port}" in str(info.value)
+
+
+def test_slow_provider_is_a_provider_timeout_error(alvys: Any, admin: Admin) -> None:
+    config, _, _ = alvys()
+    config["http"] = {**NO_RETRY, "timeout": 0.3}
+    broker = Broker(config)
+    admin.fault(route="alvys.token", kind="delay", delay_ms=1500, count=1)
+    with pytest.raises(ProviderTimeoutError) as info:
+        broker.token("p")
+    assert info.value.kind == "timeout"
+
+
+def test_bad_config_values_are_type_errors_without_values() -> None:
+    with pytest.raises(TypeError) as info:
+        Broker({"profiles": {"p": {"client_secret": object()}}})
+    assert "config.profiles.p.client_secret" in str(info.value)
+    with pytest.raises(TypeError):
+        Broker({"cache": {"store": "memory"}}, config_file="/nonexistent")
+    with pytest.raises(ConfigError):
+        Broker(config_file="/nonexistent/tokenbroker.toml")
+    with pytest.raises(ConfigError, match="unknown section"):
+        Broker({"nope": {}})
+
+
+def test_bad_call_arguments(alvys: Any) -> None:
+    broker = Broker(alvys()[0])
+    with pytest.raises(ValueError):
+        broker.token("p", min_ttl=-1)
+    with pytest.raises(TypeError):
+        broker.token("p", min_ttl="soon")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        broker.token("p", scopes=[1, 2])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        broker.token(b"p")  # type: ignore[arg-type]
