@@ -104,3 +104,53 @@ async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
     assert_eq!(err.kind(), ErrorKind::Interaction, "sign in again: {err}");
     assert!(store.get_secret(&state_name).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_refused() {
+    let b = broker();
+    b.login("web", &browser()).await.unwrap();
+    let store = b.secret_store().await;
+    let name = tokenbroker::broker::ProfileState::new(b.config().profile("web").unwrap().clone())
+        .refresh_secret_name();
+    let before = store
+        .get_secret(&name)
+        .await
+        .unwrap()
+        .expect("stored at sign-in");
+    b.token(
+        "web",
+        &TokenOptions {
+            force_refresh: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let after = store
+        .get_secret(&name)
+        .await
+        .unwrap()
+        .expect("still stored");
+    assert_ne!(
+        before, after,
+        "oidc-provider rotates refresh tokens; the new one is stored"
+    );
+    // Reusing the rotated-out token must fail at the server (so a broker that kept using it
+    // would be caught). oidc-provider then revokes the whole grant, so this runs last.
+    let profile = b.resolved_profile("web").await.unwrap();
+    let err = flow::refresh(
+        &b.http(),
+        &profile,
+        profile.endpoint("token_url").unwrap(),
+        &before,
+        &[],
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.oauth().map(|o| o.error.as_str()),
+        Some("invalid_grant"),
+        "{err}"
+    );
+}
