@@ -20,7 +20,7 @@ pub mod stats;
 pub mod token;
 pub mod validate;
 
-pub use broker::{Broker, LoginOptions, PendingLogin, TokenOptions};
+pub use broker::{Broker, LoginOptions, PendingLogin, ProfileHandle, TokenOptions};
 pub use config::Config;
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use secret::Secret;

@@ -204,12 +204,24 @@ class Broker {
   // The native side answers `true` while the cached token is the one converted last time for
   // these options (ids are never reused), so the token crosses the boundary once.
   #converted = new Map()
+  #profiles = new Map()
   #cached(profile, scopes, minTtl) {
-    const key = scopes === undefined && minTtl === undefined
+    const plain = scopes === undefined && minTtl === undefined
+    const key = plain
       ? profile
       : `${profile}\u0000${scopes === undefined ? '\u0001' : scopes.join(' ')}\u0000${minTtl ?? ''}`
     const last = this.#converted.get(key)
-    const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
+    let data
+    if (plain) {
+      let handle = this.#profiles.get(profile)
+      if (handle === undefined) {
+        handle = this.#native.profile(profile)
+        this.#profiles.set(profile, handle)
+      }
+      data = handle.cachedTokenUnless(last?.id)
+    } else {
+      data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
+    }
     if (data === true) return last.token
     if (data === null) return null
     const token = new AccessToken(data)

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokenbroker::broker::{LoginOptions, PendingLogin as CorePendingLogin};
 use tokenbroker::flow::device::DeviceAuthorization;
 use tokenbroker::registration::{ClientMetadata, RegisteredClient};
-use tokenbroker::{AccessToken, Broker, Config, Error, Secret, TokenOptions};
+use tokenbroker::{AccessToken, Broker, Config, Error, ProfileHandle, Secret, TokenOptions};
 
 /// Prefix of every error message this binding produces; the JS layer parses what follows.
 const ERROR_PREFIX: &str = "TOKENBROKER_ERROR ";
@@ -270,13 +270,14 @@ impl NativeBroker {
     ) -> napi::Result<Option<Either<bool, TokenData>>> {
         let opts = options(scopes, min_ttl, None)?;
         let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
-        Ok(token.map(|t| {
-            if known_id == Some(t.id() as f64) {
-                Either::A(true)
-            } else {
-                Either::B(TokenData(t))
-            }
-        }))
+        Ok(token.map(|t| known(t, known_id)))
+    }
+
+    /// A handle on `profile`, looked up once, for the warm path.
+    #[napi]
+    pub fn profile(&self, profile: String) -> napi::Result<NativeProfile> {
+        let handle = self.inner.profile_handle(&profile).map_err(to_napi)?;
+        Ok(NativeProfile { handle })
     }
 
     /// The broker's counters as a plain object.
@@ -513,5 +514,33 @@ impl PendingLogin {
     #[napi(getter)]
     pub fn profile(&self) -> String {
         self.inner.profile().to_owned()
+    }
+}
+
+/// One profile of a broker, looked up once: the warm path passes no strings.
+#[napi]
+pub struct NativeProfile {
+    handle: ProfileHandle,
+}
+
+#[napi]
+impl NativeProfile {
+    /// `cachedTokenUnless` for the profile's own scopes and no `minTtl`.
+    #[napi(
+        ts_return_type = "true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn cached_token_unless(&self, known_id: Option<f64>) -> Option<Either<bool, TokenData>> {
+        self.handle
+            .cached_token(std::time::Duration::ZERO)
+            .map(|t| known(t, known_id))
+    }
+}
+
+/// `true` when `token` is the one the JS layer already converted, else the token's data.
+fn known(token: AccessToken, known_id: Option<f64>) -> Either<bool, TokenData> {
+    if known_id == Some(token.id() as f64) {
+        Either::A(true)
+    } else {
+        Either::B(TokenData(token))
     }
 }

@@ -151,6 +151,14 @@ impl Broker {
         Ok(self.inner.lookup(&state, &key, options.min_ttl))
     }
 
+    /// `profile` looked up once, for bindings' hot paths that ask for its token many times.
+    pub fn profile_handle(&self, profile: &str) -> Result<ProfileHandle> {
+        Ok(ProfileHandle {
+            inner: self.inner.clone(),
+            state: self.inner.state(profile)?,
+        })
+    }
+
     /// A snapshot of this broker's counters.
     pub fn stats(&self) -> Stats {
         self.inner.counters.snapshot(self.inner.memory.len())
@@ -202,6 +210,29 @@ impl Broker {
     pub async fn resolved_profile(&self, profile: &str) -> Result<Arc<crate::profile::Profile>> {
         let state = self.inner.state(profile)?;
         state.resolved(&self.inner.http()).await
+    }
+}
+
+/// A profile of a broker, looked up once: [`ProfileHandle::cached_token`] skips the name
+/// lookup that [`Broker::cached_token`] does on every call.
+#[derive(Clone)]
+pub struct ProfileHandle {
+    inner: Arc<Inner>,
+    state: Arc<ProfileState>,
+}
+
+impl ProfileHandle {
+    /// The profile's token with its own scopes if a valid one is in memory; never does I/O.
+    #[inline]
+    pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
+        let key = self.state.key(None);
+        self.inner.lookup(&self.state, &key, min_ttl)
+    }
+}
+
+impl std::fmt::Debug for ProfileHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProfileHandle({})", self.state.profile().name)
     }
 }
 
