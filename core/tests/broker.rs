@@ -234,3 +234,40 @@ token_url = "{{P}}/contoso/oauth2/token""#
     }
     assert_eq!(seen.len(), 3);
 }
+
+#[tokio::test]
+async fn callers_refused_with_the_same_token_share_one_refresh() {
+    let (id, secret) = new_client("rejected").await;
+    let b = broker(&format!(
+        r#"[cache]
+store = "memory"
+[profiles.r]
+provider = "alvys"
+tenant = "t"
+client_id = "{id}"
+client_secret = "{secret}"
+token_url = "{{P}}/api/authentication/t/token""#
+    ));
+    let refused = b.token("r", &opts()).await.unwrap();
+    let rejected = TokenOptions {
+        rejected: Some(refused.id()),
+        ..opts()
+    };
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let (b, rejected) = (b.clone(), rejected.clone());
+            tokio::spawn(async move { b.token("r", &rejected).await.unwrap().secret().to_owned() })
+        })
+        .collect();
+    let mut fresh = std::collections::HashSet::new();
+    for c in calls {
+        fresh.insert(c.await.unwrap());
+    }
+    assert_eq!(fresh.len(), 1);
+    assert!(!fresh.contains(refused.secret()));
+    assert_eq!(client_requests(&id).await, 2);
+    // A late caller that still holds the refused token gets the newer one without a request.
+    let late = b.token("r", &rejected).await.unwrap();
+    assert!(fresh.contains(late.secret()));
+    assert_eq!(client_requests(&id).await, 2);
+}

@@ -54,12 +54,16 @@ function rethrow(err) {
 }
 
 /** An access token. `inspect`, `JSON.stringify` and `String()` never show its value. */
+// The core's id of each token object, for `rejected` after a 401; not part of the public API.
+const tokenIds = new WeakMap()
+
 class AccessToken {
   #value
   #header
 
   /** @param data the native array `[accessToken, tokenType, header, expiresAtMs, id, ...scopes]` */
   constructor(data) {
+    tokenIds.set(this, data[4])
     this.#value = data[0]
     this.#header = data[2]
     this.tokenType = data[1]
@@ -247,22 +251,12 @@ class Broker {
     return send(await this.#replace(profile, token, options), base)
   }
 
-  // Refreshing after a 401: reuse the cached token if it already differs from the refused
-  // one, else join the forced refresh another 401 started for the same refused token, else
-  // start it. Check and join happen in one synchronous step, so concurrent 401s on one token
-  // make one refresh. (The core has no "newer than this token" option that would do this.)
-  #replacing = new Map()
+  // After a 401 the core refreshes once for every caller refused with the same token, and
+  // hands out a newer cached token at once if there is one.
   #replace(profile, refused, options) {
-    const cached = this.cachedToken(profile, options)
-    if (cached && cached.accessToken !== refused.accessToken) return cached
-    let pending = this.#replacing.get(refused.accessToken)
-    if (!pending) {
-      pending = this.token(profile, { ...options, forceRefresh: true })
-      this.#replacing.set(refused.accessToken, pending)
-      const forget = () => this.#replacing.delete(refused.accessToken)
-      pending.then(forget, forget)
-    }
-    return pending
+    return this.#native
+      .token(profile, scopesOf(options), options?.minTtl, false, tokenIds.get(refused))
+      .then(wrapToken, rethrow)
   }
 
   /**

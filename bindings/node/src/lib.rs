@@ -193,6 +193,7 @@ fn options(
         scopes,
         min_ttl,
         force_refresh: force_refresh.unwrap_or(false),
+        rejected: None,
     })
 }
 
@@ -235,8 +236,10 @@ impl NativeBroker {
         scopes: Option<Vec<String>>,
         min_ttl: Option<f64>,
         force_refresh: Option<bool>,
+        rejected: Option<f64>,
     ) -> napi::Result<TokenData> {
-        let opts = options(scopes, min_ttl, force_refresh)?;
+        let mut opts = options(scopes, min_ttl, force_refresh)?;
+        opts.rejected = rejected.map(|id| id as u64);
         let token = self.inner.token(&profile, &opts).await.map_err(to_napi)?;
         Ok(TokenData(token))
     }

@@ -56,11 +56,13 @@ impl PyBroker {
         scopes: Option<&Bound<'_, PyAny>>,
         min_ttl: Option<&Bound<'_, PyAny>>,
         force_refresh: bool,
+        rejected: Option<&Bound<'_, PyAccessToken>>,
     ) -> PyResult<TokenOptions> {
         Ok(TokenOptions {
             scopes: convert::scopes(scopes)?,
             min_ttl: convert::duration(min_ttl, "min_ttl")?,
             force_refresh,
+            rejected: rejected.map(|t| t.borrow().0.id()),
         })
     }
 
@@ -154,7 +156,7 @@ impl PyBroker {
 
     /// A valid access token for `profile`, from memory when possible, else from the shared
     /// cache or the provider (waiting with the GIL released; Ctrl-C interrupts the wait).
-    #[pyo3(signature = (profile, *, scopes = None, min_ttl = None, force_refresh = false))]
+    #[pyo3(signature = (profile, *, scopes = None, min_ttl = None, force_refresh = false, rejected = None))]
     fn token<'py>(
         &self,
         py: Python<'py>,
@@ -162,9 +164,13 @@ impl PyBroker {
         scopes: Option<&Bound<'py, PyAny>>,
         min_ttl: Option<&Bound<'py, PyAny>>,
         force_refresh: bool,
+        rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAccessToken>> {
-        let options = Self::options(scopes, min_ttl, force_refresh)?;
-        if !force_refresh && let Some(token) = self.lookup(profile, &options)? {
+        let options = Self::options(scopes, min_ttl, force_refresh, rejected)?;
+        if !force_refresh
+            && rejected.is_none()
+            && let Some(token) = self.lookup(profile, &options)?
+        {
             return Ok(token);
         }
         let broker = self.broker()?;
@@ -175,7 +181,7 @@ impl PyBroker {
     }
 
     /// Like `token()`, for asyncio: `await broker.token_async(...)`. Never blocks the loop.
-    #[pyo3(signature = (profile, *, scopes = None, min_ttl = None, force_refresh = false))]
+    #[pyo3(signature = (profile, *, scopes = None, min_ttl = None, force_refresh = false, rejected = None))]
     fn token_async<'py>(
         &self,
         py: Python<'py>,
@@ -183,9 +189,13 @@ impl PyBroker {
         scopes: Option<&Bound<'py, PyAny>>,
         min_ttl: Option<&Bound<'py, PyAny>>,
         force_refresh: bool,
+        rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = Self::options(scopes, min_ttl, force_refresh)?;
-        if !force_refresh && let Some(token) = self.lookup(profile, &options)? {
+        let options = Self::options(scopes, min_ttl, force_refresh, rejected)?;
+        if !force_refresh
+            && rejected.is_none()
+            && let Some(token) = self.lookup(profile, &options)?
+        {
             return wait::ready(py, token.into_any());
         }
         let broker = self.broker()?;
@@ -205,7 +215,7 @@ impl PyBroker {
         scopes: Option<&Bound<'py, PyAny>>,
         min_ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAccessToken>>> {
-        let options = Self::options(scopes, min_ttl, false)?;
+        let options = Self::options(scopes, min_ttl, false, None)?;
         self.lookup(profile, &options)
     }
 

@@ -355,6 +355,7 @@ fn token_options(
         scopes,
         min_ttl,
         force_refresh,
+        rejected: None,
     })
 }
 

@@ -65,6 +65,7 @@ pub fn token_options(select: &Select) -> TokenOptions {
         scopes: (!select.scopes.is_empty()).then(|| select.scopes.clone()),
         min_ttl: Duration::from_secs(select.min_ttl),
         force_refresh: select.force_refresh,
+        rejected: None,
     }
 }
 

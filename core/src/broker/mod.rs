@@ -31,6 +31,10 @@ pub struct TokenOptions {
     pub min_ttl: Duration,
     /// Fetch a new token even if a valid one is cached.
     pub force_refresh: bool,
+    /// The [`AccessToken::id`] of a token the API refused (HTTP 401): if the cached token is
+    /// still that one, a new one is fetched (once, however many callers report it); if the
+    /// cache already holds a newer one, that is returned without a request.
+    pub rejected: Option<u64>,
 }
 
 type Flight = Shared<BoxFuture<'static, Result<AccessToken>>>;
@@ -126,13 +130,17 @@ impl Broker {
     async fn token_inner(&self, profile: &str, options: &TokenOptions) -> Result<AccessToken> {
         let state = self.inner.state(profile)?;
         let key = state.key(options.scopes.as_deref());
+        let mut newer_than = options.force_refresh.then(SystemTime::now);
         if !options.force_refresh {
-            if let Some(token) = self.inner.lookup(&state, &key, options.min_ttl) {
-                return Ok(token);
+            match self.inner.lookup(&state, &key, options.min_ttl) {
+                Some(token) if options.rejected == Some(token.id()) => {
+                    newer_than = Some(token.token_set().issued_at);
+                }
+                Some(token) => return Ok(token),
+                None => {}
             }
         }
         Counters::bump(&self.inner.counters.misses);
-        let newer_than = options.force_refresh.then(SystemTime::now);
         let scopes = options
             .scopes
             .clone()

@@ -37,9 +37,7 @@ class BearerAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        current = b.token(p, scopes=s, min_ttl=t)
-        if current.access_token == token.access_token:
-            current = b.token(p, scopes=s, min_ttl=t, force_refresh=True)
+        current = b.token(p, scopes=s, min_ttl=t, rejected=token)
         request.headers["Authorization"] = current.header()
         yield request
 
@@ -51,8 +49,6 @@ class BearerAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
-        current = await b.token_async(p, scopes=s, min_ttl=t)
-        if current.access_token == token.access_token:
-            current = await b.token_async(p, scopes=s, min_ttl=t, force_refresh=True)
+        current = await b.token_async(p, scopes=s, min_ttl=t, rejected=token)
         request.headers["Authorization"] = current.header()
         yield request

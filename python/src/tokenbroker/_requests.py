@@ -9,7 +9,7 @@ import requests
 from requests.cookies import extract_cookies_to_jar
 
 if TYPE_CHECKING:
-    from . import TTL, Broker, Scopes
+    from . import TTL, AccessToken, Broker, Scopes
 
 _RETRIED = "_tokenbroker_retried"
 
@@ -36,22 +36,18 @@ class BearerAuth(requests.auth.AuthBase):
                 position = body.tell()
             except OSError:
                 position = None
-        hook = functools.partial(self._on_response, sent=token.access_token, position=position)
+        hook = functools.partial(self._on_response, sent=token, position=position)
         r.register_hook("response", hook)  # type: ignore[no-untyped-call]
         return r
 
-    def _fresh_header(self, sent: str) -> str:
-        # Another request may have refreshed already: use that token rather than force again.
-        current = self._broker.token(self._profile, scopes=self._scopes, min_ttl=self._min_ttl)
-        if current.access_token != sent:
-            return current.header()
-        forced = self._broker.token(
-            self._profile, scopes=self._scopes, min_ttl=self._min_ttl, force_refresh=True
-        )
-        return forced.header()
+    def _fresh_header(self, sent: AccessToken) -> str:
+        # The core refreshes once for every request the API refused with the same token, and
+        # hands out a newer token at once if one is already cached.
+        fresh = self._broker.token(self._profile, scopes=self._scopes, min_ttl=self._min_ttl, rejected=sent)
+        return fresh.header()
 
     def _on_response(
-        self, r: requests.Response, *, sent: str, position: int | None, **kwargs: Any
+        self, r: requests.Response, *, sent: AccessToken, position: int | None, **kwargs: Any
     ) -> requests.Response:
         if r.status_code != 401 or getattr(r.request, _RETRIED, False):
             return r

@@ -94,6 +94,7 @@ class BrokerBase:
         scopes: _Scopes = None,
         min_ttl: _TTL = None,
         force_refresh: bool = False,
+        rejected: AccessToken | None = None,
     ) -> AccessToken: ...
     def token_async(
         self,
@@ -102,6 +103,7 @@ class BrokerBase:
         scopes: _Scopes = None,
         min_ttl: _TTL = None,
         force_refresh: bool = False,
+        rejected: AccessToken | None = None,
     ) -> asyncio.Future[AccessToken]: ...
     def cached_token(
         self, profile: str, *, scopes: _Scopes = None, min_ttl: _TTL = None
