@@ -50,6 +50,28 @@ fn browser() -> LoginOptions {
     }
 }
 
+/// Name under which the broker stores the profile's refresh token.
+fn refresh_token_name(b: &Broker) -> String {
+    let profile = b.config().profile("web").unwrap().clone();
+    tokenbroker::broker::ProfileState::new(profile).refresh_secret_name()
+}
+
+/// Sends `refresh_token` to oidc-provider directly, as a broker that kept it would.
+async fn refresh_with(b: &Broker, refresh_token: &tokenbroker::Secret) -> tokenbroker::Error {
+    let profile = b.resolved_profile("web").await.unwrap();
+    let token_url = profile.endpoint("token_url").unwrap();
+    flow::refresh(
+        &b.http(),
+        &profile,
+        token_url,
+        refresh_token,
+        &[],
+        Duration::from_secs(60),
+    )
+    .await
+    .expect_err("oidc-provider must refuse this refresh token")
+}
+
 #[tokio::test]
 async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
     let b = broker();
@@ -71,10 +93,7 @@ async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
     );
 
     let store = b.secret_store().await;
-    let profile = b.resolved_profile("web").await.unwrap();
-    let state_name =
-        tokenbroker::broker::ProfileState::new(b.config().profile("web").unwrap().clone())
-            .refresh_secret_name();
+    let state_name = refresh_token_name(&b);
     let rt = store
         .get_secret(&state_name)
         .await
@@ -85,16 +104,7 @@ async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
         b.logout("web").await.unwrap(),
         "oidc-provider has a revocation endpoint"
     );
-    let err = flow::refresh(
-        &b.http(),
-        &profile,
-        profile.endpoint("token_url").unwrap(),
-        &rt,
-        &[],
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_with(&b, &rt).await;
     assert_eq!(
         err.oauth().map(|o| o.error.as_str()),
         Some("invalid_grant"),
@@ -110,8 +120,7 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_refused() {
     let b = broker();
     b.login("web", &browser()).await.unwrap();
     let store = b.secret_store().await;
-    let name = tokenbroker::broker::ProfileState::new(b.config().profile("web").unwrap().clone())
-        .refresh_secret_name();
+    let name = refresh_token_name(&b);
     let before = store
         .get_secret(&name)
         .await
@@ -137,17 +146,7 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_refused() {
     );
     // Reusing the rotated-out token must fail at the server (so a broker that kept using it
     // would be caught). oidc-provider then revokes the whole grant, so this runs last.
-    let profile = b.resolved_profile("web").await.unwrap();
-    let err = flow::refresh(
-        &b.http(),
-        &profile,
-        profile.endpoint("token_url").unwrap(),
-        &before,
-        &[],
-        Duration::from_secs(60),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh_with(&b, &before).await;
     assert_eq!(
         err.oauth().map(|o| o.error.as_str()),
         Some("invalid_grant"),
