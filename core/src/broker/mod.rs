@@ -233,8 +233,8 @@ impl ProfileHandle {
     /// The profile's token with its own scopes if a valid one is in memory; never does I/O.
     #[inline]
     pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
-        let key = self.state.key(None);
-        self.inner.lookup(&self.state, &key, min_ttl)
+        self.inner
+            .lookup(&self.state, self.state.default_key(), min_ttl)
     }
 }
 
@@ -273,9 +273,9 @@ impl Inner {
     ) -> Option<AccessToken> {
         let now = SystemTime::now();
         match self.memory.get(key, now, min_ttl) {
-            Lookup::Hit(token, entry) => {
+            Lookup::Hit(token, due) => {
                 Counters::bump(&self.counters.hits);
-                if now >= entry.refresh_at {
+                if let Some(entry) = due {
                     Inner::refresh_ahead(self, state, key, &entry, now);
                 }
                 Some(token)

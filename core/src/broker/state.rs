@@ -52,6 +52,12 @@ impl ProfileState {
         }
     }
 
+    /// The cache key for the profile's own scopes.
+    #[inline]
+    pub fn default_key(&self) -> &CacheKey {
+        &self.default_key
+    }
+
     /// Name of the secret holding this profile's refresh token. Profiles of the same client,
     /// grant and parameters share it, whatever scopes they ask for.
     pub fn refresh_secret_name(&self) -> String {

@@ -29,8 +29,9 @@ pub struct Entry {
 /// What a lookup found.
 #[derive(Debug)]
 pub enum Lookup {
-    /// A token valid for at least the requested time.
-    Hit(AccessToken, Arc<Entry>),
+    /// A token valid for at least the requested time, and its entry when the entry is past
+    /// its refresh point (the caller starts the background refresh).
+    Hit(AccessToken, Option<Arc<Entry>>),
     /// Nothing usable.
     Miss,
 }
@@ -70,7 +71,8 @@ impl MemoryCache {
         if entry.last_used.load(Ordering::Relaxed) != tick {
             entry.last_used.store(tick, Ordering::Relaxed);
         }
-        Lookup::Hit(entry.token.clone(), entry.clone())
+        let due = (now >= entry.refresh_at).then(|| entry.clone());
+        Lookup::Hit(entry.token.clone(), due)
     }
 
     /// Stores `token` under `key`, to be refreshed in the background from `refresh_at`.
