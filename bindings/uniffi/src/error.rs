@@ -1,0 +1,116 @@
+//! The error Kotlin and Swift see: one case per core error kind.
+
+use tokenbroker::Error as CoreError;
+
+/// Every failure, one case per core error kind. `reason` is the full human-readable message
+/// (never a secret); the other fields are the structured details of that kind.
+///
+/// Kotlin: `TokenBrokerException.Config`, `.OAuth`, …; Swift: `TokenBrokerError.Config`, ….
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum TokenBrokerError {
+    /// The configuration or a call's arguments are wrong; nothing was sent.
+    #[error("{reason}")]
+    Config { reason: String, location: String },
+    /// The provider could not be reached (DNS, TCP, TLS, connection reset).
+    #[error("{reason}")]
+    Transport { reason: String, endpoint: String },
+    /// The provider did not answer in time.
+    #[error("{reason}")]
+    Timeout {
+        reason: String,
+        endpoint: String,
+        after_seconds: f64,
+    },
+    /// The provider answered with an OAuth error (RFC 6749 §5.2).
+    #[error("{reason}")]
+    OAuth {
+        reason: String,
+        endpoint: String,
+        /// The `error` code, e.g. `invalid_client`.
+        oauth_error: String,
+        /// The `error_description`, scrubbed of secrets.
+        description: Option<String>,
+        /// The `error_uri`.
+        uri: Option<String>,
+        /// The HTTP status of the response.
+        status: u16,
+        /// Provider-specific codes (Azure AD `error_codes`).
+        provider_codes: Vec<i64>,
+    },
+    /// The provider's answer was unusable (not JSON, empty, too big, missing fields).
+    #[error("{reason}")]
+    InvalidResponse {
+        reason: String,
+        endpoint: String,
+        status: Option<u16>,
+    },
+    /// The token cache or the secret store failed.
+    #[error("{reason}")]
+    Cache { reason: String },
+    /// Client registration or management failed.
+    #[error("{reason}")]
+    Registration {
+        reason: String,
+        endpoint: String,
+        status: Option<u16>,
+    },
+    /// An interactive step failed: the redirect, a `state` mismatch, the user denied.
+    #[error("{reason}")]
+    Interaction { reason: String },
+}
+
+impl From<CoreError> for TokenBrokerError {
+    fn from(e: CoreError) -> Self {
+        let reason = e.to_string();
+        match e {
+            CoreError::Config { location, .. } => Self::Config { reason, location },
+            CoreError::Transport { endpoint, .. } => Self::Transport { reason, endpoint },
+            CoreError::Timeout { endpoint, after } => Self::Timeout {
+                reason,
+                endpoint,
+                after_seconds: after.as_secs_f64(),
+            },
+            CoreError::OAuth { endpoint, error } => {
+                let error = *error;
+                Self::OAuth {
+                    reason,
+                    endpoint,
+                    oauth_error: error.error,
+                    description: error.description,
+                    uri: error.uri,
+                    status: error.status,
+                    provider_codes: error.provider_codes,
+                }
+            }
+            CoreError::InvalidResponse {
+                endpoint, status, ..
+            } => Self::InvalidResponse {
+                reason,
+                endpoint,
+                status,
+            },
+            CoreError::Cache { .. } => Self::Cache { reason },
+            CoreError::Registration {
+                endpoint, status, ..
+            } => Self::Registration {
+                reason,
+                endpoint,
+                status,
+            },
+            CoreError::Interaction { .. } => Self::Interaction { reason },
+        }
+    }
+}
+
+/// What a foreign `SecretStore` threw that was not a `TokenBrokerError`.
+impl From<uniffi::UnexpectedUniFFICallbackError> for TokenBrokerError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Cache { reason: e.reason }
+    }
+}
+
+pub(crate) type Result<T, E = TokenBrokerError> = std::result::Result<T, E>;
+
+pub(crate) fn config_error(location: &str, reason: &str) -> TokenBrokerError {
+    CoreError::config(location, reason).into()
+}
