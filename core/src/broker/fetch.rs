@@ -44,7 +44,8 @@ impl Inner {
                     return Ok(token);
                 }
             }
-            if let Some(existing) = flights.get(&key) {
+            let pid = std::process::id();
+            if let Some((_, existing)) = flights.get(&key).filter(|(owner, _)| *owner == pid) {
                 Counters::bump(&this.counters.coalesced);
                 existing.clone()
             } else {
@@ -64,7 +65,12 @@ impl Inner {
                 }
                 .boxed()
                 .shared();
-                flights.insert(key, flight.clone());
+                if let Some(stale) = flights.insert(key, (pid, flight.clone())) {
+                    // Started by the parent before a fork: its task ran on runtime threads this
+                    // process does not have, so it never finishes here. Dropping it would touch
+                    // that runtime's scheduler; leaking it is the safe choice.
+                    std::mem::forget(stale);
+                }
                 flight
             }
         };

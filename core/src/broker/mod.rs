@@ -37,6 +37,8 @@ pub struct TokenOptions {
     pub rejected: Option<u64>,
 }
 
+/// A fetch in flight, shared by every caller of its key. Tagged with the pid that started it,
+/// since a forked child inherits the map but not the task.
 type Flight = Shared<BoxFuture<'static, Result<AccessToken>>>;
 
 /// Answers `token(profile)` with a valid access token, fetching at most once per key however
@@ -54,7 +56,7 @@ pub(crate) struct Inner {
     memory: MemoryCache,
     stores: tokio::sync::OnceCell<Stores>,
     app_secrets: Option<Arc<dyn SecretStore>>,
-    flights: Mutex<HashMap<CacheKey, Flight>>,
+    flights: Mutex<HashMap<CacheKey, (u32, Flight)>>,
     http: Mutex<(u32, HttpClient)>,
     counters: Counters,
 }
