@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use std::sync::Mutex;
 use tokio::runtime::{Handle, Runtime};
 
 struct Current {
@@ -24,7 +24,7 @@ static CURRENT: Mutex<Option<Current>> = Mutex::new(None);
 /// A handle to the process's runtime, created on first use (and again in a forked child).
 pub fn handle() -> Handle {
     let pid = std::process::id();
-    let mut slot = CURRENT.lock();
+    let mut slot = crate::locks::lock(&CURRENT);
     if let Some(current) = slot.as_ref() {
         if current.pid == pid {
             return current.handle.clone();
@@ -55,7 +55,7 @@ pub fn handle() -> Handle {
 /// Returns false (and changes nothing) when a runtime is already in use in this process.
 pub fn adopt(handle: Handle) -> bool {
     let pid = std::process::id();
-    let mut slot = CURRENT.lock();
+    let mut slot = crate::locks::lock(&CURRENT);
     if slot.as_ref().is_some_and(|c| c.pid == pid) {
         return false;
     }
@@ -72,4 +72,9 @@ pub fn adopt(handle: Handle) -> bool {
 /// Must not be called from inside an async task; bindings call it from their own threads.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     handle().block_on(future)
+}
+
+/// Locks the runtime slot until the guard drops (held across a fork, see `crate::fork`).
+pub(crate) fn lock_for_fork() -> impl Sized + 'static {
+    crate::locks::lock(&CURRENT)
 }

@@ -52,3 +52,68 @@ fn a_child_forked_during_a_fetch_fetches_for_itself() {
         .expect("the parent's own fetch completes");
     assert_eq!(runtime::block_on(support::client_requests(&id)), 2);
 }
+
+#[test]
+fn forks_while_other_threads_use_the_broker_leave_no_lock_held() {
+    let url = support::provider_url();
+    let text = format!(
+        // Its own route (the other test injects a delay on alvys.token).
+        "[cache]\nstore = \"memory\"\n[profiles.p]\nprovider = \"alliance\"\n\
+         client_id = \"aos-client\"\nclient_secret = \"aos-secret\"\n\
+         token_url = \"{url}/API/v2/OAuth/token\"\n"
+    );
+    let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
+    runtime::block_on(broker.token("p", &TokenOptions::default())).unwrap();
+    // Keep every core lock busy: hits (memory tier) and forced refreshes (flights, HTTP slot,
+    // runtime slot, memory writes).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..2)
+        .map(|i| {
+            let (broker, stop) = (broker.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let forced = TokenOptions {
+                    force_refresh: true,
+                    ..Default::default()
+                };
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    if (n + i) % 50 == 0 {
+                        runtime::block_on(broker.token("p", &forced)).unwrap();
+                    } else {
+                        broker.cached_token("p", &TokenOptions::default()).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for round in 0..40 {
+        std::thread::sleep(Duration::from_millis(5));
+        // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            unsafe { libc::alarm(10) };
+            let forced = TokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            };
+            let ok = runtime::block_on(broker.token("p", &forced)).is_ok()
+                && broker
+                    .cached_token("p", &TokenOptions::default())
+                    .unwrap()
+                    .is_some();
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child {round} failed or hung (wait status {status:#x})"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in busy {
+        t.join().unwrap();
+    }
+}

@@ -35,7 +35,7 @@ impl Inner {
         newer_than: Option<SystemTime>,
     ) -> Result<AccessToken> {
         let flight = {
-            let mut flights = this.flights.lock();
+            let mut flights = crate::locks::lock(&this.flights);
             // A fetch stores its token before it leaves `flights`, so under this lock a caller
             // either finds the flight or finds the token: the miss it saw may be stale.
             if newer_than.is_none() {
@@ -55,7 +55,7 @@ impl Inner {
                     let result = inner
                         .fetch(&state, &task_key, &scopes, min_ttl, newer_than)
                         .await;
-                    inner.flights.lock().remove(&task_key);
+                    crate::locks::lock(&inner.flights).remove(&task_key);
                     result
                 });
                 let flight = async move {

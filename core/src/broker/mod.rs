@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures::future::{BoxFuture, Shared};
-use parking_lot::Mutex;
+use std::sync::Mutex;
 
 use crate::cache::memory::Lookup;
 use crate::cache::{CacheKey, EntryInfo, MemoryCache, SecretStore, SharedStore};
@@ -94,7 +94,7 @@ impl Broker {
             .iter()
             .map(|(name, p)| (name.clone(), Arc::new(ProfileState::new(p.clone()))))
             .collect();
-        Ok(Self {
+        let broker = Self {
             inner: Arc::new(Inner {
                 memory: MemoryCache::new(config.cache.max_entries),
                 config,
@@ -105,7 +105,10 @@ impl Broker {
                 http: Mutex::new((std::process::id(), http)),
                 counters: Counters::default(),
             }),
-        })
+        };
+        let weak: std::sync::Weak<dyn crate::fork::ForkLocks> = Arc::downgrade(&broker.inner) as _;
+        crate::fork::register(weak);
+        Ok(broker)
     }
 
     /// The configuration this broker was built from.
@@ -255,6 +258,17 @@ fn new_http(config: &Config) -> Result<HttpClient> {
     HttpClient::new(&config.http, &ca_files)
 }
 
+impl crate::fork::ForkLocks for Inner {
+    fn lock_all(&self) -> Vec<Box<dyn crate::fork::Held + '_>> {
+        // The order the code nests them: a flight reads the memory tier under `flights`.
+        vec![
+            Box::new(crate::locks::lock(&self.flights)),
+            Box::new(self.memory.lock_for_fork()),
+            Box::new(crate::locks::lock(&self.http)),
+        ]
+    }
+}
+
 impl Inner {
     fn state(&self, profile: &str) -> Result<Arc<ProfileState>> {
         self.profiles.get(profile).cloned().ok_or_else(|| {
@@ -287,12 +301,14 @@ impl Inner {
     }
 
     fn http(&self) -> HttpClient {
-        let mut slot = self.http.lock();
+        let mut slot = crate::locks::lock(&self.http);
         let pid = std::process::id();
         if slot.0 != pid {
             // Pooled connections belong to the parent's runtime; start a fresh pool.
             if let Ok(http) = new_http(&self.config) {
-                *slot = (pid, http);
+                // Dropping the parent's client could take its pool's lock, which a parent
+                // thread may have held at the fork: leak it instead.
+                std::mem::forget(std::mem::replace(&mut *slot, (pid, http)));
             }
         }
         slot.1.clone()

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use parking_lot::RwLock;
+use std::sync::RwLock;
+
+use crate::locks;
 
 use crate::cache::CacheKey;
 use crate::token::AccessToken;
@@ -59,7 +61,7 @@ impl MemoryCache {
     /// The token for `key` if it stays valid for at least `min_ttl` after `now`.
     #[inline]
     pub fn get(&self, key: &CacheKey, now: SystemTime, min_ttl: Duration) -> Lookup {
-        let map = self.map.read();
+        let map = locks::read(&self.map);
         let Some(entry) = map.get(key) else {
             return Lookup::Miss;
         };
@@ -85,7 +87,7 @@ impl MemoryCache {
             failures: AtomicU64::new(0),
             last_used: AtomicU64::new(coarse_tick(SystemTime::now())),
         });
-        let mut map = self.map.write();
+        let mut map = locks::write(&self.map);
         if map.len() >= self.cap && !map.contains_key(&key) {
             evict(&mut map, self.cap);
         }
@@ -95,17 +97,22 @@ impl MemoryCache {
 
     /// Forgets `key`.
     pub fn remove(&self, key: &CacheKey) {
-        self.map.write().remove(key);
+        locks::write(&self.map).remove(key);
     }
 
     /// Forgets everything.
     pub fn clear(&self) {
-        self.map.write().clear();
+        locks::write(&self.map).clear();
+    }
+
+    /// Write-locks the map until the guard drops (held across a fork, see `crate::fork`).
+    pub(crate) fn lock_for_fork(&self) -> impl Sized + '_ {
+        locks::write(&self.map)
     }
 
     /// Number of cached tokens.
     pub fn len(&self) -> usize {
-        self.map.read().len()
+        locks::read(&self.map).len()
     }
 
     /// Whether the cache is empty.
