@@ -195,7 +195,10 @@ pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
 }
 
 /// Reads a duration in seconds given as a number or a numeric string.
-fn seconds(map: &Map<String, Value>, key: &str) -> std::result::Result<Option<f64>, String> {
+pub(crate) fn seconds(
+    map: &Map<String, Value>,
+    key: &str,
+) -> std::result::Result<Option<f64>, String> {
     let value = match map.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.as_f64(),

@@ -2,8 +2,7 @@
 
 use serde_json::json;
 use tokenbroker::Broker;
-use tokenbroker::cache::EntryInfo;
-use tokenbroker::profile::Grant;
+use tokenbroker::cache::{EntryInfo, KeyIdentity};
 
 use crate::args::{CacheCommand, Global};
 use crate::fail::{Result, code};
@@ -88,36 +87,14 @@ struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// The key is `server\nclient_id\ngrant\nsubject\nscopes\nparams` (see the core's
-    /// `CacheKey::new`); profiles are matched on the first four fields.
     fn new(broker: &Broker, entry: &'a EntryInfo) -> Self {
-        let mut fields = entry.key.split('\n').map(str::to_owned);
-        let mut next = || fields.next().unwrap_or_default();
-        let (server, client_id, grant, subject) = (next(), next(), next(), next());
-        let profiles = broker
-            .config()
-            .profiles
-            .iter()
-            .filter(|(name, p)| {
-                let p_server = p
-                    .endpoints
-                    .token
-                    .as_ref()
-                    .map(|u| u.as_str())
-                    .or(p.issuer.as_deref())
-                    .unwrap_or_default();
-                let p_subject = if p.grant == Grant::ClientCredentials {
-                    ""
-                } else {
-                    name.as_str()
-                };
-                p_server == server
-                    && p.client_id == client_id
-                    && p.grant.as_str() == grant
-                    && p_subject == subject
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
+        let KeyIdentity {
+            server,
+            client_id,
+            grant,
+            subject,
+        } = KeyIdentity::parse(&entry.key);
+        let profiles = broker.profiles_for_entry(entry);
         Self {
             entry,
             server,

@@ -185,6 +185,23 @@ impl Broker {
         }
     }
 
+    /// Names of the profiles whose token a cache entry can be (same server, client, grant
+    /// and subject; scopes may differ), sorted.
+    pub fn profiles_for_entry(&self, entry: &EntryInfo) -> Vec<String> {
+        let identity = crate::cache::KeyIdentity::parse(&entry.key);
+        let mut names: Vec<String> = self
+            .inner
+            .profiles
+            .iter()
+            .filter(|(_, s)| {
+                crate::cache::KeyIdentity::parse(s.default_key().canonical()) == identity
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Forgets every cached token of this broker, in memory and in the shared tier.
     pub async fn clear_cache(&self) -> Result<()> {
         self.inner.memory.clear();

@@ -107,6 +107,45 @@ impl CacheKey {
     }
 }
 
+/// Who a cached token belongs to: the fields of a canonical key before its scopes and
+/// parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyIdentity {
+    /// Token endpoint (or issuer, for discovered endpoints).
+    pub server: String,
+    /// Client id.
+    pub client_id: String,
+    /// Grant.
+    pub grant: String,
+    /// Subject (profile name for user grants; empty for app tokens).
+    pub subject: String,
+}
+
+impl KeyIdentity {
+    /// Reads the identity out of a canonical key text (as stored and listed by the tiers).
+    pub fn parse(canonical: &str) -> Self {
+        let mut fields = vec![String::new()];
+        let mut chars = canonical.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => fields.last_mut().unwrap().extend(chars.next()),
+                '\n' if fields.len() == 4 => break,
+                '\n' => fields.push(String::new()),
+                c => fields.last_mut().unwrap().push(c),
+            }
+        }
+        fields.resize(4, String::new());
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().unwrap_or_default();
+        Self {
+            server: next(),
+            client_id: next(),
+            grant: next(),
+            subject: next(),
+        }
+    }
+}
+
 fn push_escaped(out: &mut String, value: &str) {
     for c in value.chars() {
         if matches!(c, '\\' | '\n' | ' ' | '=' | '&') {
@@ -157,6 +196,33 @@ mod tests {
         assert_ne!(
             key(&[], &[("resource", "r1")]),
             key(&[], &[("resource", "r2")])
+        );
+    }
+
+    #[test]
+    fn identity_round_trips_through_the_canonical_text() {
+        let k = key(&["s"], &[("resource", "r")]);
+        let id = KeyIdentity::parse(k.canonical());
+        assert_eq!(id.server, "http://127.0.0.1/token");
+        assert_eq!(
+            (
+                id.client_id.as_str(),
+                id.grant.as_str(),
+                id.subject.as_str()
+            ),
+            ("c", "client_credentials", "")
+        );
+        let odd = CacheKey::new(&KeyParts {
+            token_url: "http://h/t",
+            client_id: "a b\\c",
+            grant: "g",
+            subject: "x\ny",
+            ..Default::default()
+        });
+        let id = KeyIdentity::parse(odd.canonical());
+        assert_eq!(
+            (id.client_id.as_str(), id.subject.as_str()),
+            ("a b\\c", "x\ny")
         );
     }
 

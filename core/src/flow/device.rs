@@ -187,18 +187,11 @@ pub async fn poll(
     }
 }
 
-/// Reads seconds given as a number or a numeric string.
+/// Reads seconds (number or numeric string) no longer than a year.
 fn seconds(map: &Map<String, Value>, key: &str) -> std::result::Result<Option<Duration>, String> {
-    let value = match map.get(key) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-        Some(_) => None,
-    };
-    match value {
-        Some(v) if v.is_finite() && (0.0..=86_400.0 * 365.0).contains(&v) => {
-            Ok(Some(Duration::from_secs_f64(v)))
-        }
-        _ => Err(format!("'{key}' is not a number of seconds")),
+    match crate::validate::seconds(map, key)? {
+        Some(v) if v <= 86_400.0 * 365.0 => Ok(Some(Duration::from_secs_f64(v))),
+        Some(_) => Err(format!("'{key}' is not a number of seconds")),
+        None => Ok(None),
     }
 }
