@@ -1,10 +1,9 @@
 //! Test support for the CLI: the project's test servers, the built binary with a private
 //! config and cache per test, the test provider's admin API, raw HTTP, and Node tools.
 //!
-//! The servers start as in `core/tests/support/mod.rs`: one child process per test binary
-//! with `--exit-on-stdin-close`, or the already running ones named by `TB_TEST_PROVIDER` /
-//! `TB_TEST_ISSUER`.
-#![allow(dead_code)]
+//! The servers come from the shared `tokenbroker-testkit` crate: one child process per test
+//! binary, or the already running ones named by `TB_TEST_PROVIDER` / `TB_TEST_ISSUER`.
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -13,89 +12,11 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 // ------------------------------------------------------------------ servers
 
-/// A running server and what it printed at start.
-pub struct Server {
-    pub info: Value,
-    _child: Option<Child>,
-}
-
-impl Server {
-    pub fn get(&self, key: &str) -> String {
-        self.info[key]
-            .as_str()
-            .unwrap_or_else(|| panic!("server info lacks {key}"))
-            .to_owned()
-    }
-}
-
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn start(script: &str, env_key: &str, field: &str) -> Server {
-    if let Ok(url) = std::env::var(env_key) {
-        return Server {
-            info: json!({ field: url }),
-            _child: None,
-        };
-    }
-    let mut child = Command::new("node")
-        .arg(repo_root().join(script))
-        .arg("--exit-on-stdin-close")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start node {script}: {e} (is Node.js installed?)"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("read server start line");
-    let info: Value = serde_json::from_str(line.trim())
-        .unwrap_or_else(|e| panic!("{script} printed {line:?}, not its JSON start line: {e}"));
-    // Keep stdin open for the life of the test binary: the server exits when it closes.
-    std::mem::forget(child.stdin.take());
-    Server {
-        info,
-        _child: Some(child),
-    }
-}
-
-/// The programmable test provider (`tests/provider/server.mjs`).
-pub fn provider_url() -> String {
-    static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| start("tests/provider/server.mjs", "TB_TEST_PROVIDER", "url"))
-        .get("url")
-}
-
-/// panva's oidc-provider (`tests/oidc/server.mjs`): its issuer URL.
-pub fn issuer() -> String {
-    static S: OnceLock<Server> = OnceLock::new();
-    S.get_or_init(|| {
-        setup_oidc();
-        start("tests/oidc/server.mjs", "TB_TEST_ISSUER", "issuer")
-    })
-    .get("issuer")
-}
-
-/// Installs tests/oidc's dependencies when missing (as `make setup` does).
-fn setup_oidc() {
-    if repo_root()
-        .join("tests/oidc/node_modules/oidc-provider")
-        .is_dir()
-    {
-        return;
-    }
-    let status = Command::new("bash")
-        .arg(repo_root().join("tests/harness/setup.sh"))
-        .status()
-        .expect("run tests/harness/setup.sh");
-    assert!(status.success(), "tests/harness/setup.sh failed");
-}
+pub use tokenbroker_testkit::{issuer, provider_url, repo_root};
 
 // ------------------------------------------------------------------ HTTP to the servers
 
@@ -119,42 +40,22 @@ fn client() -> reqwest::Client {
 
 /// Calls the test provider's admin API: GET without a body, POST with one.
 pub fn admin(path: &str, body: Option<Value>) -> Value {
-    let url = format!("{}/_admin/{path}", provider_url());
-    runtime().block_on(async {
-        let req = match body {
-            Some(b) => client().post(&url).json(&b),
-            None => client().get(&url),
-        };
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        assert!(resp.status().is_success(), "{url}: HTTP {}", resp.status());
-        resp.json().await.unwrap_or(Value::Null)
-    })
+    runtime().block_on(tokenbroker_testkit::admin(path, body))
 }
 
 /// A fresh confidential client on the test provider, so that request counts are a test's own.
 pub fn new_client(prefix: &str) -> (String, String) {
-    let n: u64 = rand::random();
-    let id = format!("{prefix}-{n:x}");
-    let secret = format!("secret-{n:x}-{n:x}");
-    admin(
-        "clients",
-        Some(json!({"client_id": id, "client_secret": secret})),
-    );
-    (id, secret)
+    runtime().block_on(tokenbroker_testkit::new_client(prefix))
 }
 
 /// Requests the test provider counted for `client_id`.
 pub fn client_requests(client_id: &str) -> u64 {
-    admin("stats", None)["by_client"][client_id]
-        .as_u64()
-        .unwrap_or(0)
+    runtime().block_on(tokenbroker_testkit::client_requests(client_id))
 }
 
 /// Requests the test provider counted on `route` (e.g. `generic.device`).
 pub fn route_requests(route: &str) -> u64 {
-    admin("stats", None)["requests"][route]
-        .as_u64()
-        .unwrap_or(0)
+    runtime().block_on(tokenbroker_testkit::requests(route))
 }
 
 /// GET `{provider}/api/me` with `token`: the status and the JSON body.
@@ -167,52 +68,12 @@ pub fn api_me(token: &str) -> (u16, Value) {
     })
 }
 
-/// Signs in once at the test provider's Azure AD v1 endpoints and returns the refresh
-/// token, as seed 004's one-time consent would (same steps as core's support).
+/// Signs in once at the test provider's Azure AD v1 endpoints and returns the refresh token.
 pub fn azure_refresh_token(client_id: &str, client_secret: &str) -> String {
-    let base = provider_url();
-    let redirect = "http://127.0.0.1:9/callback";
-    let resource = "https://api.partnercenter.microsoft.com";
-    runtime().block_on(async {
-        let mut authorize =
-            reqwest::Url::parse(&format!("{base}/contoso/oauth2/authorize")).unwrap();
-        authorize.query_pairs_mut().extend_pairs([
-            ("client_id", client_id),
-            ("redirect_uri", redirect),
-            ("response_type", "code"),
-            ("response_mode", "query"),
-            ("resource", resource),
-            ("state", "s"),
-        ]);
-        let resp = client().get(authorize).send().await.unwrap();
-        let location = resp.headers()["location"].to_str().unwrap().to_owned();
-        let code = reqwest::Url::parse(&location)
-            .unwrap()
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .expect("code in redirect");
-        let body: Value = client()
-            .post(format!("{base}/contoso/oauth2/token"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", redirect),
-                ("resource", resource),
-                ("client_id", client_id),
-                ("client_secret", client_secret),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["refresh_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no refresh_token in {body}"))
-            .to_owned()
-    })
+    runtime().block_on(tokenbroker_testkit::azure_refresh_token(
+        client_id,
+        client_secret,
+    ))
 }
 
 /// One raw HTTP/1.1 GET (or `method`) to 127.0.0.1:`port` with exactly the given headers
