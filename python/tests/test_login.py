@@ -164,3 +164,38 @@ def test_register_read_update_delete_client(issuer: str) -> None:
     updated = broker.update_client("reg", client.client_id, metadata)
     assert updated.metadata["client_name"] == name + "-renamed"
     broker.delete_client("reg", client.client_id)
+
+
+def test_azure_ad_v1_login_with_form_post_and_code_id_token(provider: str) -> None:
+    # Seed 004: the authorization code and ID token come back as a form POST to the
+    # loopback listener; the ID token is checked against the provider's JWKS and nonce.
+    broker = Broker(
+        {
+            "cache": {"store": "memory"},
+            "profiles": {
+                "pc": {
+                    "provider": "azure-ad-v1",
+                    "tenant": "contoso",
+                    "resource": "https://api.partnercenter.microsoft.com",
+                    "client_id": "azure-client",
+                    "client_secret": "azure-secret",
+                    "token_url": f"{provider}/contoso/oauth2/token",
+                    "authorize_url": f"{provider}/contoso/oauth2/authorize",
+                    "jwks_url": f"{provider}/contoso/discovery/keys",
+                    "issuer": f"{provider}/contoso/",
+                }
+            },
+        }
+    )
+    seen: list[str] = []
+
+    def on_url(url: str) -> None:
+        seen.append(url)
+        threading.Thread(target=drive, args=(url, "--follow"), daemon=True).start()
+
+    token = broker.login("pc", open_browser=False, timeout=30, on_url=on_url)
+    assert "response_mode=form_post" in seen[0]
+    assert "response_type=code+id_token" in seen[0] or "response_type=code%20id_token" in seen[0]
+    assert token.expires_in > 3500  # expires_in arrived as a string
+    refreshed = broker.token("pc", force_refresh=True)  # the rotated refresh token was stored
+    assert refreshed.access_token != token.access_token
