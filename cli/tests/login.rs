@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Env, Running, admin, api_me, chromium, js_dir, new_client, repo_root};
+use support::{Env, Running, admin, api_me, chromium, js_dir, new_client};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -22,9 +22,8 @@ grant = "authorization_code"
 scopes = ["openid", "api:read"]
 "#;
 
-// Not "offline_access": oidc-provider strips it from the grant (no prompt=consent), and the
-// core's refresh sends the profile's scopes again, which it then refuses with invalid_scope
-// (reported to core: a refresh for the profile's own scopes could omit `scope`).
+// No "offline_access": oidc-provider issues refresh tokens to this client anyway (see
+// tests/oidc), and the core leaves a profile's own scopes out of refresh requests.
 
 const OIDC_PUBLIC: &str = r#"[profiles.pub]
 provider = "oidc"
@@ -64,8 +63,7 @@ fn login_without_a_browser_is_completed_by_drive_login_and_logout_forgets_it() {
         url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
         "{url}"
     );
-    let script = repo_root().join("tests/oidc/drive_login.mjs");
-    let landed = node(&[script.to_str().unwrap(), "--follow", &url]);
+    let landed = tokenbroker_testkit::drive_login(&url, &["--follow"]);
     assert!(landed.contains("code="), "{landed}");
     let (code, stderr) = run.wait(LIMIT);
     assert_eq!(code, 0, "{stderr}");

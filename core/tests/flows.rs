@@ -5,8 +5,6 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -42,18 +40,16 @@ fn profile(toml: &str) -> Profile {
     config.profile("p").unwrap().clone()
 }
 
-/// Runs tests/oidc/drive_login.mjs (the browser) and returns what it printed.
+/// Runs tests/oidc/drive_login.mjs (the browser) off the runtime and returns what it printed.
 async fn drive_login(url: &str, args: &[&str]) -> String {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oidc/drive_login.mjs");
-    let mut cmd = Command::new("node");
-    cmd.arg(script).args(args).arg(url);
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .unwrap()
-        .expect("cannot run node");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "drive_login failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
+    let (url, args): (String, Vec<String>) =
+        (url.to_owned(), args.iter().map(|a| a.to_string()).collect());
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        support::drive_login(&url, &args)
+    })
+    .await
+    .unwrap()
 }
 
 /// Opens the request in the driven browser, which follows the redirect to `listener`.

@@ -28,24 +28,13 @@ scopes = ["openid", "api:read"]
 /// Plays the browser: drive_login.mjs signs in at oidc-provider and delivers the redirect
 /// to the broker's loopback listener.
 fn browser() -> LoginOptions {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/oidc/drive_login.mjs");
     LoginOptions {
         open_browser: false,
         timeout: Duration::from_secs(30),
         scopes: None,
-        on_url: Some(Arc::new(move |url: &str| {
+        on_url: Some(Arc::new(|url: &str| {
             let url = url.to_owned();
-            std::thread::spawn(move || {
-                let out = std::process::Command::new("node")
-                    .args([script, &url, "--follow"])
-                    .output()
-                    .expect("node");
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            });
+            std::thread::spawn(move || support::drive_login(&url, &["--follow"]));
         })),
     }
 }

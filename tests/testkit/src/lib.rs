@@ -233,3 +233,22 @@ pub async fn azure_refresh_token(client_id: &str, client_secret: &str) -> String
         .unwrap_or_else(|| panic!("no refresh_token in {body}"))
         .to_owned()
 }
+
+/// Plays the browser: runs `tests/oidc/drive_login.mjs` on an authorization URL (signing in at
+/// oidc-provider or our provider; `--follow` delivers the redirect to its redirect URI) and
+/// returns what it printed. Blocks; call it from a thread or `spawn_blocking`.
+pub fn drive_login(url: &str, args: &[&str]) -> String {
+    setup_oidc();
+    let out = Command::new("node")
+        .arg(repo_root().join("tests/oidc/drive_login.mjs"))
+        .args(args)
+        .arg(url)
+        .output()
+        .expect("cannot run node");
+    assert!(
+        out.status.success(),
+        "drive_login failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("drive_login prints UTF-8")
+}
