@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "support/lease.rs"]
+mod lease;
+
 use base64::Engine;
 use tokenbroker::cache::{CacheCipher, CacheKey, FileStore, KeyParts, SecretStore, SharedStore};
 use tokenbroker::{ErrorKind, Secret, TokenSet};
@@ -360,24 +363,15 @@ async fn loose_permissions_are_refused_with_a_chmod_hint() {
 async fn lease_excludes_a_second_holder_in_the_same_process() {
     let tmp = TempDir::new();
     let store = store(&tmp.0);
-    let k = key("lease");
-    let first = store.lease(&k, Duration::from_secs(1)).await.unwrap();
-    let started = Instant::now();
-    let err = store
-        .lease(&k, Duration::from_millis(150))
-        .await
-        .err()
-        .expect("must time out");
-    assert!(started.elapsed() >= Duration::from_millis(150));
-    assert_eq!(err.kind(), ErrorKind::Cache);
-    assert!(err.to_string().contains("timed out"), "{err}");
-    let unrelated = store.lease(&key("other"), Duration::ZERO).await.unwrap();
-
-    let fence = first.fencing_token();
-    drop(first);
-    let second = store.lease(&k, Duration::ZERO).await.unwrap();
-    assert!(second.fencing_token() > fence);
-    drop(unrelated);
+    lease::check_lease_exclusion(
+        &store,
+        &store,
+        &key("lease"),
+        &key("other"),
+        Duration::from_millis(150),
+        Duration::ZERO,
+    )
+    .await;
 }
 
 #[tokio::test]

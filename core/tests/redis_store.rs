@@ -1,5 +1,7 @@
 //! The Redis tier against a real `redis-server` started per test on 127.0.0.1.
 
+#[path = "support/lease.rs"]
+mod lease;
 #[path = "support/redis.rs"]
 mod redis_server;
 
@@ -183,30 +185,15 @@ async fn lease_excludes_another_broker_and_is_released_on_drop() {
         return;
     };
     let (a, b) = (broker(&server).await, broker(&server).await);
-    let k = key("lease");
-    let held = a.lease(&k, Duration::from_secs(1)).await.unwrap();
-
-    let started = Instant::now();
-    let err = b
-        .lease(&k, Duration::from_millis(250))
-        .await
-        .err()
-        .expect("a holds it");
-    assert!(started.elapsed() >= Duration::from_millis(250));
-    assert_eq!(err.kind(), ErrorKind::Cache);
-    assert!(err.to_string().contains("timed out"), "{err}");
-    let other = b.lease(&key("other"), Duration::ZERO).await.unwrap();
-
-    let fence = held.fencing_token();
-    drop(held);
-    let started = Instant::now();
-    let next = b.lease(&k, Duration::from_secs(5)).await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "released, not expired (30 s)"
-    );
-    assert!(next.fencing_token() > fence);
-    drop(other);
+    lease::check_lease_exclusion(
+        &a,
+        &b,
+        &key("lease"),
+        &key("other"),
+        Duration::from_millis(250),
+        Duration::from_secs(5),
+    )
+    .await;
 }
 
 #[tokio::test]
