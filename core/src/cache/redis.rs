@@ -126,6 +126,16 @@ impl RedisStore {
         format!("{}{kind}:{digest}", self.prefix)
     }
 
+    async fn delete(&self, redis_key: String) -> Result<()> {
+        let _: i64 = self
+            .conn
+            .clone()
+            .del(redis_key)
+            .await
+            .map_err(|e| self.failed("DEL", e))?;
+        Ok(())
+    }
+
     fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
@@ -228,14 +238,7 @@ impl SharedStore for RedisStore {
     }
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
-        let redis_key = self.key("token", key.digest_hex());
-        let _: i64 = self
-            .conn
-            .clone()
-            .del(redis_key)
-            .await
-            .map_err(|e| self.failed("DEL", e))?;
-        Ok(())
+        self.delete(self.key("token", key.digest_hex())).await
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
@@ -352,14 +355,8 @@ impl SecretStore for RedisStore {
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {
-        let redis_key = self.key("secret", &record::name_digest(name));
-        let _: i64 = self
-            .conn
-            .clone()
-            .del(redis_key)
+        self.delete(self.key("secret", &record::name_digest(name)))
             .await
-            .map_err(|e| self.failed("DEL", e))?;
-        Ok(())
     }
 }
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Union
 
-from . import _tokenbroker
+from . import _errors, _tokenbroker
 from ._errors import (
     CacheError,
     ConfigError,
@@ -162,17 +162,7 @@ def _print_code(code: DeviceCode) -> None:
     )
 
 
-for _cls in (
-    TokenBrokerError,
-    ConfigError,
-    TransportError,
-    ProviderTimeoutError,
-    OAuthError,
-    InvalidResponseError,
-    CacheError,
-    RegistrationError,
-    InteractionError,
-):
+for _cls in (TokenBrokerError, *_errors.BY_KIND.values()):
     _cls.__module__ = __name__
 del _cls
 
