@@ -96,8 +96,9 @@ pub struct Profile {
     pub unresolved: BTreeMap<&'static str, String>,
     /// Extra form fields sent on token and authorization requests (`resource`, …).
     pub params: Vec<(String, String)>,
-    /// Extra headers sent on token requests.
-    pub headers: Vec<(String, String)>,
+    /// Extra headers sent on token requests (names lower-case; values may be secrets such
+    /// as API keys, so they are `env:`/`file:`-resolvable and never printed).
+    pub headers: Vec<(String, Secret)>,
     /// Values that filled the URL templates (`tenant`, `org`, …).
     pub values: BTreeMap<String, String>,
     /// `x-api-key` for a provider's management API.
@@ -215,7 +216,13 @@ impl Profile {
         }
         let issuer = f.string("issuer")?;
         let ca_file = f.string("ca_file")?.map(PathBuf::from);
-        let headers = f.string_map("headers")?;
+        let mut headers = Vec::new();
+        for (name, raw) in f.string_map("headers")? {
+            let (value, literal) =
+                resolve_secret(&raw).map_err(|r| f.error("headers", format!("'{name}': {r}")))?;
+            literal_secret |= literal;
+            headers.push((name.to_ascii_lowercase(), value));
+        }
 
         let (values, params) = preset_params(&mut f, preset)?;
         let mut overrides = BTreeMap::new();
@@ -428,3 +435,7 @@ fn resolve_text(raw: &str) -> std::result::Result<String, String> {
         None => Ok(raw.to_owned()),
     }
 }
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;

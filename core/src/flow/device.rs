@@ -65,11 +65,7 @@ pub async fn start(
     }
     fields.extend(profile.params.iter().cloned());
     let mut request = Request::form(device_url.clone(), fields, Retry::Idempotent);
-    request.headers = profile
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), Secret::new(v.clone())))
-        .collect();
+    request.headers = profile.headers.clone();
     client_auth::apply(profile, &mut request, device_url.as_str())?;
     let started = Instant::now();
     let resp = http.send(&request).await?;

@@ -63,11 +63,7 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
     }
     fields.extend(profile.params.iter().cloned());
     let mut request = Request::form(req.token_url.clone(), fields, req.retry);
-    request.headers = profile
-        .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), Secret::new(v.clone())))
-        .collect();
+    request.headers = profile.headers.clone();
     client_auth::apply(profile, &mut request, req.token_url.as_str())?;
     let span = tracing::info_span!(
         "token_request",
