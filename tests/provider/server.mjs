@@ -157,6 +157,7 @@ const S = {
   alvariaOrgs: new Map(), // org -> Map(client_id -> metadata)
   jtis: new Map(), // client assertion jti -> exp
   faults: [],
+  echoes: [], // tokens issued inside non-JSON bodies by the `echo` fault
   requests: {},
   tokensIssued: 0,
   byClient: {},
@@ -168,7 +169,7 @@ function resetState() {
   S.clients = new Map(STATIC_CLIENTS);
   S.tokens.clear(); S.codes.clear(); S.devices.clear(); S.userCodes.clear();
   S.alvariaOrgs.clear(); S.jtis.clear();
-  S.faults = []; S.requests = {}; S.tokensIssued = 0; S.byClient = {}; S.log = [];
+  S.faults = []; S.echoes = []; S.requests = {}; S.tokensIssued = 0; S.byClient = {}; S.log = [];
 }
 
 setInterval(() => {
@@ -589,12 +590,67 @@ async function applyFault(f, ctx) {
       else sock.destroy();
       return true;
     }
+    case 'echo':
+      return echoFault(f, ctx, headers);
     default:
       return false;
   }
 }
 
-const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset']);
+const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset', 'echo']);
+
+// The whole request as a hostile server would quote it back: the request line, every header
+// (Authorization with its base64 Basic credentials, x-api-key, ...), the raw body (secrets
+// percent-encoded) and each decoded form value (secrets raw).
+function echoDump(ctx) {
+  const { req, rawBody } = ctx;
+  const lines = [`${req.method} ${req.url}`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+  const raw = rawBody.toString('utf8');
+  lines.push(`body: ${raw}`);
+  if ((req.headers['content-type'] || '').includes('x-www-form-urlencoded')) {
+    for (const [k, v] of new URLSearchParams(raw)) lines.push(`decoded ${k}=${v}`);
+  }
+  return lines.join('\n');
+}
+
+// `echo` fault: quotes the request back. `as` picks where the quote lands:
+//   oauth (default)  400 RFC 6749 error, the quote in error_description
+//   error_code       400 RFC 6749 error, the quote as the `error` code itself
+//   text             `status` (400) text/plain, the quote as the body
+//   json_text        `status` (400) text/plain holding the quote JSON-escaped
+//   tokens_text      200 text/plain that is not JSON but carries a new access and refresh token
+//                    (kept for GET /_admin/echoes) before the quote
+// `pad` puts that many filler characters first (to move a secret onto an excerpt boundary);
+// `prefix` is sent verbatim first (terminal escape sequences, control characters).
+function echoFault(f, ctx, headers) {
+  const { res } = ctx;
+  const text = (f.prefix || '') + 'x'.repeat(f.pad || 0) + echoDump(ctx);
+  const plain = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers };
+  switch (f.as || 'oauth') {
+    case 'oauth':
+      sendJson(res, f.status || 400, { error: f.error || 'invalid_request', error_description: text }, headers);
+      return true;
+    case 'error_code':
+      sendJson(res, f.status || 400, { error: text }, headers);
+      return true;
+    case 'text':
+      send(res, f.status || 400, text, plain);
+      return true;
+    case 'json_text':
+      send(res, f.status || 400, `echo ${JSON.stringify({ received: text })}`, plain);
+      return true;
+    case 'tokens_text': {
+      const issued = { access_token: randomToken(32), refresh_token: randomToken(32) };
+      S.echoes.push(issued);
+      const body = `access_token=${issued.access_token}&token_type=Bearer&expires_in=3600&refresh_token=${issued.refresh_token}\n${text}`;
+      send(res, 200, body, plain);
+      return true;
+    }
+    default:
+      throw oauthErr(400, 'invalid_request', `echo: unknown 'as' ${f.as}`);
+  }
+}
 
 // ---------------------------------------------------------------- Alliance (seeds 000/001)
 
@@ -1166,6 +1222,7 @@ function admin(ctx) {
     return sendJson(res, 200, route ? S.log.filter((e) => e.route === route) : S.log);
   }
   if (p === '/_admin/config' && req.method === 'GET') return sendJson(res, 200, S.config);
+  if (p === '/_admin/echoes' && req.method === 'GET') return sendJson(res, 200, S.echoes);
   if (p === '/_admin/keys' && req.method === 'GET') return sendJson(res, 200, { keys: [AZ_JWK] });
   if (!post) throw oauthErr(req.method === 'GET' ? 404 : 405, 'invalid_request', `no admin route ${req.method} ${p}`);
   switch (p) {
