@@ -77,10 +77,13 @@ impl Fail {
 
 impl fmt::Display for Fail {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Fail::Core(e) => write!(f, "{e}"),
-            Fail::Usage(m) | Fail::Other(m) => f.write_str(m),
-        }
+        // The core already strips terminal control from provider text; this keeps any other
+        // text that reaches the terminal (paths, OS messages) just as inert.
+        let text = match self {
+            Fail::Core(e) => e.to_string(),
+            Fail::Usage(m) | Fail::Other(m) => m.clone(),
+        };
+        f.write_str(&tokenbroker::redact::printable(&text))
     }
 }
 

@@ -160,6 +160,12 @@ fn alvaria_create_list_get_update_delete() {
         .as_str()
         .expect("secret once")
         .to_owned();
+    // Only the client secret is printed: not the API key the server sent back.
+    assert!(created.get("x_api_key").is_none(), "{created}");
+    assert!(
+        created.get("registration_access_token").is_none(),
+        "{created}"
+    );
 
     // The new client gets tokens at the Alvaria token endpoint.
     let new = alvaria_env(&id, &secret);

@@ -97,9 +97,9 @@ pub async fn fetch_metadata(http: &HttpClient, url: &Url, issuer: &str) -> Resul
 async fn fetch_document(http: &HttpClient, url: &Url) -> Result<(Response, Map<String, Value>)> {
     let resp = http.send(&Request::get(url.clone())).await?;
     if !(200..300).contains(&resp.status) {
-        return Err(validate::error_response(&resp, &[]));
+        return Err(validate::error_response(&resp));
     }
-    let map = validate::json_object(&resp, &[])?;
+    let map = validate::json_object(&resp)?;
     Ok((resp, map))
 }
 

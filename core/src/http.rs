@@ -2,6 +2,7 @@
 //! redirects on token calls, bounded bodies, and retries with backoff that honour
 //! `Retry-After`.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +13,7 @@ use url::Url;
 
 use crate::config::HttpConfig;
 use crate::error::{Error, Result};
+use crate::redact::Redactor;
 use crate::secret::Secret;
 
 /// Largest response body read from any endpoint.
@@ -52,67 +54,190 @@ pub enum Retry {
     OnlyUnprocessed,
 }
 
+/// One form field's value: plain, or a secret (scrubbed from any text quoting the answer).
+#[derive(Debug, Clone)]
+pub enum FormValue {
+    /// A value that is no secret (`grant_type`, `scope`, `redirect_uri`, …).
+    Plain(String),
+    /// A credential (`client_secret`, `client_assertion`, `code`, `refresh_token`, …).
+    Secret(Secret),
+}
+
+impl FormValue {
+    fn as_str(&self) -> &str {
+        match self {
+            FormValue::Plain(v) => v,
+            FormValue::Secret(s) => s.expose(),
+        }
+    }
+}
+
+impl From<&str> for FormValue {
+    fn from(value: &str) -> Self {
+        FormValue::Plain(value.to_owned())
+    }
+}
+
+impl From<String> for FormValue {
+    fn from(value: String) -> Self {
+        FormValue::Plain(value)
+    }
+}
+
+impl From<&Secret> for FormValue {
+    fn from(value: &Secret) -> Self {
+        FormValue::Secret(value.clone())
+    }
+}
+
+/// Form fields that carry credentials whatever their declared type: a field added as
+/// [`FormValue::Plain`] by mistake is still scrubbed.
+const SECRET_FIELDS: [&str; 11] = [
+    "client_secret",
+    "client_assertion",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "device_code",
+    "token",
+    "assertion",
+    "password",
+    "subject_token",
+    "actor_token",
+];
+
 /// The body of a request.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub enum Body {
     /// No body.
     #[default]
     Empty,
-    /// `application/x-www-form-urlencoded` fields. Values may be secrets; never logged.
-    Form(Vec<(String, String)>),
+    /// `application/x-www-form-urlencoded` fields.
+    Form(Vec<(String, FormValue)>),
     /// A JSON document.
     Json(serde_json::Value),
 }
 
-/// One request to an OAuth endpoint.
-#[derive(Debug, Clone)]
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Form(fields) => f
+                .debug_tuple("Form")
+                .field(&fields.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+                .finish(),
+            Body::Json(_) => f.write_str("Json(..)"),
+        }
+    }
+}
+
+/// One request to an OAuth endpoint. Its `Debug` names fields and headers, never values.
+#[derive(Clone)]
 pub struct Request {
-    /// The method.
-    pub method: Method,
-    /// The URL.
-    pub url: Url,
-    /// The body.
-    pub body: Body,
-    /// Extra headers (names lower-case).
-    pub headers: Vec<(String, Secret)>,
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Body,
+    /// Extra headers (names lower-case); every value is treated as a secret.
+    pub(crate) headers: Vec<(String, Secret)>,
     /// HTTP Basic credentials.
-    pub basic: Option<(String, Secret)>,
+    pub(crate) basic: Option<(String, Secret)>,
     /// A bearer token for the `Authorization` header.
-    pub bearer: Option<Secret>,
-    /// What may be retried.
-    pub retry: Retry,
+    pub(crate) bearer: Option<Secret>,
+    pub(crate) retry: Retry,
+    /// Secrets the request does not carry but a server might know and quote (the rest of
+    /// the profile's credentials).
+    pub(crate) also_redact: Vec<Secret>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("endpoint", &endpoint_name(&self.url))
+            .field("body", &self.body)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("basic", &self.basic.is_some())
+            .field("bearer", &self.bearer.is_some())
+            .field("retry", &self.retry)
+            .finish()
+    }
 }
 
 impl Request {
     /// A POST of form fields, retried as `retry` allows.
-    pub fn form(url: Url, fields: Vec<(String, String)>, retry: Retry) -> Self {
+    pub fn form(url: Url, fields: Vec<(String, FormValue)>, retry: Retry) -> Self {
         Self {
-            method: Method::POST,
-            url,
             body: Body::Form(fields),
-            headers: Vec::new(),
-            basic: None,
-            bearer: None,
             retry,
+            ..Self::new(Method::POST, url)
         }
     }
 
     /// A GET.
     pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url)
+    }
+
+    pub(crate) fn new(method: Method, url: Url) -> Self {
         Self {
-            method: Method::GET,
+            method,
             url,
             body: Body::Empty,
             headers: Vec::new(),
             basic: None,
             bearer: None,
             retry: Retry::Idempotent,
+            also_redact: Vec::new(),
         }
+    }
+
+    /// The same request with another retry policy.
+    pub fn with_retry(mut self, retry: Retry) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Also scrubs `secrets` from any text quoting the answer.
+    pub(crate) fn also_redact<'a>(&mut self, secrets: impl IntoIterator<Item = &'a Secret>) {
+        self.also_redact.extend(secrets.into_iter().cloned());
+    }
+
+    /// Every secret this request carries, in every encoding it goes out in.
+    pub(crate) fn redactor(&self) -> Redactor {
+        let mut r = Redactor::default();
+        if let Body::Form(fields) = &self.body {
+            for (name, value) in fields {
+                if matches!(value, FormValue::Secret(_)) || SECRET_FIELDS.contains(&name.as_str()) {
+                    r.add(value.as_str());
+                }
+            }
+        }
+        for (_, value) in &self.headers {
+            r.add(value.expose());
+        }
+        if let Some((user, password)) = &self.basic {
+            r.add_basic(user, password.expose());
+        }
+        if let Some(token) = &self.bearer {
+            r.add(token.expose());
+        }
+        for secret in &self.also_redact {
+            r.add(secret.expose());
+        }
+        r
     }
 }
 
-/// A response with its body read (at most [`MAX_BODY_BYTES`]).
-#[derive(Debug, Clone)]
+/// A response with its body read (at most [`MAX_BODY_BYTES`]). Its `Debug` shows the body's
+/// length only.
+#[derive(Clone)]
 pub struct Response {
     /// The URL that answered, without query or fragment (safe to put in messages).
     pub endpoint: String,
@@ -122,6 +247,20 @@ pub struct Response {
     pub content_type: Option<String>,
     /// The body.
     pub body: Vec<u8>,
+    /// Every secret the request carried and every token the body carries: whatever quotes
+    /// this response goes through it.
+    pub redactor: Redactor,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("endpoint", &self.endpoint)
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 /// The pooled HTTP client every flow of a broker shares.
@@ -232,14 +371,29 @@ impl HttpClient {
         );
         builder = builder.headers(headers);
         if let Some((user, password)) = &request.basic {
-            builder = builder.basic_auth(form_encode(user), Some(form_encode(password.expose())));
+            let password = zeroize::Zeroizing::new(form_encode(password.expose()));
+            builder = builder.basic_auth(form_encode(user), Some(password.as_str()));
         }
         if let Some(token) = &request.bearer {
             builder = builder.bearer_auth(token.expose());
         }
         builder = match &request.body {
             Body::Empty => builder,
-            Body::Form(fields) => builder.form(fields),
+            Body::Form(fields) => {
+                // Encoded into a buffer wiped on drop; the HTTP stack gets one copy.
+                let mut encoded = zeroize::Zeroizing::new(String::new());
+                let mut form = url::form_urlencoded::Serializer::new(&mut *encoded);
+                for (name, value) in fields {
+                    form.append_pair(name, value.as_str());
+                }
+                form.finish();
+                builder
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(encoded.as_bytes().to_vec())
+            }
             Body::Json(value) => builder.json(value),
         };
         let response = builder.send().await.map_err(|e| {
@@ -261,12 +415,15 @@ impl HttpClient {
             .await
             .map_err(|e| (e, false))?;
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
+        let mut redactor = request.redactor();
+        redactor.add_response_tokens(&body);
         Ok((
             Response {
                 endpoint: endpoint.to_owned(),
                 status: status.as_u16(),
                 content_type,
                 body,
+                redactor,
             },
             retry_after,
         ))

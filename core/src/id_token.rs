@@ -100,9 +100,9 @@ pub fn validate_with_code(id_token: &str, check: &IdTokenCheck<'_>, code: &str) 
 pub async fn fetch_jwks(http: &HttpClient, url: &Url) -> Result<JwkSet> {
     let resp = http.send(&Request::get(url.clone())).await?;
     if !(200..300).contains(&resp.status) {
-        return Err(validate::error_response(&resp, &[]));
+        return Err(validate::error_response(&resp));
     }
-    let map = validate::json_object(&resp, &[])?;
+    let map = validate::json_object(&resp)?;
     let invalid = |reason: &str| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),

@@ -5,6 +5,7 @@
 
 pub mod broker;
 pub mod cache;
+pub mod child_env;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod id_token;
 mod locks;
 pub mod profile;
 pub mod provider;
+pub mod redact;
 pub mod registration;
 pub mod runtime;
 pub mod secret;

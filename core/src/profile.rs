@@ -108,6 +108,7 @@ pub struct Profile {
     /// Extra CA file for this profile's endpoints.
     pub ca_file: Option<PathBuf>,
     literal_secret: bool,
+    secret_env: Vec<String>,
 }
 
 const COMMON_KEYS: &[&str] = &[
@@ -150,12 +151,14 @@ impl Profile {
         let preset = provider::preset(&preset_name)
             .map_err(|_| f.error("provider", format!("unknown provider '{preset_name}'")))?;
         let mut literal_secret = false;
+        let mut secret_env = Vec::new();
         let mut secret = |f: &mut Fields, key: &str| -> Result<Option<Secret>> {
             let Some(raw) = f.string(key)? else {
                 return Ok(None);
             };
             let (value, literal) = resolve_secret(&raw).map_err(|reason| f.error(key, reason))?;
             literal_secret |= literal;
+            secret_env.extend(raw.strip_prefix("env:").map(str::to_owned));
             Ok(Some(value))
         };
         let client_secret = secret(&mut f, "client_secret")?;
@@ -221,6 +224,7 @@ impl Profile {
             let (value, literal) =
                 resolve_secret(&raw).map_err(|r| f.error("headers", format!("'{name}': {r}")))?;
             literal_secret |= literal;
+            secret_env.extend(raw.strip_prefix("env:").map(str::to_owned));
             headers.push((name.to_ascii_lowercase(), value));
         }
 
@@ -265,6 +269,7 @@ impl Profile {
             refresh_token,
             ca_file,
             literal_secret,
+            secret_env,
         };
         profile.resolve_endpoints(&f, &overrides)?;
         profile.issuer = match issuer {
@@ -336,8 +341,9 @@ impl Profile {
         self.literal_secret
     }
 
-    /// Every secret this profile holds, for scrubbing provider-echoed text.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+    /// Every secret this profile holds (client secret, private key, API key, refresh token,
+    /// header values), for scrubbing provider-echoed text.
+    pub fn secrets(&self) -> impl Iterator<Item = &Secret> {
         [
             &self.client_secret,
             &self.private_key,
@@ -346,7 +352,13 @@ impl Profile {
         ]
         .into_iter()
         .flatten()
-        .map(Secret::expose)
+        .chain(self.headers.iter().map(|(_, value)| value))
+    }
+
+    /// The environment variables this profile's `env:` secrets were read from; child
+    /// processes must not inherit them.
+    pub fn secret_env_names(&self) -> &[String] {
+        &self.secret_env
     }
 
     /// The endpoint `key` (e.g. `"authorize_url"`), or a config error saying why it is missing.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// A secret string: redacted in `Debug` and `Display`, wiped from memory on drop.
@@ -53,35 +53,58 @@ impl From<&str> for Secret {
     }
 }
 
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Secret)
     }
 }
 
-/// Replaces every occurrence of the given secrets in `text` with `[redacted]`.
-///
-/// Used on provider-supplied text (error descriptions, body excerpts) before it reaches an
-/// error message, since a misbehaving server may echo a credential back.
+/// Replaces every occurrence of the given secrets, in every encoding a request could have
+/// carried them in, in `text` with `[redacted]` (see [`crate::redact::Redactor`]).
 pub fn scrub<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if secret.len() >= 4 && out.contains(secret) {
-            out = out.replace(secret, "[redacted]");
+    crate::redact::Redactor::new(secrets).scrub(text)
+}
+
+/// Serialising a secret's plaintext, for the encrypted cache records only: `Secret` itself
+/// does not implement `Serialize`, so no JSON or log encoding can reveal one by accident.
+pub(crate) mod persisted {
+    use super::{Secret, Serializer};
+
+    /// `#[serde(serialize_with)]` for a `Secret`.
+    pub fn secret<S: Serializer>(value: &Secret, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.expose())
+    }
+
+    /// `#[serde(serialize_with)]` for an `Option<Secret>`.
+    pub fn optional<S: Serializer>(
+        value: &Option<Secret>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => serializer.serialize_some(v.expose()),
+            None => serializer.serialize_none(),
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secret_is_not_serialize() {
+        // `Secret: Serialize` would let `serde_json::to_string` print the plaintext.
+        trait NotSerialize {
+            const YES: bool = false;
+        }
+        impl<T: ?Sized> NotSerialize for T {}
+        struct Probe<T: ?Sized>(std::marker::PhantomData<T>);
+        #[allow(dead_code)]
+        impl<T: ?Sized + serde::Serialize> Probe<T> {
+            const YES: bool = true;
+        }
+        assert!(!std::hint::black_box(<Probe<Secret>>::YES));
+    }
 
     #[test]
     fn debug_and_display_are_redacted() {
@@ -98,6 +121,10 @@ mod tests {
             scrub(text, ["abcd1234"]),
             "bad client_secret=[redacted] for [redacted]"
         );
-        assert_eq!(scrub("ab ab", ["ab"]), "ab ab", "too short to scrub safely");
+        assert_eq!(
+            scrub("ab cab", ["ab"]),
+            "[redacted] cab",
+            "short secrets go as whole words only"
+        );
     }
 }

@@ -16,6 +16,7 @@ use crate::secret::Secret;
 #[derive(Clone, Serialize, Deserialize)]
 pub struct TokenSet {
     /// The access token.
+    #[serde(serialize_with = "crate::secret::persisted::secret")]
     pub access_token: Secret,
     /// The token type as the provider spelled it, e.g. `Bearer`.
     pub token_type: String,
@@ -28,10 +29,18 @@ pub struct TokenSet {
     /// The scopes granted (the `scope` field, or the requested scopes when it is absent).
     pub scopes: Vec<String>,
     /// A refresh token, when the grant issued one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::secret::persisted::optional"
+    )]
     pub refresh_token: Option<Secret>,
     /// The raw ID token, when the grant issued one (already validated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::secret::persisted::optional"
+    )]
     pub id_token: Option<Secret>,
     /// The server's hint for when to refresh (`refresh_in`), when it sent one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

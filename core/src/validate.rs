@@ -7,11 +7,17 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, OAuthError, Result};
 use crate::http::Response;
-use crate::secret::{Secret, scrub};
+use crate::secret::Secret;
 use crate::token::TokenSet;
 
 /// Longest body excerpt quoted in an error message.
 const EXCERPT_CHARS: usize = 120;
+
+/// Longest `error_description` / `error_uri` quoted in an error message.
+const DESCRIPTION_CHARS: usize = 500;
+
+/// Longest `error` code quoted in an error message.
+const CODE_CHARS: usize = 100;
 
 /// What a token response is checked against.
 #[derive(Debug, Clone, Copy)]
@@ -20,8 +26,6 @@ pub struct Expect<'a> {
     pub requested_scopes: &'a [String],
     /// Lifetime assumed when the response gives no expiry.
     pub default_ttl: Duration,
-    /// Secrets the request carried, scrubbed from any provider text quoted in errors.
-    pub secrets: &'a [&'a str],
 }
 
 /// Turns a token endpoint response into a [`TokenSet`] or a typed error.
@@ -29,15 +33,14 @@ pub struct Expect<'a> {
 /// Accepts `expires_in` as a number or a numeric string and `expires_on` as epoch seconds
 /// (number or string) or an HTTP/RFC 3339 date, as seed 004's Azure AD v1 sends them.
 pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> {
-    let map = json_object(resp, expect.secrets)?;
-    if let Some(err) = oauth_error_from(&map, resp, expect.secrets) {
+    let map = json_object(resp)?;
+    if let Some(err) = oauth_error_from(&map, resp) {
         return Err(err);
     }
     if !(200..300).contains(&resp.status) {
         return Err(invalid(
             resp,
             format!("HTTP {} without an OAuth error body", resp.status),
-            expect.secrets,
         ));
     }
     let now = SystemTime::now();
@@ -47,23 +50,23 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
             return Err(invalid(
                 resp,
                 "'access_token' is empty or not a string".into(),
-                &[],
             ));
         }
-        None => return Err(invalid(resp, "'access_token' is missing".into(), &[])),
+        None => return Err(invalid(resp, "'access_token' is missing".into())),
     };
     let token_type = match map.get("token_type") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        None => return Err(invalid(resp, "'token_type' is missing".into(), &[])),
-        Some(_) => return Err(invalid(resp, "'token_type' is not a string".into(), &[])),
+        None => return Err(invalid(resp, "'token_type' is missing".into())),
+        Some(_) => return Err(invalid(resp, "'token_type' is not a string".into())),
     };
     let expires_at = match (
-        seconds(&map, "expires_in").map_err(|r| invalid(resp, r, &[]))?,
+        seconds(&map, "expires_in").map_err(|r| invalid(resp, r))?,
         map.get("expires_on"),
     ) {
         (Some(secs), _) => now + Duration::from_secs_f64(secs),
-        (None, Some(on)) => parse_instant(on)
-            .ok_or_else(|| invalid(resp, "'expires_on' is not a time".into(), &[]))?,
+        (None, Some(on)) => {
+            parse_instant(on).ok_or_else(|| invalid(resp, "'expires_on' is not a time".into()))?
+        }
         (None, None) => now + expect.default_ttl,
     };
     let scopes = match map.get("scope") {
@@ -99,56 +102,51 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
 }
 
 /// Parses any non-2xx response of an OAuth endpoint into the most specific error: an
-/// [`Error::OAuth`] when the body is an RFC 6749 §5.2 error, else invalid_response.
-pub fn error_response(resp: &Response, secrets: &[&str]) -> Error {
-    match json_object(resp, secrets) {
-        Ok(map) => oauth_error_from(&map, resp, secrets).unwrap_or_else(|| {
+/// [`Error::OAuth`] when the body is an RFC 6749 §5.2 error, else invalid_response. Quoted
+/// text goes through the response's [`crate::redact::Redactor`].
+pub fn error_response(resp: &Response) -> Error {
+    match json_object(resp) {
+        Ok(map) => oauth_error_from(&map, resp).unwrap_or_else(|| {
             invalid(
                 resp,
                 format!("HTTP {} without an OAuth error body", resp.status),
-                secrets,
             )
         }),
         Err(err) => err,
     }
 }
 
-/// Parses the body as a JSON object, or explains (with a scrubbed excerpt) why it is not one.
-pub fn json_object(resp: &Response, secrets: &[&str]) -> Result<Map<String, Value>> {
+/// Parses the body as a JSON object, or explains why it is not one: with a cleaned excerpt
+/// for an error status, and only the content type and length for a 2xx answer (which may
+/// carry fresh credentials in a shape the redactor does not know).
+pub fn json_object(resp: &Response) -> Result<Map<String, Value>> {
     if resp.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(invalid(resp, "empty body".into(), secrets));
+        return Err(invalid(resp, "empty body".into()));
     }
     match serde_json::from_slice::<Value>(&resp.body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(invalid(resp, "JSON body is not an object".into(), secrets)),
+        Ok(_) => Err(invalid(resp, "JSON body is not an object".into())),
         Err(e) => {
             let what = match resp.content_type.as_deref() {
                 Some(ct) if ct.contains("html") => "an HTML page, not JSON".to_owned(),
                 _ => format!("not JSON ({e})"),
             };
-            Err(invalid(
-                resp,
-                format!("body is {what}: {}", excerpt(&resp.body, secrets)),
-                secrets,
-            ))
+            Err(invalid(resp, format!("body is {what}: {}", excerpt(resp))))
         }
     }
 }
 
-fn oauth_error_from(map: &Map<String, Value>, resp: &Response, secrets: &[&str]) -> Option<Error> {
+fn oauth_error_from(map: &Map<String, Value>, resp: &Response) -> Option<Error> {
     let code = map.get("error")?.as_str()?;
     let text = |key: &str| {
-        map.get(key).and_then(Value::as_str).map(|s| {
-            scrub(
-                &s.chars().take(500).collect::<String>(),
-                secrets.iter().copied(),
-            )
-        })
+        map.get(key)
+            .and_then(Value::as_str)
+            .map(|s| resp.redactor.clean(s, DESCRIPTION_CHARS))
     };
     Some(Error::OAuth {
         endpoint: resp.endpoint.clone(),
         error: Box::new(OAuthError {
-            error: scrub(code, secrets.iter().copied()),
+            error: resp.redactor.clean(code, CODE_CHARS),
             description: text("error_description"),
             uri: text("error_uri"),
             status: resp.status,
@@ -161,37 +159,50 @@ fn oauth_error_from(map: &Map<String, Value>, resp: &Response, secrets: &[&str])
     })
 }
 
-fn invalid(resp: &Response, reason: String, secrets: &[&str]) -> Error {
+fn invalid(resp: &Response, reason: String) -> Error {
     Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),
-        reason: scrub(&reason, secrets.iter().copied()),
+        reason: resp.redactor.scrub(&reason),
     }
 }
 
-/// A short, printable, scrubbed excerpt of a body for error messages.
-pub fn excerpt(body: &[u8], secrets: &[&str]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let squashed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut cut: String = squashed.chars().take(EXCERPT_CHARS).collect();
-    if squashed.chars().count() > EXCERPT_CHARS {
-        cut.push('…');
+/// A short, printable, scrubbed excerpt of a response body for error messages, in quotes.
+///
+/// The whole body is scrubbed first, then stripped of terminal control, then cut, so no
+/// secret can be split at the cut. A 2xx body is never quoted: it is described by content
+/// type and length, since it may hold new tokens.
+pub fn excerpt(resp: &Response) -> String {
+    if (200..300).contains(&resp.status) {
+        return format!(
+            "{} bytes of {} (a successful answer is not quoted: it may hold credentials)",
+            resp.body.len(),
+            resp.content_type
+                .as_deref()
+                .map(|ct| resp.redactor.clean(ct, 60))
+                .unwrap_or_else(|| "an unnamed content type".into())
+        );
     }
+    let text = String::from_utf8_lossy(&resp.body);
+    let clean = resp.redactor.clean(&text, usize::MAX);
     // Anything that looks like a long opaque credential is masked too.
-    let masked: Vec<String> = cut
+    let masked: Vec<String> = clean
         .split(' ')
         .map(|w| {
             if w.len() >= 24
                 && w.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c))
             {
-                "[redacted]".into()
+                crate::redact::REDACTED.into()
             } else {
                 w.to_owned()
             }
         })
         .collect();
-    format!("\"{}\"", scrub(&masked.join(" "), secrets.iter().copied()))
+    format!(
+        "\"{}\"",
+        crate::redact::truncate(&masked.join(" "), EXCERPT_CHARS)
+    )
 }
 
 /// Reads a duration in seconds given as a number or a numeric string.

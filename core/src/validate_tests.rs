@@ -6,6 +6,7 @@ fn resp(status: u16, body: &str) -> Response {
         status,
         content_type: Some("application/json".into()),
         body: body.as_bytes().to_vec(),
+        redactor: crate::redact::Redactor::new(["s3cr3t-value"]),
     }
 }
 
@@ -13,7 +14,6 @@ fn expect() -> Expect<'static> {
     Expect {
         requested_scopes: &[],
         default_ttl: Duration::from_secs(300),
-        secrets: &["s3cr3t-value"],
     }
 }
 
@@ -155,14 +155,36 @@ fn excerpt_masks_token_like_words_and_truncates() {
         "leaked eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9 {}",
         "x ".repeat(200)
     );
-    let e = excerpt(body.as_bytes(), &[]);
+    let e = excerpt(&resp(500, &body));
     assert!(!e.contains("eyJhbGci"), "{e}");
     assert!(e.ends_with("…\""), "{e}");
 }
 
 #[test]
 fn non_2xx_without_error_field_is_invalid_response() {
-    let err = error_response(&resp(502, r#"{"message":"bad gateway"}"#), &[]);
+    let err = error_response(&resp(502, r#"{"message":"bad gateway"}"#));
     assert_eq!(err.kind(), crate::ErrorKind::InvalidResponse);
     assert_eq!(err.status(), Some(502));
+}
+
+#[test]
+fn a_successful_body_that_is_not_json_is_described_not_quoted() {
+    let mut r = resp(200, "access_token=fresh-token-value-1&token_type=Bearer");
+    r.content_type = Some("text/plain".into());
+    let err = token_response(&r, &expect()).unwrap_err().to_string();
+    assert!(!err.contains("fresh-token"), "{err}");
+    assert!(
+        err.contains("text/plain") && err.contains("50 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn provider_text_is_scrubbed_before_it_is_cut_and_loses_escapes() {
+    let escapes = r"\u001b]0;pwned\u0007";
+    let description = format!("{}s3cr3t-value {escapes} end", "x".repeat(495));
+    let body = format!(r#"{{"error":"invalid_client","error_description":"{description}"}}"#);
+    let err = token_response(&resp(401, &body), &expect()).unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(!text.contains("s3cr") && !text.contains('\u{1b}'), "{text}");
 }

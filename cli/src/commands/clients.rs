@@ -3,7 +3,7 @@
 //! API), validates metadata and keeps registration access tokens in the secret store; the
 //! CLI builds the metadata from flags and prints JSON.
 //!
-//! Only `register`/`create` print credentials (the client secret, once). `get`, `update` and
+//! Only `register`/`create` print a credential (the client secret, once). `get`, `update` and
 //! `list` never do, even when a server sends one back.
 
 use std::io::Read;
@@ -79,7 +79,7 @@ async fn register(broker: &tokenbroker::Broker, args: ClientWrite) -> Result<u8>
             let text = tokenbroker::registration::profile_toml(name, &table)?;
             output::stdout(&text)?;
         }
-        None => output::stdout_json(&client.to_json(true), true)?,
+        None => output::stdout_json(&issued_json(&client), true)?,
     }
     if client.client_secret.is_some() {
         note!(
@@ -90,6 +90,16 @@ async fn register(broker: &tokenbroker::Broker, args: ClientWrite) -> Result<u8>
         note!("Registered client '{}'.", client.client_id);
     }
     Ok(code::OK)
+}
+
+/// The new client with its client secret, the one credential shown once. The registration
+/// access token stays in the secret store and an API key the server echoed is not printed.
+fn issued_json(client: &tokenbroker::registration::RegisteredClient) -> Value {
+    let mut json = client.to_json(false);
+    if let (Value::Object(map), Some(secret)) = (&mut json, &client.client_secret) {
+        map.insert("client_secret".into(), secret.expose().into());
+    }
+    json
 }
 
 /// `base` with the fields given on the command line: `--metadata` first, then each flag.

@@ -13,7 +13,7 @@ use crate::fail::{Fail, Result};
 use crate::output;
 
 pub async fn run(global: &Global, args: CurlArgs) -> Result<u8> {
-    let (_, token) = super::token(global, &args.select).await?;
+    let (broker, token) = super::token(global, &args.select).await?;
     let header = format!("{}\r\n", output::header_line(&token));
     let (read, write) = pipe()?;
     // A header line is far below the pipe's buffer, so this never blocks.
@@ -24,6 +24,8 @@ pub async fn run(global: &Global, args: CurlArgs) -> Result<u8> {
     drop(write);
     let program = std::env::var_os("TOKENBROKER_CURL").unwrap_or_else(|| "curl".into());
     let mut command = Command::new(&program);
+    // curl inherits neither the cache key nor any `env:` secret of the config.
+    tokenbroker::child_env::remove_secrets(&mut command, broker.config());
     command
         .arg("-H")
         .arg(format!("@/dev/fd/{}", read.as_raw_fd()))

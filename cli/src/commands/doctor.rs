@@ -118,8 +118,7 @@ async fn profile_check(broker: &Broker, name: &str) -> Check {
         Ok(u) => u.clone(),
         Err(e) => return Check::failed(label, &Fail::Core(e)),
     };
-    let mut request = Request::get(url);
-    request.retry = Retry::OnlyUnprocessed;
+    let request = Request::get(url).with_retry(Retry::OnlyUnprocessed);
     let started = Instant::now();
     match broker.http().send(&request).await {
         Ok(resp) => Check::ok(

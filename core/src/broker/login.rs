@@ -99,7 +99,7 @@ impl Broker {
             on_url(request.url.as_str());
         }
         if options.open_browser {
-            open_browser(request.url.as_str());
+            open_browser(request.url.as_str(), &self.inner.config);
         }
         let callback = listener.wait(&request.state, options.timeout).await?;
         self.finish_code(
@@ -294,13 +294,16 @@ impl Broker {
 
 /// Opens `url` in the system browser; failures are logged, since the URL is also handed to
 /// `on_url` for the caller to show.
-fn open_browser(url: &str) {
+/// The browser inherits neither the cache key nor any `env:` secret.
+fn open_browser(url: &str, config: &crate::config::Config) {
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
     };
-    match std::process::Command::new(opener)
+    let mut command = std::process::Command::new(opener);
+    crate::child_env::remove_secrets(&mut command, config);
+    match command
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -33,6 +33,7 @@ struct TokenRecord {
 #[derive(Serialize, Deserialize)]
 struct SecretRecord {
     name: String,
+    #[serde(serialize_with = "crate::secret::persisted::secret")]
     value: Secret,
 }
 

@@ -243,9 +243,9 @@ pub async fn exchange_code(
             token_url,
             grant_fields: vec![
                 ("grant_type".into(), "authorization_code".into()),
-                ("code".into(), callback.code.expose().to_owned()),
-                ("redirect_uri".into(), request.redirect_uri.clone()),
-                ("code_verifier".into(), request.verifier.expose().to_owned()),
+                ("code".into(), (&callback.code).into()),
+                ("redirect_uri".into(), request.redirect_uri.clone().into()),
+                ("code_verifier".into(), (&request.verifier).into()),
             ],
             scopes: &[],
             retry: Retry::OnlyUnprocessed,

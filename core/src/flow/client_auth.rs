@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::http::Request;
+use crate::http::{FormValue, Request};
 use crate::profile::Profile;
 use crate::provider::AuthMethod;
 use crate::secret::Secret;
@@ -48,15 +48,15 @@ pub fn apply(profile: &Profile, request: &mut Request, audience: &str) -> Result
         }
         AuthMethod::ClientSecretPost => {
             let secret = required_secret(profile)?;
-            fields.push(("client_id".into(), profile.client_id.clone()));
-            fields.push(("client_secret".into(), secret.expose().to_owned()));
+            fields.push(("client_id".into(), profile.client_id.clone().into()));
+            fields.push(("client_secret".into(), secret.into()));
         }
-        AuthMethod::None => fields.push(("client_id".into(), profile.client_id.clone())),
+        AuthMethod::None => fields.push(("client_id".into(), profile.client_id.clone().into())),
         AuthMethod::PrivateKeyJwt => {
             let assertion = client_assertion(profile, audience)?;
-            fields.push(("client_id".into(), profile.client_id.clone()));
+            fields.push(("client_id".into(), profile.client_id.clone().into()));
             fields.push(("client_assertion_type".into(), JWT_BEARER_ASSERTION.into()));
-            fields.push(("client_assertion".into(), assertion.expose().to_owned()));
+            fields.push(("client_assertion".into(), FormValue::Secret(assertion)));
         }
     }
     Ok(())

@@ -55,25 +55,17 @@ pub async fn start(
     device_url: &Url,
     scopes: &[String],
 ) -> Result<DeviceAuthorization> {
-    let preset = profile.preset;
-    let mut fields = Vec::new();
-    if !scopes.is_empty() {
-        fields.push((
-            preset.scope_param.clone(),
-            scopes.join(&preset.scope_separator),
-        ));
-    }
-    fields.extend(profile.params.iter().cloned());
+    let fields = crate::flow::profile_fields(profile, Vec::new(), scopes);
     let mut request = Request::form(device_url.clone(), fields, Retry::Idempotent);
     request.headers = profile.headers.clone();
+    request.also_redact(profile.secrets());
     client_auth::apply(profile, &mut request, device_url.as_str())?;
     let started = Instant::now();
     let resp = http.send(&request).await?;
-    let secrets: Vec<&str> = profile.secrets().collect();
     if !(200..300).contains(&resp.status) {
-        return Err(validate::error_response(&resp, &secrets));
+        return Err(validate::error_response(&resp));
     }
-    let map = validate::json_object(&resp, &secrets)?;
+    let map = validate::json_object(&resp)?;
     let invalid = |reason: String| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),
@@ -139,7 +131,7 @@ pub async fn poll(
                 token_url,
                 grant_fields: vec![
                     ("grant_type".into(), DEVICE_CODE_GRANT.into()),
-                    ("device_code".into(), auth.device_code.expose().to_owned()),
+                    ("device_code".into(), (&auth.device_code).into()),
                 ],
                 scopes: &[],
                 retry: Retry::OnlyUnprocessed,

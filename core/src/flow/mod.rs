@@ -13,7 +13,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::Result;
-use crate::http::{HttpClient, Request, Retry};
+use crate::http::{FormValue, HttpClient, Request, Retry};
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::token::TokenSet;
@@ -29,8 +29,9 @@ pub struct TokenRequest<'a> {
     pub profile: &'a Profile,
     /// The token endpoint.
     pub token_url: &'a Url,
-    /// Grant-specific fields (`grant_type`, `code`, `refresh_token`, …).
-    pub grant_fields: Vec<(String, String)>,
+    /// Grant-specific fields (`grant_type`, `code`, `refresh_token`, …); credentials as
+    /// [`FormValue::Secret`].
+    pub grant_fields: Vec<(String, FormValue)>,
     /// Scopes to request; sent in the preset's parameter with its separator.
     pub scopes: &'a [String],
     /// What may be retried.
@@ -42,28 +43,13 @@ pub struct TokenRequest<'a> {
 /// Sends a token request and validates the answer.
 pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<TokenSet> {
     let profile = req.profile;
-    let preset = profile.preset;
-    let grant_secrets: Vec<String> = req
-        .grant_fields
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "code" | "refresh_token" | "code_verifier" | "device_code"
-            )
-        })
-        .map(|(_, v)| v.clone())
-        .collect();
-    let mut fields = req.grant_fields;
-    if !req.scopes.is_empty() {
-        fields.push((
-            preset.scope_param.clone(),
-            req.scopes.join(&preset.scope_separator),
-        ));
-    }
-    fields.extend(profile.params.iter().cloned());
-    let mut request = Request::form(req.token_url.clone(), fields, req.retry);
+    let mut request = Request::form(
+        req.token_url.clone(),
+        profile_fields(profile, req.grant_fields, req.scopes),
+        req.retry,
+    );
     request.headers = profile.headers.clone();
+    request.also_redact(profile.secrets());
     client_auth::apply(profile, &mut request, req.token_url.as_str())?;
     let span = tracing::info_span!(
         "token_request",
@@ -71,12 +57,9 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
         endpoint = %crate::http::endpoint_name(req.token_url)
     );
     let resp = http.send(&request).instrument(span).await?;
-    let mut secrets: Vec<&str> = profile.secrets().collect();
-    secrets.extend(grant_secrets.iter().map(String::as_str));
     let expect = Expect {
         requested_scopes: req.scopes,
         default_ttl: req.default_ttl,
-        secrets: &secrets,
     };
     let result = validate::token_response(&resp, &expect);
     match &result {
@@ -89,6 +72,28 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
         }
     }
     result
+}
+
+/// `fields` plus the scopes in the preset's parameter and the profile's preset fields.
+pub(crate) fn profile_fields(
+    profile: &Profile,
+    mut fields: Vec<(String, FormValue)>,
+    scopes: &[String],
+) -> Vec<(String, FormValue)> {
+    let preset = profile.preset;
+    if !scopes.is_empty() {
+        fields.push((
+            preset.scope_param.clone(),
+            scopes.join(&preset.scope_separator).into(),
+        ));
+    }
+    fields.extend(
+        profile
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().into())),
+    );
+    fields
 }
 
 /// The device flow's "not yet" answers (RFC 8628 §3.5), which are part of normal polling.
@@ -136,7 +141,7 @@ pub async fn refresh(
             token_url,
             grant_fields: vec![
                 ("grant_type".into(), "refresh_token".into()),
-                ("refresh_token".into(), refresh_token.expose().to_owned()),
+                ("refresh_token".into(), refresh_token.into()),
             ],
             scopes,
             retry: Retry::OnlyUnprocessed,

@@ -20,16 +20,15 @@ pub async fn revoke(
     hint: &str,
 ) -> Result<()> {
     let fields = vec![
-        ("token".to_owned(), token.expose().to_owned()),
-        ("token_type_hint".to_owned(), hint.to_owned()),
+        ("token".to_owned(), token.into()),
+        ("token_type_hint".to_owned(), hint.into()),
     ];
     let mut request = Request::form(revocation_url.clone(), fields, Retry::Idempotent);
+    request.also_redact(profile.secrets());
     client_auth::apply(profile, &mut request, revocation_url.as_str())?;
     let resp = http.send(&request).await?;
     if (200..300).contains(&resp.status) {
         return Ok(());
     }
-    let mut secrets: Vec<&str> = profile.secrets().collect();
-    secrets.push(token.expose());
-    Err(validate::error_response(&resp, &secrets))
+    Err(validate::error_response(&resp))
 }

@@ -54,10 +54,6 @@ pub struct Credentials<'a> {
 }
 
 impl Credentials<'_> {
-    fn secrets(&self) -> [&str; 2] {
-        [self.access_token.expose(), self.api_key.expose()]
-    }
-
     fn request(
         &self,
         method: Method,
@@ -81,9 +77,8 @@ pub async fn list(
 ) -> Result<Vec<RegisteredClient>> {
     let url = checked(clients_url)?;
     let request = credentials.request(Method::GET, url, None, Retry::Idempotent);
-    let secrets = credentials.secrets();
-    let resp = send_checked(http, &request, &secrets).await?;
-    RegisteredClient::list_from_response(&resp, &secrets)
+    let resp = send_checked(http, &request).await?;
+    RegisteredClient::list_from_response(&resp)
 }
 
 /// Creates a client. The response holds its `client_secret`, the only time it is shown.
@@ -100,9 +95,8 @@ pub async fn create(
     let url = checked(clients_url)?;
     let body = Some(metadata.to_json());
     let request = credentials.request(Method::POST, url, body, Retry::OnlyUnprocessed);
-    let secrets = credentials.secrets();
-    let resp = send_checked(http, &request, &secrets).await?;
-    RegisteredClient::from_response(&resp, &secrets)
+    let resp = send_checked(http, &request).await?;
+    RegisteredClient::from_response(&resp)
 }
 
 /// Reads one client (no secret).
@@ -114,9 +108,8 @@ pub async fn get(
 ) -> Result<RegisteredClient> {
     let url = client_url(clients_url, client_id)?;
     let request = credentials.request(Method::GET, url, None, Retry::Idempotent);
-    let secrets = credentials.secrets();
-    let resp = send_checked(http, &request, &secrets).await?;
-    RegisteredClient::from_response(&resp, &secrets)
+    let resp = send_checked(http, &request).await?;
+    RegisteredClient::from_response(&resp)
 }
 
 /// Replaces one client's metadata (`scope` required; fields left out are reset).
@@ -131,9 +124,8 @@ pub async fn update(
     let url = client_url(clients_url, client_id)?;
     let body = Some(metadata.to_json());
     let request = credentials.request(Method::PUT, url, body, Retry::Idempotent);
-    let secrets = credentials.secrets();
-    let resp = send_checked(http, &request, &secrets).await?;
-    RegisteredClient::from_response(&resp, &secrets)
+    let resp = send_checked(http, &request).await?;
+    RegisteredClient::from_response(&resp)
 }
 
 /// Deletes one client; it can no longer get tokens.
@@ -145,7 +137,7 @@ pub async fn delete(
 ) -> Result<()> {
     let url = client_url(clients_url, client_id)?;
     let request = credentials.request(Method::DELETE, url, None, Retry::Idempotent);
-    send_checked(http, &request, &credentials.secrets()).await?;
+    send_checked(http, &request).await?;
     Ok(())
 }
 

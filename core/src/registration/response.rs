@@ -6,24 +6,23 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::http::{Body, HttpClient, Request, Response, Retry};
-use crate::secret::{Secret, scrub};
+use crate::secret::Secret;
 use crate::validate::excerpt;
 
 /// Longest server-supplied description quoted in a reason.
 const DESCRIPTION_CHARS: usize = 300;
 
+/// Longest server-supplied error code quoted in a reason.
+const CODE_CHARS: usize = 100;
+
 /// Sends `request` and returns the response when its status is 2xx, else the registration
-/// error for it. `secrets` are scrubbed from any quoted server text.
-pub(crate) async fn send_checked(
-    http: &HttpClient,
-    request: &Request,
-    secrets: &[&str],
-) -> Result<Response> {
+/// error for it. Every secret the request carried is scrubbed from quoted server text.
+pub(crate) async fn send_checked(http: &HttpClient, request: &Request) -> Result<Response> {
     let resp = http.send(request).await?;
     if (200..300).contains(&resp.status) {
         Ok(resp)
     } else {
-        Err(registration_error(&resp, secrets))
+        Err(registration_error(&resp))
     }
 }
 
@@ -35,21 +34,16 @@ pub(crate) fn json_request(
     bearer: Option<&Secret>,
     retry: Retry,
 ) -> Request {
-    Request {
-        method,
-        url,
-        body: body.map(Body::Json).unwrap_or_default(),
-        headers: Vec::new(),
-        basic: None,
-        bearer: bearer.cloned(),
-        retry,
-    }
+    let mut request = Request::new(method, url).with_retry(retry);
+    request.body = body.map(Body::Json).unwrap_or_default();
+    request.bearer = bearer.cloned();
+    request
 }
 
 /// The registration error for a non-2xx response: the status, what it means for a
 /// registration or management call, and the server's `error` / `error_description` (or a
-/// short scrubbed excerpt of a non-JSON body).
-pub fn registration_error(resp: &Response, secrets: &[&str]) -> Error {
+/// short scrubbed excerpt of a non-JSON body), cleaned by the response's redactor.
+pub fn registration_error(resp: &Response) -> Error {
     let meaning = match resp.status {
         400 => "the server refused the request",
         401 => {
@@ -67,14 +61,11 @@ pub fn registration_error(resp: &Response, secrets: &[&str]) -> Error {
         Ok(Value::Object(map)) if map.get("error").is_some_and(Value::is_string) => {
             let code = map["error"].as_str().unwrap_or_default();
             let text = |key: &str| {
-                map.get(key).and_then(Value::as_str).map(|s| {
-                    scrub(
-                        &s.chars().take(DESCRIPTION_CHARS).collect::<String>(),
-                        secrets.iter().copied(),
-                    )
-                })
+                map.get(key)
+                    .and_then(Value::as_str)
+                    .map(|s| resp.redactor.clean(s, DESCRIPTION_CHARS))
             };
-            let mut detail = format!(": {}", scrub(code, secrets.iter().copied()));
+            let mut detail = format!(": {}", resp.redactor.clean(code, CODE_CHARS));
             if let Some(hint) = error_hint(code) {
                 detail.push_str(&format!(" ({hint})"));
             }
@@ -84,7 +75,7 @@ pub fn registration_error(resp: &Response, secrets: &[&str]) -> Error {
             detail
         }
         _ if resp.body.iter().all(u8::is_ascii_whitespace) => String::new(),
-        _ => format!(": {}", excerpt(&resp.body, secrets)),
+        _ => format!(": {}", excerpt(resp)),
     };
     Error::Registration {
         endpoint: resp.endpoint.clone(),
@@ -116,11 +107,12 @@ mod tests {
             status,
             content_type: Some("application/json".into()),
             body: body.as_bytes().to_vec(),
+            redactor: crate::redact::Redactor::new(["leaked-token-value"]),
         }
     }
 
     fn reason(status: u16, body: &str) -> String {
-        match registration_error(&resp(status, body), &["leaked-token-value"]) {
+        match registration_error(&resp(status, body)) {
             Error::Registration {
                 status: s, reason, ..
             } => {

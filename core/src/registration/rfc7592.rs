@@ -37,12 +37,8 @@ pub async fn register(
         initial_access_token,
         Retry::OnlyUnprocessed,
     );
-    let secrets: Vec<&str> = initial_access_token
-        .map(Secret::expose)
-        .into_iter()
-        .collect();
-    let resp = send_checked(http, &request, &secrets).await?;
-    let client = RegisteredClient::from_response(&resp, &secrets)?;
+    let resp = send_checked(http, &request).await?;
+    let client = RegisteredClient::from_response(&resp)?;
     if let Some(uri) = &client.registration_client_uri {
         check_endpoint(uri.as_str()).map_err(|r| Error::InvalidResponse {
             endpoint: resp.endpoint.clone(),
@@ -68,9 +64,8 @@ pub async fn read(
         Some(registration_access_token),
         Retry::Idempotent,
     );
-    let secrets = [registration_access_token.expose()];
-    let resp = send_checked(http, &request, &secrets).await?;
-    RegisteredClient::from_response(&resp, &secrets)
+    let resp = send_checked(http, &request).await?;
+    RegisteredClient::from_response(&resp)
 }
 
 /// Replaces a client's metadata (RFC 7592 §2.2): a PUT of the full metadata plus
@@ -98,9 +93,8 @@ pub async fn update(
         Some(registration_access_token),
         Retry::Idempotent,
     );
-    let secrets = [registration_access_token.expose()];
-    let resp = send_checked(http, &request, &secrets).await?;
-    let client = RegisteredClient::from_response(&resp, &secrets)?;
+    let resp = send_checked(http, &request).await?;
+    let client = RegisteredClient::from_response(&resp)?;
     if client.client_id != client_id {
         return Err(Error::InvalidResponse {
             endpoint: resp.endpoint,
@@ -129,7 +123,7 @@ pub async fn delete(
         Some(registration_access_token),
         Retry::Idempotent,
     );
-    send_checked(http, &request, &[registration_access_token.expose()]).await?;
+    send_checked(http, &request).await?;
     Ok(())
 }
 
