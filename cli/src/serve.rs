@@ -335,10 +335,18 @@ async fn token(state: &State, profile: &str, query: &str) -> Reply {
         let value = percent_decode(&value.replace('+', " "));
         match key {
             "scope" => scopes.extend(value.split_whitespace().map(str::to_owned)),
-            "min_ttl" => match value.parse::<u64>() {
-                Ok(secs) => options.min_ttl = Duration::from_secs(secs),
-                Err(_) => {
-                    return Reply::error(400, "bad_request", "min_ttl must be whole seconds");
+            "min_ttl" => match value
+                .parse::<u64>()
+                .ok()
+                .map(|s| tokenbroker::seconds_arg("min_ttl", s as f64))
+            {
+                Some(Ok(min_ttl)) => options.min_ttl = min_ttl,
+                _ => {
+                    return Reply::error(
+                        400,
+                        "bad_request",
+                        "min_ttl must be whole seconds, at most 10 years",
+                    );
                 }
             },
             _ => {

@@ -7,7 +7,14 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::profile::Profile;
+
+/// Most tokens `[cache] max_entries` may keep in memory.
+const MAX_ENTRIES: u64 = 10_000_000;
+
+/// Most retries `[http] max_retries` may ask for.
+const MAX_RETRIES: u64 = 10;
 
 /// Which shared tier backs the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,10 +120,14 @@ impl Config {
     /// Loads a TOML file. Literal secrets are refused when the file is readable by others.
     pub fn load(path: &Path) -> Result<Self> {
         let where_ = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let text = crate::regular_file::read_text(path)
             .map_err(|e| Error::config(&where_, format!("cannot read: {e}")))?;
-        let value: Value = toml::from_str(&text)
-            .map_err(|e| Error::config(&where_, format!("not valid TOML: {}", e.message())))?;
+        let value = parse_toml(&text).map_err(|e| match e {
+            Error::Config { location, reason } if location == "config" => {
+                Error::config(&where_, reason)
+            }
+            other => other,
+        })?;
         let config = Self::from_value(value)?;
         if config.profiles.values().any(Profile::has_literal_secret) && shared_readable(path) {
             return Err(Error::config(
@@ -130,9 +141,7 @@ impl Config {
 
     /// Parses TOML text (no file permission check).
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        let value: Value = toml::from_str(text)
-            .map_err(|e| Error::config("config", format!("not valid TOML: {}", e.message())))?;
-        Self::from_value(value)
+        Self::from_value(parse_toml(text)?)
     }
 
     /// Builds a configuration from a dict/object of the same shape as the TOML file.
@@ -180,6 +189,41 @@ impl Config {
                 format!("no such profile (known: {})", known.join(", ")),
             )
         })
+    }
+}
+
+/// Parses TOML into the dict shape. `nan` and `inf` are refused here, naming the key, since
+/// JSON (and so [`Config::from_value`]) would see them as absent.
+fn parse_toml(text: &str) -> Result<Value> {
+    let not_toml =
+        |e: toml::de::Error| Error::config("config", format!("not valid TOML: {}", e.message()));
+    let table: toml::Table = toml::from_str(text).map_err(not_toml)?;
+    for (name, value) in &table {
+        check_finite(value, &mut vec![name.as_str()])?;
+    }
+    toml::from_str(text).map_err(not_toml)
+}
+
+fn check_finite<'a>(value: &'a toml::Value, path: &mut Vec<&'a str>) -> Result<()> {
+    match value {
+        toml::Value::Float(f) if !f.is_finite() => {
+            let location = match path.as_slice() {
+                ["profiles", name, key @ ..] => {
+                    format!("profile '{name}', key '{}'", key.join("."))
+                }
+                [section, key @ ..] => format!("[{section}], key '{}'", key.join(".")),
+                [] => "config".into(),
+            };
+            Err(Error::config(location, "must be a finite number"))
+        }
+        toml::Value::Table(t) => t.iter().try_for_each(|(k, v)| {
+            path.push(k);
+            let r = check_finite(v, path);
+            path.pop();
+            r
+        }),
+        toml::Value::Array(items) => items.iter().try_for_each(|v| check_finite(v, path)),
+        _ => Ok(()),
     }
 }
 
@@ -301,10 +345,12 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         c.redis_prefix = prefix;
     }
     if let Some(n) = f.number("max_entries")? {
-        if n < 1.0 {
-            return Err(f.error("max_entries", "must be at least 1"));
-        }
-        c.max_entries = n as usize;
+        c.max_entries = limits::count(n, 1..=MAX_ENTRIES).ok_or_else(|| {
+            f.error(
+                "max_entries",
+                format!("must be a whole number from 1 to {MAX_ENTRIES}"),
+            )
+        })? as usize;
     }
     if let Some(share) = f.number("refresh_share")? {
         if !(0.1..=0.99).contains(&share) {
@@ -319,7 +365,9 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         c.refresh_jitter = j;
     }
     if let Some(ttl) = f.number("default_ttl")? {
-        c.default_ttl_secs = ttl.max(1.0) as u64;
+        let ttl =
+            limits::span(ttl).ok_or_else(|| f.error("default_ttl", limits::out_of_range()))?;
+        c.default_ttl_secs = ttl.as_secs().max(1);
     }
     if c.store == StoreKind::Redis && c.redis_url.is_none() {
         return Err(f.error("redis_url", "is required when store = \"redis\""));
@@ -340,12 +388,15 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
 fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
     let mut f = Fields::new("[http]", map);
     let mut h = HttpConfig::default();
-    let positive = |f: &Fields, key: &str, v: f64| {
-        if v > 0.0 && v.is_finite() {
-            Ok(v)
-        } else {
-            Err(f.error(key, "must be a positive number of seconds"))
-        }
+    let positive = |f: &Fields, key: &str, v: f64| match limits::span(v) {
+        Some(span) if !span.is_zero() => Ok(v),
+        _ => Err(f.error(
+            key,
+            format!(
+                "must be a positive number of seconds, at most {} (10 years)",
+                limits::MAX_SECONDS
+            ),
+        )),
     };
     if let Some(v) = f.number("connect_timeout")? {
         h.connect_timeout_secs = positive(&f, "connect_timeout", v)?;
@@ -354,7 +405,12 @@ fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
         h.timeout_secs = positive(&f, "timeout", v)?;
     }
     if let Some(v) = f.number("max_retries")? {
-        h.max_retries = v.clamp(0.0, 10.0) as u32;
+        h.max_retries = limits::count(v, 0..=MAX_RETRIES).ok_or_else(|| {
+            f.error(
+                "max_retries",
+                format!("must be a whole number from 0 to {MAX_RETRIES}"),
+            )
+        })? as u32;
     }
     if let Some(v) = f.number("max_retry_wait")? {
         h.max_retry_wait_secs = positive(&f, "max_retry_wait", v)?;

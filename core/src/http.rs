@@ -13,7 +13,9 @@ use url::Url;
 
 use crate::config::HttpConfig;
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::redact::Redactor;
+use crate::regular_file;
 use crate::secret::Secret;
 
 /// Largest response body read from any endpoint.
@@ -22,7 +24,16 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Checks that `text` is an absolute http(s) URL and that plain http is used only for
 /// loopback hosts. Returns the parsed URL or what is wrong with it.
 pub fn check_endpoint(text: &str) -> std::result::Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+    // Text holding '@' may carry credentials: never quoted back.
+    let shown = if text.contains('@') { "the URL" } else { text };
+    let url = Url::parse(text).map_err(|e| format!("'{shown}' is not a URL: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "must not contain a user name or password; give credentials as \
+                    client_id / client_secret"
+                .into(),
+        );
+    }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
@@ -266,7 +277,10 @@ impl fmt::Debug for Response {
 /// The pooled HTTP client every flow of a broker shares.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
+    /// For every host but loopback: honours the proxy environment variables.
     client: reqwest::Client,
+    /// For loopback hosts: never through a proxy, so local traffic stays local.
+    direct: reqwest::Client,
     timeout: Duration,
     max_retries: u32,
     max_wait: Duration,
@@ -275,32 +289,59 @@ pub struct HttpClient {
 impl HttpClient {
     /// Builds the client from `[http]` settings (plus a profile's extra CA files).
     pub fn new(config: &HttpConfig, extra_ca_files: &[std::path::PathBuf]) -> Result<Self> {
-        let timeout = Duration::from_secs_f64(config.timeout_secs);
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs_f64(config.connect_timeout_secs))
-            .timeout(timeout)
-            .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")));
+        Self::with_proxy(config, extra_ca_files, None)
+    }
+
+    /// [`HttpClient::new`] with `proxy` instead of the proxy environment variables for
+    /// non-loopback hosts (tests use it to inject a proxy without touching the environment).
+    pub(crate) fn with_proxy(
+        config: &HttpConfig,
+        extra_ca_files: &[std::path::PathBuf],
+        proxy: Option<reqwest::Proxy>,
+    ) -> Result<Self> {
+        let timeout = limits::seconds_arg("[http], key 'timeout'", config.timeout_secs)?;
+        let connect_timeout =
+            limits::seconds_arg("[http], key 'connect_timeout'", config.connect_timeout_secs)?;
+        let max_wait =
+            limits::seconds_arg("[http], key 'max_retry_wait'", config.max_retry_wait_secs)?;
+        let mut certs = Vec::new();
         for path in config.ca_file.iter().chain(extra_ca_files) {
-            let pem = std::fs::read(path).map_err(|e| {
+            let pem = regular_file::read_bytes(path).map_err(|e| {
                 Error::config("ca_file", format!("cannot read {}: {e}", path.display()))
             })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+            certs.push(reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 Error::config(
                     "ca_file",
                     format!("{} is not a PEM certificate: {e}", path.display()),
                 )
-            })?;
-            builder = builder.add_root_certificate(cert);
+            })?);
         }
-        let client = builder
-            .build()
-            .map_err(|e| Error::config("http", format!("cannot build HTTP client: {e}")))?;
+        let build = |proxy: Option<Option<reqwest::Proxy>>| {
+            let mut builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(connect_timeout)
+                .timeout(timeout)
+                .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")));
+            builder = match proxy {
+                // Loopback: no proxy at all.
+                None => builder.no_proxy(),
+                // Everything else: the system's proxies, or the injected one.
+                Some(None) => builder,
+                Some(Some(p)) => builder.proxy(p),
+            };
+            for cert in &certs {
+                builder = builder.add_root_certificate(cert.clone());
+            }
+            builder
+                .build()
+                .map_err(|e| Error::config("http", format!("cannot build HTTP client: {e}")))
+        };
         Ok(Self {
-            client,
+            client: build(Some(proxy))?,
+            direct: build(None)?,
             timeout,
             max_retries: config.max_retries,
-            max_wait: Duration::from_secs_f64(config.max_retry_wait_secs),
+            max_wait,
         })
     }
 
@@ -342,9 +383,12 @@ impl HttpClient {
         request: &Request,
         endpoint: &str,
     ) -> std::result::Result<(Response, Option<Duration>), (Error, bool)> {
-        let mut builder = self
-            .client
-            .request(request.method.clone(), request.url.clone());
+        let client = if is_loopback(&request.url) {
+            &self.direct
+        } else {
+            &self.client
+        };
+        let mut builder = client.request(request.method.clone(), request.url.clone());
         let mut headers = HeaderMap::new();
         for (name, value) in &request.headers {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {

@@ -2,7 +2,7 @@
 //! value checked.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use url::Url;
@@ -441,7 +441,7 @@ fn resolve_secret(raw: &str) -> std::result::Result<(Secret, bool), String> {
 /// Resolves `file:PATH` to the file's text (trailing newline trimmed), or returns `raw`.
 fn resolve_text(raw: &str) -> std::result::Result<String, String> {
     match raw.strip_prefix("file:") {
-        Some(path) => std::fs::read_to_string(path)
+        Some(path) => crate::regular_file::read_text(Path::new(path))
             .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
             .map_err(|e| format!("cannot read file {path}: {e}")),
         None => Ok(raw.to_owned()),

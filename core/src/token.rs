@@ -185,7 +185,9 @@ pub(crate) mod unix_millis {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let ms = u64::deserialize(d)?;
-        Ok(UNIX_EPOCH + Duration::from_millis(ms))
+        // Written by any process (or version) sharing the store: kept within the limit.
+        let at = UNIX_EPOCH + Duration::from_millis(ms);
+        Ok(crate::limits::clamp_instant(at, SystemTime::now()))
     }
 }
 

@@ -7,8 +7,12 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, OAuthError, Result};
 use crate::http::Response;
+use crate::limits;
 use crate::secret::Secret;
 use crate::token::TokenSet;
+
+/// Epoch seconds at or beyond this (year 33658) are not instants any token expires at.
+const MAX_EPOCH_SECS: f64 = 1e12;
 
 /// Longest body excerpt quoted in an error message.
 const EXCERPT_CHARS: usize = 120;
@@ -63,11 +67,16 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
         seconds(&map, "expires_in").map_err(|r| invalid(resp, r))?,
         map.get("expires_on"),
     ) {
-        (Some(secs), _) => now + Duration::from_secs_f64(secs),
-        (None, Some(on)) => {
-            parse_instant(on).ok_or_else(|| invalid(resp, "'expires_on' is not a time".into()))?
-        }
-        (None, None) => now + expect.default_ttl,
+        (Some(lifetime), _) => now + lifetime,
+        (None, Some(on)) => parse_instant(on)
+            .filter(|at| at.duration_since(now).unwrap_or_default() <= limits::MAX_SPAN)
+            .ok_or_else(|| {
+                invalid(
+                    resp,
+                    "'expires_on' is not a time within the next 10 years".into()
+                )
+            })?,
+        (None, None) => now + expect.default_ttl.min(limits::MAX_SPAN),
     };
     let scopes = match map.get("scope") {
         Some(Value::String(s)) => s
@@ -85,10 +94,7 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
         Some(Value::String(s)) if !s.is_empty() => Some(Secret::new(s.clone())),
         _ => None,
     };
-    let refresh_in = seconds(&map, "refresh_in")
-        .ok()
-        .flatten()
-        .map(Duration::from_secs_f64);
+    let refresh_in = seconds(&map, "refresh_in").map_err(|r| invalid(resp, r))?;
     Ok(TokenSet {
         access_token,
         token_type,
@@ -205,27 +211,35 @@ pub fn excerpt(resp: &Response) -> String {
     )
 }
 
-/// Reads a duration in seconds given as a number or a numeric string.
+/// Reads a duration in seconds given as a number or a numeric string, at most
+/// [`limits::MAX_SECONDS`]; the error names the field.
 pub(crate) fn seconds(
     map: &Map<String, Value>,
     key: &str,
-) -> std::result::Result<Option<f64>, String> {
+) -> std::result::Result<Option<Duration>, String> {
     let value = match map.get(key) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
         Some(_) => None,
     };
-    match value {
-        Some(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+    match value.map(|v| (v, limits::span(v))) {
+        Some((_, Some(span))) => Ok(Some(span)),
+        Some((v, None)) if v.is_finite() && v > 0.0 => Err(format!(
+            "'{key}' is more than {} seconds (10 years)",
+            limits::MAX_SECONDS
+        )),
         _ => Err(format!("'{key}' is not a number of seconds")),
     }
 }
 
 /// Reads an instant given as epoch seconds (number or string), an HTTP date or RFC 3339.
 pub fn parse_instant(value: &Value) -> Option<SystemTime> {
+    // Any instant a `SystemTime` can hold is far below 2^53 seconds; larger numbers are
+    // refused before they reach `Duration`.
     let epoch = |secs: f64| {
-        (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+        (secs.is_finite() && (0.0..MAX_EPOCH_SECS).contains(&secs))
+            .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
     };
     match value {
         Value::Number(n) => epoch(n.as_f64()?),
@@ -261,9 +275,23 @@ fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         o => {
             let sign = if o.starts_with('-') { -1 } else { 1 };
             let (oh, om) = o[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+            let (oh, om) = (oh.parse::<i64>().ok()?, om.parse::<i64>().ok()?);
+            if !(0..24).contains(&oh) || !(0..60).contains(&om) {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
         }
     };
+    // Bounded fields keep the arithmetic below from overflowing.
+    let fields_in_range = (0..=9999).contains(&y)
+        && (1..=12).contains(&mo)
+        && (1..=31).contains(&da)
+        && (0..=24).contains(&h)
+        && (0..60).contains(&mi)
+        && (0.0..61.0).contains(&sec);
+    if !fields_in_range {
+        return None;
+    }
     // Days from civil date (Howard Hinnant's algorithm).
     let y = if mo <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

@@ -188,3 +188,62 @@ fn provider_text_is_scrubbed_before_it_is_cut_and_loses_escapes() {
     let text = format!("{err} {err:?}");
     assert!(!text.contains("s3cr") && !text.contains('\u{1b}'), "{text}");
 }
+
+fn invalid_reason(body: &str) -> String {
+    match token_response(&resp(200, body), &expect()) {
+        Err(Error::InvalidResponse { reason, .. }) => reason,
+        other => panic!("{body}: expected invalid_response, got {other:?}"),
+    }
+}
+
+#[test]
+fn lifetimes_no_clock_can_hold_are_invalid_responses_naming_the_field() {
+    for field in ["expires_in", "expires_on", "refresh_in"] {
+        for value in [
+            "1e19",
+            "1e300",
+            "\"1e300\"",
+            "1e12",
+            "-5",
+            "\"NaN\"",
+            "\"inf\"",
+        ] {
+            let lifetime = if field == "refresh_in" {
+                r#""expires_in":60,"#
+            } else {
+                ""
+            };
+            let body = format!(
+                r#"{{"token_type":"Bearer","access_token":"a",{lifetime}"{field}":{value}}}"#
+            );
+            let reason = invalid_reason(&body);
+            assert!(reason.contains(field), "{body}: {reason}");
+        }
+    }
+}
+
+#[test]
+fn a_far_future_expiry_date_is_an_invalid_response() {
+    let reason = invalid_reason(
+        r#"{"token_type":"Bearer","access_token":"a","expires_on":"9999-12-31T23:59:59Z"}"#,
+    );
+    assert!(reason.contains("expires_on"), "{reason}");
+}
+
+#[test]
+fn lifetimes_up_to_the_limit_are_kept() {
+    let ten_years = crate::limits::MAX_SECONDS;
+    let body = format!(
+        r#"{{"token_type":"Bearer","access_token":"a","expires_in":{ten_years},"refresh_in":{ten_years}}}"#
+    );
+    let t = token_response(&resp(200, &body), &expect()).unwrap();
+    assert!(t.remaining_at(SystemTime::now()).as_secs() > ten_years - 5);
+}
+
+#[test]
+fn instants_beyond_any_clock_are_refused() {
+    assert!(parse_instant(&serde_json::json!(1e300)).is_none());
+    assert!(parse_instant(&serde_json::json!("1e19")).is_none());
+    assert!(parse_instant(&serde_json::json!("99999999-01-01T00:00:00Z")).is_none());
+    assert!(parse_instant(&serde_json::json!("2019-01-15T19:05:27Z")).is_some());
+}

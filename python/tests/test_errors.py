@@ -152,7 +152,7 @@ def test_bad_config_values_are_type_errors_without_values() -> None:
 
 def test_bad_call_arguments(alvys: Any) -> None:
     broker = Broker(alvys()[0])
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         broker.token("p", min_ttl=-1)
     with pytest.raises(TypeError):
         broker.token("p", min_ttl="soon")  # type: ignore[arg-type]
@@ -160,3 +160,13 @@ def test_bad_call_arguments(alvys: Any) -> None:
         broker.token("p", scopes=[1, 2])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         broker.token(b"p")  # type: ignore[arg-type]
+
+
+def test_durations_no_clock_can_hold_are_config_errors_naming_the_argument(alvys: Any) -> None:
+    broker = Broker(alvys()[0])
+    for value in (1e19, 1e300, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="min_ttl"):
+            broker.token("p", min_ttl=value)
+        with pytest.raises(ConfigError, match="min_ttl"):
+            broker.cached_token("p", min_ttl=value)
+    assert broker.token("p", min_ttl=60).access_token

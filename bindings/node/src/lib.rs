@@ -181,13 +181,7 @@ fn options(
 ) -> napi::Result<TokenOptions> {
     let min_ttl = match min_ttl {
         None => Duration::ZERO,
-        Some(s) if s.is_finite() && s >= 0.0 => Duration::from_secs_f64(s),
-        Some(_) => {
-            return Err(config_error(
-                "token options, key 'minTtl'",
-                "must be a non-negative number of seconds",
-            ));
-        }
+        Some(s) => tokenbroker::seconds_arg("token options, key 'minTtl'", s).map_err(to_napi)?,
     };
     Ok(TokenOptions {
         scopes,
@@ -351,7 +345,10 @@ impl NativeBroker {
         }
         match timeout {
             None => {}
-            Some(s) if s.is_finite() && s > 0.0 => opts.timeout = Duration::from_secs_f64(s),
+            Some(s) if s > 0.0 => {
+                opts.timeout =
+                    tokenbroker::seconds_arg("login options, key 'timeout'", s).map_err(to_napi)?
+            }
             Some(_) => {
                 return Err(config_error(
                     "login options, key 'timeout'",

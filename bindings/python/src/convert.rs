@@ -126,6 +126,5 @@ pub(crate) fn duration(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<D
             "{name} must be seconds or a timedelta"
         )));
     };
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number")))
+    tokenbroker::seconds_arg(name, secs).map_err(|e| crate::errors::to_pyerr(obj.py(), &e))
 }

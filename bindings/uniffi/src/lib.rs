@@ -52,9 +52,7 @@ fn token_options(
 ) -> Result<tokenbroker::TokenOptions> {
     let min_ttl = match min_ttl_seconds {
         None => Duration::ZERO,
-        Some(s) => Duration::try_from_secs_f64(s).map_err(|_| {
-            config_error("minTtlSeconds", "must be a finite number of seconds >= 0")
-        })?,
+        Some(s) => tokenbroker::seconds_arg("minTtlSeconds", s)?,
     };
     Ok(tokenbroker::TokenOptions {
         scopes,

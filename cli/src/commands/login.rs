@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokenbroker::profile::Grant;
 use tokenbroker::{AccessToken, Error, LoginOptions};
@@ -19,7 +18,7 @@ pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
     let profile = pick_profile(&broker, args.profile.as_deref())?;
     let grant = broker.config().profile(&profile)?.grant;
     let scopes = (!args.scopes.is_empty()).then(|| args.scopes.clone());
-    let timeout = Duration::from_secs(args.timeout.max(1));
+    let timeout = tokenbroker::seconds_arg("--timeout", args.timeout.max(1) as f64)?;
     let token = if args.device || grant == Grant::DeviceCode {
         let spinner = Arc::new(Spinner::new("Waiting for approval"));
         let shown = spinner.clone();

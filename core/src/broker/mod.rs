@@ -16,6 +16,7 @@ use crate::cache::{CacheKey, EntryInfo, MemoryCache, SecretStore, SharedStore};
 use crate::config::{Config, StoreKind};
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
+use crate::limits;
 use crate::stats::{Counters, Stats};
 use crate::token::AccessToken;
 
@@ -133,6 +134,7 @@ impl Broker {
     }
 
     async fn token_inner(&self, profile: &str, options: &TokenOptions) -> Result<AccessToken> {
+        limits::duration_arg("min_ttl", options.min_ttl)?;
         let state = self.inner.state(profile)?;
         let key = state.key(options.scopes.as_deref());
         let mut newer_than = options.force_refresh.then(SystemTime::now);
@@ -159,6 +161,7 @@ impl Broker {
         profile: &str,
         options: &TokenOptions,
     ) -> Result<Option<AccessToken>> {
+        limits::duration_arg("min_ttl", options.min_ttl)?;
         let state = self.inner.state(profile)?;
         let key = state.key(options.scopes.as_deref());
         Ok(self.inner.lookup(&state, &key, options.min_ttl))

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::cache::disk::{current_uid, ensure_private_dir, parent_dir, sync_dir};
 use crate::error::{Error, Result};
+use crate::regular_file;
 
 /// The environment variable holding the base64 of a 32-byte cache key.
 pub const KEY_ENV: &str = "TOKENBROKER_CACHE_KEY";
@@ -218,11 +219,7 @@ fn parse_base64(var: &str, value: &str) -> Result<CacheCipher> {
 
 fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let location = path.display().to_string();
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-    {
+    let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => {

@@ -25,6 +25,7 @@ use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, record};
 use crate::error::{Error, Result};
+use crate::regular_file;
 use crate::secret::Secret;
 use crate::token::TokenSet;
 
@@ -253,15 +254,17 @@ impl SharedStore for FileStore {
             .root
             .join(LOCKS)
             .join(format!("{}.lock", key.digest_hex()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| io_error("open", &path, e))?;
+        let file = regular_file::open(
+            &path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600),
+            libc::O_NOFOLLOW,
+        )
+        .map_err(|e| io_error("open", &path, e))?;
         let deadline = Instant::now().checked_add(wait);
         while !try_lock(&file).map_err(|e| io_error("lock", &path, e))? {
             let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
@@ -368,11 +371,7 @@ fn bump_fence(file: &File) -> std::io::Result<u64> {
 
 /// The bytes and inode of a regular file, or `None` when it does not exist.
 fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-    {
+    let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error("open", path, e)),

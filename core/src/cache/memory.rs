@@ -65,7 +65,11 @@ impl MemoryCache {
         let Some(entry) = map.get(key) else {
             return Lookup::Miss;
         };
-        if entry.token.expires_at() <= now + min_ttl {
+        // A min_ttl past the end of time asks for more than any token has.
+        if now
+            .checked_add(min_ttl)
+            .is_none_or(|wanted| entry.token.expires_at() <= wanted)
+        {
             return Lookup::Miss;
         }
         let tick = coarse_tick(now);
@@ -203,6 +207,16 @@ mod tests {
             cache.get(&key(2), now, Duration::ZERO),
             Lookup::Miss
         ));
+    }
+
+    #[test]
+    fn a_min_ttl_beyond_any_clock_is_a_miss_not_a_panic() {
+        let cache = MemoryCache::new(10);
+        cache.insert(key(1), token(60), SystemTime::now());
+        let now = SystemTime::now();
+        for min_ttl in [Duration::from_secs(u64::MAX), Duration::MAX] {
+            assert!(matches!(cache.get(&key(1), now, min_ttl), Lookup::Miss));
+        }
     }
 
     #[test]

@@ -178,8 +178,8 @@ pub async fn poll(
 /// Reads seconds (number or numeric string) no longer than a year.
 fn seconds(map: &Map<String, Value>, key: &str) -> std::result::Result<Option<Duration>, String> {
     match crate::validate::seconds(map, key)? {
-        Some(v) if v <= 86_400.0 * 365.0 => Ok(Some(Duration::from_secs_f64(v))),
-        Some(_) => Err(format!("'{key}' is not a number of seconds")),
+        Some(v) if v <= Duration::from_secs(86_400 * 365) => Ok(Some(v)),
+        Some(_) => Err(format!("'{key}' is more than a year")),
         None => Ok(None),
     }
 }
