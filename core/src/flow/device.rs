@@ -66,7 +66,11 @@ pub async fn start(
     fields.extend(profile.params.iter().cloned());
     let mut request = Request::form(device_url.clone(), fields, Retry::Idempotent);
     request.headers = profile.headers.clone();
-    client_auth::apply(profile, &mut request, device_url.as_str())?;
+    client_auth::apply(
+        profile,
+        &mut request,
+        client_auth::assertion_audience(profile)?,
+    )?;
     let started = Instant::now();
     let resp = http.send(&request).await?;
     let secrets: Vec<&str> = profile.secrets().collect();
