@@ -210,6 +210,8 @@ refresh_token = "{rt}"
 client_id = "{id}"
 client_secret = "{secret}"
 token_url = "{{P}}/contoso/oauth2/token"
+jwks_url = "{{P}}/contoso/discovery/keys"
+issuer = "{{P}}/contoso/"
 "#
     ));
     let mut seen = std::collections::HashSet::new();

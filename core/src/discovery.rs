@@ -103,8 +103,9 @@ async fn fetch_document(http: &HttpClient, url: &Url) -> Result<(Response, Map<S
     Ok((resp, map))
 }
 
-/// Fills every endpoint the profile does not set already with the discovered one, and takes
-/// the document's spelling of the issuer.
+/// Fills every endpoint the profile does not set already with the discovered one, takes the
+/// document's spelling of the issuer, and requires RFC 9207 `iss` in authorization responses
+/// when the document advertises it.
 pub fn apply(metadata: &Metadata, profile: &mut Profile) {
     let e = &mut profile.endpoints;
     let slots = [
@@ -140,6 +141,7 @@ pub fn apply(metadata: &Metadata, profile: &mut Profile) {
         }
     }
     profile.issuer = Some(metadata.issuer.clone());
+    profile.requires_iss_parameter = metadata.authorization_response_iss_parameter_supported;
 }
 
 fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {

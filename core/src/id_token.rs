@@ -19,6 +19,8 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::flow::authorization::{printable, same};
 use crate::http::{HttpClient, Request};
+use crate::profile::Profile;
+use crate::token::TokenSet;
 use crate::validate;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` unless a check says otherwise.
@@ -93,6 +95,54 @@ pub fn validate_with_code(id_token: &str, check: &IdTokenCheck<'_>, code: &str) 
         }
     }
     Ok(claims)
+}
+
+/// Checks the ID token of a token response that answers no authorization request of ours (the
+/// device flow, a refresh) as the code flow checks its own, without a nonce: signature, `iss`,
+/// `aud`/`azp`, `exp`, `nbf`, `iat`; and, given the `sub` of the signed-in user, that it names
+/// the same subject (OpenID Connect Core §12.2). Returns the validated `sub`.
+///
+/// A profile that gives no way to check it (no issuer, no JWKS, a preset without ID tokens)
+/// keeps no ID token, since [`TokenSet::id_token`] holds only validated ones.
+pub async fn check_response(
+    http: &HttpClient,
+    profile: &Profile,
+    set: &mut TokenSet,
+    signed_in: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(token) = &set.id_token else {
+        return Ok(None);
+    };
+    let (Some(issuer), true, Some(jwks_url)) = (
+        &profile.issuer,
+        profile.preset.id_token,
+        &profile.endpoints.jwks,
+    ) else {
+        set.id_token = None;
+        return Ok(None);
+    };
+    let jwks = fetch_jwks(http, jwks_url).await?;
+    let check = IdTokenCheck::new(issuer, &profile.client_id, &jwks);
+    let claims = validate(token.expose(), &check)?;
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(before) = signed_in
+        && !same(before, &sub)
+    {
+        return Err(check.rejected("'sub' is not the signed-in user's (OpenID Connect Core §12.2)"));
+    }
+    Ok(Some(sub))
+}
+
+/// The `sub` claim of an ID token that was validated already; `None` when it cannot be read.
+pub fn validated_subject(id_token: &str) -> Option<String> {
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
 }
 
 /// Fetches a JWKS. Keys this library cannot use (unknown `kty`, encryption-only keys of

@@ -107,6 +107,9 @@ pub struct Profile {
     pub refresh_token: Option<Secret>,
     /// Extra CA file for this profile's endpoints.
     pub ca_file: Option<PathBuf>,
+    /// Whether authorization responses must carry the RFC 9207 `iss` parameter (the server's
+    /// metadata advertises `authorization_response_iss_parameter_supported`).
+    pub requires_iss_parameter: bool,
     literal_secret: bool,
     secret_env: Vec<String>,
 }
@@ -268,6 +271,7 @@ impl Profile {
             api_key,
             refresh_token,
             ca_file,
+            requires_iss_parameter: false,
             literal_secret,
             secret_env,
         };

@@ -215,7 +215,9 @@ grant = "refresh_token"
 refresh_token = "{rt}"
 client_id = "{id}"
 client_secret = "{secret}"
-token_url = "{{P}}/contoso/oauth2/token""#
+token_url = "{{P}}/contoso/oauth2/token"
+jwks_url = "{{P}}/contoso/discovery/keys"
+issuer = "{{P}}/contoso/""#
     ));
     let forced = TokenOptions {
         force_refresh: true,

@@ -85,16 +85,15 @@ test('oauth: Azure error codes are kept', async () => {
     provider: 'azure-ad-v1',
     tenant: 'contoso',
     resource: 'https://api.partnercenter.microsoft.com',
-    grant: 'refresh_token',
-    refresh_token: 'not-a-real-refresh-token-456',
+    grant: 'client_credentials',
     client_id: client.id,
-    client_secret: client.secret,
+    client_secret: 'not-the-client-secret-456',
     token_url: `${base}/contoso/oauth2/token`,
   }))
   const err = await rejectsWith(broker.token('pc'), 'ERR_TOKENBROKER_OAUTH')
-  assert.equal(err.oauthError, 'invalid_grant')
+  assert.equal(err.oauthError, 'invalid_client')
   assert.ok(err.providerCodes.length > 0, inspect(err))
-  assertNoSecret(err, 'not-a-real-refresh-token-456', client.secret)
+  assertNoSecret(err, 'not-the-client-secret-456', client.secret)
 })
 
 test('transport: nothing listens at the token URL', async () => {

@@ -75,6 +75,8 @@ test('azure-ad-v1: refresh_token grant, each rotated token used for the next ref
     client_id: client.id,
     client_secret: client.secret,
     token_url: `${base}/contoso/oauth2/token`,
+    jwks_url: `${base}/contoso/discovery/keys`,
+    issuer: `${base}/contoso/`,
   }))
   const seen = new Set()
   for (let i = 0; i < 3; i++) {

@@ -130,6 +130,8 @@ def test_azure_ad_v1_refresh_token_grant_rotates(admin: Admin, provider: str) ->
                 "client_id": client_id,
                 "client_secret": secret,
                 "token_url": f"{provider}/contoso/oauth2/token",
+                "jwks_url": f"{provider}/contoso/discovery/keys",
+                "issuer": f"{provider}/contoso/",
             }
         )
     )

@@ -1365,6 +1365,191 @@ async function handle(req, res) {
   }
 }
 
+// ---------------------------------------------------------------- strict OpenID provider
+// Stricter than oidc-provider where the RFCs allow. Issuer `${BASE}/strict/{tag}`: `tag` is words joined by
+// '.', each changing one behaviour of that issuer only, so parallel tests never share state:
+//   iss-missing | iss-wrong      the authorization response lacks / misstates RFC 9207 `iss` (still advertised)
+//   iss-unadvertised             discovery does not advertise RFC 9207 and no `iss` is sent
+//   {code|device|refresh}-{sig|iss|aud|exp|sub}   that grant's ID token has a bad signature / iss / aud /
+//                                is expired / names another subject
+//   refresh-dead                 every refresh answers invalid_grant (the session ended at the server)
+// Client assertions must name the issuer or the token endpoint as `aud` at every endpoint (RFC 7523 §3 and
+// draft-ietf-oauth-rfc7523bis), never the revocation or device endpoint itself.
+
+const STRICT_KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const STRICT_JWK = (() => {
+  const j = STRICT_KEY.publicKey.export({ format: 'jwk' });
+  return { kty: 'RSA', use: 'sig', alg: 'RS256', kid: 'strict-1', n: j.n, e: j.e };
+})();
+
+function strictInfo(ctx) {
+  const { tag } = ctx.params;
+  const words = new Set(tag.split('.'));
+  const issuer = `${BASE}/strict/${tag}`;
+  return { tag, words, issuer, family: `strict:${tag}`, tokenEndpoint: `${issuer}/token` };
+}
+
+function strictAuth(ctx, form, info) {
+  if (form.client_assertion !== undefined) {
+    let aud;
+    try { aud = JSON.parse(Buffer.from(String(form.client_assertion).split('.')[1], 'base64url').toString('utf8')).aud; } catch { aud = undefined; }
+    const auds = Array.isArray(aud) ? aud : [aud];
+    const hit = [info.issuer, info.tokenEndpoint].find((a) => auds.includes(a));
+    if (!hit) throw oauthErr(401, 'invalid_client', `client assertion rejected: aud must be the issuer ${info.issuer} or the token endpoint ${info.tokenEndpoint}`);
+    return authenticateClient({ ...ctx, url: new URL(hit) }, form);
+  }
+  return authenticateClient(ctx, form);
+}
+
+function strictIdToken(info, client, grant, { user, nonce }) {
+  const t = nowS();
+  const defect = ['sig', 'iss', 'aud', 'exp', 'sub'].find((d) => info.words.has(`${grant}-${d}`));
+  const claims = {
+    iss: defect === 'iss' ? `${BASE}/strict/elsewhere` : info.issuer,
+    sub: defect === 'sub' ? `${user}-someone-else` : user,
+    aud: defect === 'aud' ? 'another-client' : client.client_id,
+    iat: defect === 'exp' ? t - 7200 : t,
+    exp: defect === 'exp' ? t - 3600 : t + 3600,
+  };
+  if (nonce !== undefined) claims.nonce = nonce;
+  const header = { typ: 'JWT', alg: 'RS256', kid: STRICT_JWK.kid };
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+  const key = defect === 'sig' ? AZ_KEY.privateKey : STRICT_KEY.privateKey;
+  return `${input}.${b64u(crypto.sign('sha256', Buffer.from(input), key))}`;
+}
+
+function strictTokens(ctx, info, client, grant, { scopes, user, nonce }) {
+  const life = lifetime(3600);
+  const at = issueAccess(client, { family: info.family, scopes, user, lifetimeS: life });
+  const body = { access_token: at, token_type: 'Bearer', expires_in: life, scope: scopes.join(' ') || undefined };
+  body.refresh_token = issueRefresh(client, { family: info.family, scopes, user });
+  if (scopes.includes('openid')) body.id_token = strictIdToken(info, client, grant, { user, nonce });
+  return sendJson(ctx.res, 200, body, { 'Cache-Control': 'no-store' });
+}
+
+function strictDiscovery(ctx) {
+  const info = strictInfo(ctx);
+  const i = info.issuer;
+  return sendJson(ctx.res, 200, {
+    issuer: i,
+    authorization_endpoint: `${i}/authorize`,
+    token_endpoint: info.tokenEndpoint,
+    device_authorization_endpoint: `${i}/device`,
+    revocation_endpoint: `${i}/revoke`,
+    jwks_uri: `${i}/keys`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    code_challenge_methods_supported: ['S256'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    authorization_response_iss_parameter_supported: !info.words.has('iss-unadvertised'),
+  });
+}
+
+function strictKeys(ctx) {
+  return sendJson(ctx.res, 200, { keys: [STRICT_JWK] });
+}
+
+async function strictAuthorize(ctx) {
+  const info = strictInfo(ctx);
+  let q; let client;
+  try {
+    ({ q, client } = authorizeCommon(ctx, info.family, 'rfc'));
+  } catch (e) {
+    if (e.page) return sendPageError(ctx.res, e, 'rfc');
+    throw e;
+  }
+  let iss = info.issuer;
+  if (info.words.has('iss-missing') || info.words.has('iss-unadvertised')) iss = undefined;
+  if (info.words.has('iss-wrong')) iss = `${BASE}/strict/elsewhere`;
+  const fail = (error, description) => redirectWith(ctx.res, q.redirect_uri, { error, error_description: description, state: q.state, iss });
+  if (q.response_type !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+  if (!q.code_challenge || q.code_challenge_method !== 'S256') return fail('invalid_request', 'PKCE with S256 is required');
+  const code = randomToken(32);
+  S.codes.set(code, {
+    family: info.family, client_id: client.client_id, redirect_uri: q.redirect_uri, code_challenge: q.code_challenge,
+    nonce: q.nonce, scopes: q.scope ? q.scope.split(' ').filter(Boolean) : [], user: 'strict-user', exp: now() + S.config.code_lifetime_s,
+  });
+  return redirectWith(ctx.res, q.redirect_uri, { code, state: q.state, iss });
+}
+
+async function strictDevice(ctx) {
+  const info = strictInfo(ctx);
+  const form = parseForm(ctx);
+  const { client } = strictAuth(ctx, form, info);
+  const scopes = form.scope ? form.scope.split(' ').filter(Boolean) : [];
+  const deviceCode = randomToken(32);
+  const uc = userCode();
+  S.devices.set(deviceCode, {
+    client_id: client.client_id, scopes, user_code: uc, status: 'pending', exp: now() + S.config.device_expires_in_s,
+    interval: S.config.device_interval_s, last_poll: 0, used: false, family: info.family,
+  });
+  S.userCodes.set(normUserCode(uc), deviceCode);
+  const verification = `${BASE}/generic/device/verify`;
+  return sendJson(ctx.res, 200, {
+    device_code: deviceCode, user_code: uc, verification_uri: verification,
+    verification_uri_complete: `${verification}?user_code=${encodeURIComponent(uc)}`,
+    expires_in: S.config.device_expires_in_s, interval: S.config.device_interval_s,
+  });
+}
+
+async function strictToken(ctx) {
+  const info = strictInfo(ctx);
+  const form = parseForm(ctx);
+  if (!form.grant_type) throw oauthErr(400, 'invalid_request', 'grant_type is required');
+  const { client } = strictAuth(ctx, form, info);
+  const gt = form.grant_type;
+  if (gt === 'authorization_code') {
+    const taken = takeCode(form.code, info.family);
+    if (!taken.record) throw oauthErr(400, 'invalid_grant', taken.error);
+    const c = taken.record;
+    if (c.client_id !== client.client_id) throw oauthErr(400, 'invalid_grant', 'the code was issued to another client');
+    if (form.redirect_uri !== c.redirect_uri) throw oauthErr(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+    const pk = verifyPkce(c, form.code_verifier);
+    if (pk) throw oauthErr(400, 'invalid_grant', pk);
+    return strictTokens(ctx, info, client, 'code', { scopes: c.scopes, user: c.user, nonce: c.nonce });
+  }
+  if (gt === 'refresh_token') {
+    if (info.words.has('refresh-dead')) throw oauthErr(400, 'invalid_grant', 'the session has ended; sign in again');
+    const rt = S.tokens.get(form.refresh_token);
+    if (!rt || rt.type !== 'refresh' || rt.family !== info.family || rt.revoked || rt.exp <= now()) throw oauthErr(400, 'invalid_grant', 'refresh token is invalid, revoked or expired');
+    if (rt.client_id !== client.client_id) throw oauthErr(400, 'invalid_grant', 'refresh token was issued to another client');
+    rt.revoked = true;
+    return strictTokens(ctx, info, client, 'refresh', { scopes: rt.scopes, user: rt.user });
+  }
+  if (gt === 'urn:ietf:params:oauth:grant-type:device_code') {
+    const d = S.devices.get(form.device_code);
+    if (!d || d.family !== info.family || d.client_id !== client.client_id || d.used) throw oauthErr(400, 'invalid_grant', 'device_code is invalid');
+    if (d.exp <= now()) throw oauthErr(400, 'expired_token', 'device_code has expired');
+    if (d.status === 'denied') { d.used = true; throw oauthErr(400, 'access_denied', 'the user denied the request'); }
+    if (d.status === 'pending') throw oauthErr(400, 'authorization_pending', 'the user has not yet approved the request');
+    d.used = true;
+    return strictTokens(ctx, info, client, 'device', { scopes: d.scopes, user: 'strict-device-user' });
+  }
+  throw oauthErr(400, 'unsupported_grant_type', `grant_type ${gt} is not supported`);
+}
+
+async function strictRevoke(ctx) {
+  const info = strictInfo(ctx);
+  const form = parseForm(ctx);
+  const { client } = strictAuth(ctx, form, info);
+  const t = S.tokens.get(form.token);
+  if (t && t.family === info.family && t.client_id === client.client_id) t.revoked = true;
+  return send(ctx.res, 200, '', { 'Cache-Control': 'no-store' });
+}
+
+for (const r of [
+  ['strict.discovery', ['GET'], /^\/strict\/(?<tag>[^/]+)\/\.well-known\/openid-configuration$/, strictDiscovery, 'rfc'],
+  ['strict.keys', ['GET'], /^\/strict\/(?<tag>[^/]+)\/keys$/, strictKeys, 'rfc'],
+  ['strict.authorize', ['GET'], /^\/strict\/(?<tag>[^/]+)\/authorize$/, strictAuthorize, 'rfc'],
+  ['strict.device', ['POST'], /^\/strict\/(?<tag>[^/]+)\/device$/, strictDevice, 'rfc'],
+  ['strict.token', ['POST'], /^\/strict\/(?<tag>[^/]+)\/token$/, strictToken, 'rfc'],
+  ['strict.revoke', ['POST'], /^\/strict\/(?<tag>[^/]+)\/revoke$/, strictRevoke, 'rfc'],
+]) {
+  ROUTES.push(r);
+  ROUTE_NAMES.add(r[0]);
+}
+
 // ---------------------------------------------------------------- startup
 
 const server = http.createServer((req, res) => {

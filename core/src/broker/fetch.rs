@@ -173,18 +173,61 @@ impl Inner {
         };
         let secrets = self.secret_store().await;
         let name = state.refresh_secret_name();
-        let current = match secrets.get_secret(&name).await? {
+        let stored = secrets.get_secret(&name).await?;
+        let from_store = stored.is_some();
+        let current = match stored {
             Some(rt) => rt,
-            None => profile.refresh_token.clone().ok_or_else(|| {
-                Error::interaction(format!(
-                    "profile '{}' has no refresh token yet: sign in with login() first",
-                    profile.name
-                ))
-            })?,
+            None => {
+                let configured = profile.refresh_token.clone().ok_or_else(|| {
+                    Error::interaction(format!(
+                        "profile '{}' has no refresh token yet: sign in with login() first",
+                        profile.name
+                    ))
+                })?;
+                let refused = secrets.get_secret(&state.refused_secret_name()).await?;
+                if refused.as_ref() == Some(&configured) {
+                    return Err(Error::interaction(format!(
+                        "profile '{}': the server refused its configured refresh token before; \
+                         sign in again or configure a new one",
+                        profile.name
+                    )));
+                }
+                configured
+            }
         };
         let token_url = profile.endpoint("token_url")?;
-        let mut set =
-            flow::refresh(&self.http(), profile, token_url, &current, scopes, ttl).await?;
+        let http = self.http();
+        let result = flow::refresh(&http, profile, token_url, &current, scopes, ttl).await;
+        let mut set = match result {
+            Err(e) if e.oauth().is_some_and(|o| o.error == "invalid_grant") => {
+                // The grant ended at the server (sign-out, expiry, revocation): this refresh
+                // token will never work again, so it is dropped rather than resent.
+                if from_store {
+                    secrets.delete_secret(&name).await?;
+                } else {
+                    secrets
+                        .set_secret(&state.refused_secret_name(), &current)
+                        .await?;
+                }
+                return Err(Error::interaction(format!(
+                    "profile '{}': the refresh token is no longer valid ({e}); sign in again",
+                    profile.name
+                )));
+            }
+            other => other?,
+        };
+        let subject_name = state.subject_secret_name();
+        let signed_in = secrets.get_secret(&subject_name).await?;
+        let subject = crate::id_token::check_response(
+            &http,
+            profile,
+            &mut set,
+            signed_in.as_ref().map(crate::Secret::expose),
+        )
+        .await?;
+        if let (Some(sub), None) = (subject, &signed_in) {
+            secrets.set_secret(&subject_name, &sub.into()).await?;
+        }
         if let Some(rotated) = set.refresh_token.take() {
             if rotated != current || profile.refresh_token.as_ref() == Some(&current) {
                 secrets.set_secret(&name, &rotated).await?;

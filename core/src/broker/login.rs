@@ -188,7 +188,7 @@ impl Broker {
         )
         .await?;
         on_code(&auth);
-        let set = device::poll(
+        let mut set = device::poll(
             &http,
             &resolved,
             resolved.endpoint("token_url")?,
@@ -196,6 +196,7 @@ impl Broker {
             self.default_ttl(),
         )
         .await?;
+        id_token::check_response(&http, &resolved, &mut set, None).await?;
         self.finish_login(&state, set, scopes.as_deref()).await
     }
 
@@ -272,6 +273,15 @@ impl Broker {
         scopes: Option<&[String]>,
     ) -> Result<AccessToken> {
         let secrets = self.inner.secret_store().await;
+        let subject = set
+            .id_token
+            .as_ref()
+            .and_then(|t| id_token::validated_subject(t.expose()));
+        let subject_name = state.subject_secret_name();
+        match subject {
+            Some(sub) => secrets.set_secret(&subject_name, &sub.into()).await?,
+            None => secrets.delete_secret(&subject_name).await?,
+        }
         match set.refresh_token.take() {
             Some(rt) => {
                 secrets

@@ -222,11 +222,9 @@ impl Broker {
         if let Some(store) = self.inner.shared().await {
             store.remove(&key).await?;
         }
-        self.inner
-            .secret_store()
-            .await
-            .delete_secret(&state.refresh_secret_name())
-            .await
+        let secrets = self.inner.secret_store().await;
+        secrets.delete_secret(&state.subject_secret_name()).await?;
+        secrets.delete_secret(&state.refresh_secret_name()).await
     }
 
     /// The broker's secret store (refresh tokens, registration access tokens).

@@ -1,6 +1,6 @@
 //! Per-profile state kept by a broker: cache keys, discovery result, refresh lock.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::cache::{CacheKey, KeyParts};
 use crate::error::Result;
@@ -12,7 +12,10 @@ use crate::profile::{Grant, Profile};
 pub struct ProfileState {
     base: Profile,
     resolved: tokio::sync::OnceCell<Arc<Profile>>,
-    default_key: CacheKey,
+    /// The profile's [`crate::cache::credential_fingerprint`], computed on first use (it is
+    /// deliberately slow).
+    credential: OnceLock<String>,
+    default_key: OnceLock<CacheKey>,
     grant_key: CacheKey,
     refresh_lease: CacheKey,
     /// Held while this process refreshes the profile's refresh token.
@@ -22,16 +25,17 @@ pub struct ProfileState {
 impl ProfileState {
     /// State for `profile`, with its default cache key computed once.
     pub fn new(profile: Profile) -> Self {
-        let default_key = cache_key(&profile, &profile.scopes);
         let grant_key = cache_key(&profile, &[]);
-        // Its own namespace: a fetch holds the lease of its cache key, which equals the grant
+        // Not bound to the credential: a rotated client secret keeps the signed-in user's
+        // refresh token. Its own namespace: a fetch holds the lease of its cache key, which equals the grant
         // key for a profile without scopes, while it takes the refresh lease.
         let refresh_lease =
             CacheKey::from_canonical(format!("refresh-lease\n{}", grant_key.canonical()));
         Self {
             base: profile,
             resolved: tokio::sync::OnceCell::new(),
-            default_key,
+            credential: OnceLock::new(),
+            default_key: OnceLock::new(),
             grant_key,
             refresh_lease,
             refresh_lock: tokio::sync::Mutex::new(()),
@@ -47,21 +51,59 @@ impl ProfileState {
     #[inline]
     pub fn key(&self, scopes: Option<&[String]>) -> CacheKey {
         match scopes {
-            None => self.default_key.clone(),
-            Some(s) => cache_key(&self.base, s),
+            None => self.default_key().clone(),
+            Some(s) => cache_key(&self.base, s).bound_to(self.credential()),
         }
     }
 
     /// The cache key for the profile's own scopes.
     #[inline]
     pub fn default_key(&self) -> &CacheKey {
-        &self.default_key
+        self.default_key
+            .get_or_init(|| cache_key(&self.base, &self.base.scopes).bound_to(self.credential()))
+    }
+
+    fn credential(&self) -> &str {
+        self.credential.get_or_init(|| {
+            let p = &self.base;
+            let mut credentials: Vec<(&str, &str)> = [
+                ("client_secret", &p.client_secret),
+                ("private_key", &p.private_key),
+                ("api_key", &p.api_key),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| (name, v.expose())))
+            .collect();
+            if let Some(cert) = &p.certificate {
+                credentials.push(("certificate", cert));
+            }
+            let headers: Vec<(String, &str)> = p
+                .headers
+                .iter()
+                .map(|(n, v)| (format!("header:{n}"), v.expose()))
+                .collect();
+            credentials.extend(headers.iter().map(|(n, v)| (n.as_str(), *v)));
+            let salt = self.grant_key.canonical();
+            crate::cache::credential_fingerprint(salt, &credentials)
+        })
     }
 
     /// Name of the secret holding this profile's refresh token. Profiles of the same client,
     /// grant and parameters share it, whatever scopes they ask for.
     pub fn refresh_secret_name(&self) -> String {
         format!("refresh_token:{}", self.grant_key.digest_hex())
+    }
+
+    /// Name of the record of the `sub` that signed in with the stored refresh token, which
+    /// the ID tokens of refreshes must repeat (OpenID Connect Core §12.2).
+    pub fn subject_secret_name(&self) -> String {
+        format!("{}:sub", self.refresh_secret_name())
+    }
+
+    /// Name of the record of a configured refresh token the server refused, so that it is
+    /// not sent again.
+    pub fn refused_secret_name(&self) -> String {
+        format!("{}:refused", self.refresh_secret_name())
     }
 
     /// The lease key that serialises refreshes of this profile's refresh token across

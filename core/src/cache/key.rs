@@ -101,10 +101,53 @@ impl CacheKey {
         &self.0.canonical
     }
 
+    /// The same key, bound to a [`credential_fingerprint`]: profiles that present different
+    /// credentials to the same client never share a cached token. An empty fingerprint (a
+    /// public client) leaves the key as it is.
+    pub fn bound_to(&self, fingerprint: &str) -> Self {
+        if fingerprint.is_empty() {
+            return self.clone();
+        }
+        Self::from_canonical(format!("{}\ncredential={fingerprint}", self.0.canonical))
+    }
+
     /// Hex SHA-256 of the canonical text: a fixed-length name for files and Redis keys.
     pub fn digest_hex(&self) -> &str {
         &self.0.digest_hex
     }
+}
+
+/// PBKDF2 rounds of [`credential_fingerprint`]: a guess at a weak secret costs an offline
+/// attacker this many HMAC-SHA-256 blocks, the broker pays it once per profile.
+pub const CREDENTIAL_ROUNDS: u32 = 100_000;
+
+/// A fingerprint of the credentials a profile presents (`(name, value)` pairs: client secret,
+/// private key, certificate, API key, header values), hex. Empty without credentials.
+///
+/// PBKDF2-HMAC-SHA-256 with [`CREDENTIAL_ROUNDS`] rounds, salted with `salt` (the key's server
+/// and client id): deterministic, so processes and machines with the same credentials share
+/// cache entries, and slow, so that a key read from the cache directory or Redis does not
+/// cheaply confirm a guessed secret. The secrets themselves are never part of a key.
+pub fn credential_fingerprint(salt: &str, credentials: &[(&str, &str)]) -> String {
+    if credentials.is_empty() {
+        return String::new();
+    }
+    let mut material = zeroize::Zeroizing::new(Vec::new());
+    for (name, value) in credentials {
+        for part in [name, value] {
+            material.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            material.extend_from_slice(part.as_bytes());
+        }
+    }
+    let mut out = [0u8; 16];
+    aws_lc_rs::pbkdf2::derive(
+        aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+        std::num::NonZeroU32::new(CREDENTIAL_ROUNDS).expect("non-zero rounds"),
+        format!("tokenbroker credential v1\n{salt}").as_bytes(),
+        &material,
+        &mut out,
+    );
+    out.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Who a cached token belongs to: the fields of a canonical key before its scopes and
@@ -224,6 +267,31 @@ mod tests {
             (id.client_id.as_str(), id.subject.as_str()),
             ("a b\\c", "x\ny")
         );
+    }
+
+    #[test]
+    fn credentials_split_keys_and_stay_out_of_them() {
+        let base = key(&["s"], &[]);
+        let right = credential_fingerprint("t c", &[("client_secret", "right")]);
+        let wrong = credential_fingerprint("t c", &[("client_secret", "wrong")]);
+        assert_eq!(
+            right,
+            credential_fingerprint("t c", &[("client_secret", "right")])
+        );
+        assert_ne!(base.bound_to(&right), base.bound_to(&wrong));
+        assert_ne!(
+            right,
+            credential_fingerprint("t c", &[("api_key", "right")]),
+            "which credential it is counts"
+        );
+        assert_ne!(
+            right,
+            credential_fingerprint("t d", &[("client_secret", "right")])
+        );
+        assert!(!base.bound_to(&right).canonical().contains("right"));
+        assert_eq!(base.bound_to(""), base);
+        let id = KeyIdentity::parse(base.bound_to(&right).canonical());
+        assert_eq!(id, KeyIdentity::parse(base.canonical()));
     }
 
     #[test]

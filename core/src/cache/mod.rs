@@ -13,7 +13,7 @@ mod store;
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
 pub use file::{DIR_ENV, FileStore};
-pub use key::{CacheKey, KeyIdentity, KeyParts};
+pub use key::{CREDENTIAL_ROUNDS, CacheKey, KeyIdentity, KeyParts, credential_fingerprint};
 pub use memory::MemoryCache;
 pub use secrets::MemorySecrets;
 pub use store::{EntryInfo, Lease, SecretStore, SharedStore};

@@ -192,7 +192,8 @@ pub(crate) fn callback_from(pairs: &[(String, String)]) -> Result<Callback> {
 /// Exchanges the code of `callback` for tokens.
 ///
 /// Checks, in order: `state` equals the request's (constant time), the RFC 9207 `iss`
-/// parameter (when sent) equals the expected issuer, the front-channel ID token of a hybrid
+/// parameter (when sent, and required when the server's metadata advertises it) equals the
+/// expected issuer, the front-channel ID token of a hybrid
 /// response (with the request's nonce and its `c_hash`). Then posts `grant_type=
 /// authorization_code`, `code`, `redirect_uri` and `code_verifier` (retried only when surely
 /// unprocessed, since a code works once) and validates the token endpoint's ID token.
@@ -217,13 +218,22 @@ pub async fn exchange_code(
         ));
     }
     let expected_issuer = id_check.map(|c| c.issuer).or(profile.issuer.as_deref());
-    if let (Some(sent), Some(expected)) = (&callback.issuer, expected_issuer)
-        && sent.trim_end_matches('/') != expected.trim_end_matches('/')
-    {
-        return Err(Error::interaction(format!(
-            "the redirect comes from issuer '{}', expected '{expected}' (mix-up attack?)",
-            printable(sent, 100)
-        )));
+    match (&callback.issuer, expected_issuer) {
+        (Some(sent), Some(expected))
+            if sent.trim_end_matches('/') != expected.trim_end_matches('/') =>
+        {
+            return Err(Error::interaction(format!(
+                "the redirect comes from issuer '{}', expected '{expected}' (mix-up attack?)",
+                printable(sent, 100)
+            )));
+        }
+        (None, _) if profile.requires_iss_parameter => {
+            return Err(Error::interaction(
+                "the redirect carries no 'iss' although the server advertises RFC 9207 \
+                 (a response from another server?)",
+            ));
+        }
+        _ => {}
     }
     let front = match (&callback.id_token, &id_check) {
         (Some(token), Some(check)) => {

@@ -32,8 +32,19 @@ struct AssertionClaims<'a> {
     exp: u64,
 }
 
-/// Adds the profile's client authentication to a form request for `audience` (the token
-/// endpoint URL).
+/// The `aud` of every client assertion, whichever endpoint it is sent to (token, revocation,
+/// device authorization, PAR): the token endpoint URL, a single string.
+///
+/// RFC 7523 §3 names the token endpoint as a value that identifies the server, OpenID Connect
+/// Core §9 says it SHOULD be used, and strict servers (which refuse the URL of the endpoint being
+/// called) accept it next to the issuer. draft-ietf-oauth-rfc7523bis prefers the issuer
+/// identifier, but Azure AD, one of the presets, accepts only the token endpoint.
+pub fn assertion_audience(profile: &Profile) -> Result<&str> {
+    profile.endpoint("token_url").map(url::Url::as_str)
+}
+
+/// Adds the profile's client authentication to a form request; `audience` is
+/// [`assertion_audience`].
 pub fn apply(profile: &Profile, request: &mut Request, audience: &str) -> Result<()> {
     let crate::http::Body::Form(fields) = &mut request.body else {
         return Err(Error::config(

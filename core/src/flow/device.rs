@@ -59,7 +59,11 @@ pub async fn start(
     let mut request = Request::form(device_url.clone(), fields, Retry::Idempotent);
     request.headers = profile.headers.clone();
     request.also_redact(profile.secrets());
-    client_auth::apply(profile, &mut request, device_url.as_str())?;
+    client_auth::apply(
+        profile,
+        &mut request,
+        client_auth::assertion_audience(profile)?,
+    )?;
     let started = Instant::now();
     let resp = http.send(&request).await?;
     if !(200..300).contains(&resp.status) {

@@ -10,7 +10,8 @@ use crate::secret::Secret;
 use crate::validate;
 
 /// Asks the server to revoke `token` (`hint`: `refresh_token` or `access_token`). The client
-/// authenticates as at the token endpoint. Per RFC 7009 §2.2 the server answers 200 for an
+/// authenticates as at the token endpoint (an assertion names the token endpoint as `aud`).
+/// Per RFC 7009 §2.2 the server answers 200 for an
 /// already-invalid token too, so success means "the token is no longer usable".
 pub async fn revoke(
     http: &HttpClient,
@@ -25,7 +26,11 @@ pub async fn revoke(
     ];
     let mut request = Request::form(revocation_url.clone(), fields, Retry::Idempotent);
     request.also_redact(profile.secrets());
-    client_auth::apply(profile, &mut request, revocation_url.as_str())?;
+    client_auth::apply(
+        profile,
+        &mut request,
+        client_auth::assertion_audience(profile)?,
+    )?;
     let resp = http.send(&request).await?;
     if (200..300).contains(&resp.status) {
         return Ok(());
