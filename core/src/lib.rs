@@ -12,6 +12,7 @@ pub mod flow;
 mod fork;
 pub mod http;
 pub mod id_token;
+pub mod local_server;
 mod locks;
 pub mod profile;
 pub mod provider;
