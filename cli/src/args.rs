@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// without it a random secret is made for this run
     #[arg(long, value_name = "FILE")]
     pub secret_file: Option<PathBuf>,
+    /// Write a new random secret to --secret-file (0600) and exit; a running sidecar uses
+    /// it from its next request
+    #[arg(long, requires = "secret_file")]
+    pub rotate_secret: bool,
 }
 
 #[derive(Debug, Subcommand)]

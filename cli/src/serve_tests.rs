@@ -1,3 +1,4 @@
+use super::secret::{constant_time_eq, random_secret};
 use super::*;
 
 #[test]

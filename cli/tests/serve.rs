@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::{Env, Running, api_me, client_requests, new_client, raw_request, write_private};
+use tokenbroker_testkit::hostile;
 
 struct Sidecar {
     run: Running,
@@ -219,6 +220,58 @@ fn serve_takes_its_secret_from_a_private_file() {
     );
     assert_eq!(status, 200, "{body}");
 
+    // One command rotates it; the running sidecar takes the new secret at once.
+    let out = env.ok(&[
+        "serve",
+        "--rotate-secret",
+        "--secret-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.contains("\"rotated\":true"), "{out}");
+    let rotated = std::fs::read_to_string(&file).unwrap().trim().to_owned();
+    assert_eq!(rotated.len(), 64);
+    assert!(
+        !out.contains(&rotated),
+        "the new secret is not printed: {out}"
+    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let health = |secret: &str| {
+        raw_request(
+            s.port,
+            "GET",
+            "/v1/health",
+            &[("Host", &host), ("X-Tokenbroker-Secret", secret)],
+        )
+        .0
+    };
+    assert_eq!(
+        health("a-long-enough-sidecar-secret-0123"),
+        403,
+        "the old secret is dead"
+    );
+    assert_eq!(health(&rotated), 200);
+    // A first rotation makes the file (and a private directory).
+    let fresh = env.dir.join("state/tokenbroker/sidecar-secret");
+    env.ok(&[
+        "serve",
+        "--rotate-secret",
+        "--secret-file",
+        fresh.to_str().unwrap(),
+    ]);
+    let dir_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(fresh.parent().unwrap())
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(dir_mode & 0o777, 0o700);
+    assert_eq!(
+        env.run(&["serve", "--rotate-secret"]).code(),
+        2,
+        "needs --secret-file"
+    );
+
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     let run = env.run(&["serve", "--secret-file", file.to_str().unwrap()]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
@@ -228,4 +281,65 @@ fn serve_takes_its_secret_from_a_private_file() {
         "{}",
         run.stderr()
     );
+}
+
+#[test]
+fn serve_refuses_absurd_lengths_and_endless_heads_promptly() {
+    let (id, secret) = new_client("limits");
+    let env = Env::new(&alliance(&id, &secret));
+    let s = serve(&env, &[]);
+    let addr = format!("127.0.0.1:{}", s.port);
+    let head = format!(
+        "GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nX-Tokenbroker-Secret: {}\r\n",
+        s.secret
+    );
+    for length in ["18446744073709551615", "99999999999"] {
+        let req = format!("{head}Content-Length: {length}\r\n\r\n");
+        let answer = hostile::exchange(&addr, req.as_bytes(), hostile::PROMPT);
+        assert!(answer.closed, "Content-Length {length}: {answer:?}");
+        assert!(
+            matches!(answer.status(), Some(400 | 413 | 431)),
+            "Content-Length {length}: {answer:?}"
+        );
+    }
+    let answer = hostile::endless_head(&addr, &head);
+    assert!(
+        answer.closed && answer.took < hostile::PROMPT * 2,
+        "{answer:?}"
+    );
+    assert!(
+        answer.text.is_empty() || answer.status() == Some(431),
+        "{answer:?}"
+    );
+    let (status, _, _) = raw_request(
+        s.port,
+        "GET",
+        "/v1/health",
+        &[("Host", &addr), ("X-Tokenbroker-Secret", &s.secret)],
+    );
+    assert_eq!(status, 200, "still serving");
+}
+
+#[test]
+fn serve_answers_while_200_connections_sit_idle_and_drops_slow_ones() {
+    let (id, secret) = new_client("idle");
+    let env = Env::new(&alliance(&id, &secret));
+    let s = serve(&env, &[]);
+    let addr = format!("127.0.0.1:{}", s.port);
+    let idle = hostile::idle_connections(&addr, 200);
+    let req = format!(
+        "GET /v1/health HTTP/1.1\r\nHost: {addr}\r\nX-Tokenbroker-Secret: {}\r\n\r\n",
+        s.secret
+    );
+    let answer = hostile::exchange(&addr, req.as_bytes(), hostile::PROMPT);
+    assert_eq!(answer.status(), Some(200), "{answer:?}");
+    drop(idle);
+
+    // A head dribbled one byte per 500 ms is closed by the head timeout (10 s).
+    let took = hostile::slow_loris(
+        &addr,
+        b"GET /v1/health HTTP/1.1\r\nX-Slow: ",
+        Duration::from_secs(60),
+    );
+    assert!(took < Duration::from_secs(25), "slow head held {took:?}");
 }

@@ -14,6 +14,7 @@ mod fork;
 pub mod http;
 pub mod id_token;
 pub mod limits;
+pub mod local_server;
 mod locks;
 pub mod profile;
 pub mod provider;

@@ -59,7 +59,7 @@ async fn browser_login(
 ) -> Result<Callback> {
     let url = request.url.to_string();
     let (callback, _) = tokio::join!(
-        listener.wait(&request.state, LOGIN_TIMEOUT),
+        listener.complete(&request.state, LOGIN_TIMEOUT, |c| async { Ok(c) }),
         drive_login(&url, &["--follow"])
     );
     callback
@@ -322,7 +322,11 @@ async fn loopback_listener_ignores_strays_and_takes_the_matching_form_post() {
     let uri = listener.redirect_uri().to_owned();
     let base = uri.trim_end_matches("/callback").to_owned();
     let addr = base.trim_start_matches("http://").to_owned();
-    let waiting = tokio::spawn(listener.wait("expected-state", Duration::from_secs(30)));
+    let waiting = tokio::spawn(listener.complete(
+        "expected-state",
+        Duration::from_secs(30),
+        |c| async { Ok(c) },
+    ));
     let client = reqwest::Client::new();
 
     let resp = client
@@ -398,7 +402,8 @@ async fn loopback_listener_reports_errors_timeouts_and_binds_configured_uris() {
     // An error response carrying the right state ends the login with that error.
     let listener = LoopbackListener::bind(None).await.unwrap();
     let uri = listener.redirect_uri().to_owned();
-    let waiting = tokio::spawn(listener.wait("s-1", Duration::from_secs(30)));
+    let waiting =
+        tokio::spawn(listener.complete("s-1", Duration::from_secs(30), |c| async { Ok(c) }));
     let resp = reqwest::get(format!(
         "{uri}?error=access_denied&error_description=nope&state=s-1"
     ))
@@ -411,7 +416,7 @@ async fn loopback_listener_reports_errors_timeouts_and_binds_configured_uris() {
 
     let listener = LoopbackListener::bind(None).await.unwrap();
     let err = listener
-        .wait("s", Duration::from_millis(200))
+        .complete("s", Duration::from_millis(200), |c| async { Ok(c) })
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Interaction);

@@ -80,7 +80,7 @@ impl PendingLogin {
 impl Broker {
     /// Signs in with the authorization code flow: a one-shot listener on 127.0.0.1 receives
     /// the redirect (query or `form_post`), the code is exchanged with PKCE, the refresh token
-    /// is stored and the access token returned.
+    /// is stored and the access token returned; the browser's page shows that outcome.
     pub async fn login(&self, profile: &str, options: &LoginOptions) -> Result<AccessToken> {
         let (state, resolved) = self.login_profile(profile).await?;
         let listener = LoopbackListener::bind(resolved.redirect_uri.as_deref()).await?;
@@ -101,15 +101,15 @@ impl Broker {
         if options.open_browser {
             open_browser(request.url.as_str(), &self.inner.config);
         }
-        let callback = listener.wait(&request.state, options.timeout).await?;
-        self.finish_code(
-            &state,
-            &resolved,
-            &request,
-            &callback,
-            options.scopes.as_deref(),
-        )
-        .await
+        // The browser's page waits for the exchange, so it shows the real outcome.
+        let (state, resolved, request) = (&state, &resolved, &request);
+        listener
+            .complete(&request.state, options.timeout, |callback| async move {
+                let scopes = options.scopes.as_deref();
+                self.finish_code(state, resolved, request, &callback, scopes)
+                    .await
+            })
+            .await
     }
 
     /// Starts a sign-in whose browser step the app runs itself (custom tab,

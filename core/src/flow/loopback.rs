@@ -1,44 +1,57 @@
-//! A one-shot loopback redirect listener (RFC 8252 §7.3) for native-app logins.
+//! A one-shot loopback redirect listener (RFC 8252 §7.3) for native-app logins, on the
+//! shared [`local_server`](crate::local_server).
 //!
-//! It speaks just enough HTTP/1.1 to receive one redirect: a `GET` with the answer in the
-//! query, or a `POST` of an `application/x-www-form-urlencoded` body (`form_post`). A `GET`
-//! without a query gets a small page that re-posts the URL fragment, so fragment responses
-//! work too. Every connection is answered and closed; nothing else is served.
+//! It receives one redirect: a `GET` with the answer in the query, or a `POST` of an
+//! `application/x-www-form-urlencoded` body (`form_post`). A `GET` without a query gets a
+//! small page that re-posts the URL fragment, so fragment responses work too. Nothing else
+//! is served.
 //!
 //! Anything on the machine can connect to a loopback port, so a request is accepted only
 //! when its `state` matches. A request to another path (a browser's `/favicon.ico`) gets a
 //! 404 and a request with a missing or wrong `state` gets an error page; in both cases the
 //! listener keeps waiting, so a stray request cannot end the login. A matching response
-//! ends the wait, with the code or with the error the authorization server reported.
+//! ends the wait, with the code or with the error the authorization server reported, and
+//! the browser's page shows the outcome of the whole sign-in: it is answered only once the
+//! code exchange (and the ID token's check) is done, or after [`OUTCOME_TIMEOUT`].
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::flow::authorization::{Callback, callback_from, param, printable, same};
 use crate::http::is_loopback;
+use crate::local_server::{Handler, Limits, LocalServer, Method, Request, Response};
 
-/// Largest request (head and body) the listener reads.
+/// Largest request head, and largest body, the listener reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// How long one connection may take to send its request.
+/// How long one connection may take to send its request head, and then its body.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connections handled at the same time; more wait in the accept queue.
-const MAX_CONNECTIONS: usize = 16;
+/// How long the browser's page waits for the outcome of the code exchange.
+pub const OUTCOME_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The redirect path used when no redirect URI is configured.
 pub const DEFAULT_PATH: &str = "/callback";
 
+const LIMITS: Limits = Limits {
+    max_head_bytes: MAX_REQUEST_BYTES,
+    max_body_bytes: MAX_REQUEST_BYTES,
+    head_timeout: READ_TIMEOUT,
+    body_timeout: READ_TIMEOUT,
+    connection_timeout: Duration::from_secs(OUTCOME_TIMEOUT.as_secs() + 30),
+};
+
 /// A bound loopback listener waiting for one authorization redirect.
 #[derive(Debug)]
 pub struct LoopbackListener {
-    listener: TcpListener,
+    server: LocalServer,
     redirect_uri: String,
     path: String,
 }
@@ -81,19 +94,19 @@ impl LoopbackListener {
                 (ip, host, url.port().unwrap_or(0), url.path().to_owned())
             }
         };
-        let listener = TcpListener::bind(SocketAddr::new(ip, port))
+        let server = LocalServer::bind(SocketAddr::new(ip, port), LIMITS)
             .await
             .map_err(|e| {
                 Error::interaction(format!(
                     "cannot listen on {ip}:{port} for the redirect: {e}"
                 ))
             })?;
-        let port = listener
+        let port = server
             .local_addr()
             .map_err(|e| Error::interaction(format!("cannot read the listener's port: {e}")))?
             .port();
         Ok(Self {
-            listener,
+            server,
             redirect_uri: format!("http://{host}:{port}{path}"),
             path,
         })
@@ -105,244 +118,180 @@ impl LoopbackListener {
         &self.redirect_uri
     }
 
-    /// Waits for the redirect whose `state` is `expected_state`, answering the browser with
-    /// a short page, for at most `timeout`.
-    pub async fn wait(self, expected_state: &str, timeout: Duration) -> Result<Callback> {
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        let mut connections: JoinSet<Option<Result<Callback>>> = JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut deadline => {
-                    return Err(Error::interaction(format!(
-                        "no browser redirect arrived at {} within {timeout:?}",
-                        self.redirect_uri
-                    )));
-                }
-                accepted = self.listener.accept(), if connections.len() < MAX_CONNECTIONS => {
-                    match accepted {
-                        Ok((stream, _)) => {
-                            let path = self.path.clone();
-                            let state = expected_state.to_owned();
-                            connections.spawn(async move { serve(stream, &path, &state).await });
-                        }
-                        Err(e) => tracing::debug!("loopback accept failed: {e}"),
-                    }
-                }
-                Some(done) = connections.join_next(), if !connections.is_empty() => {
-                    if let Ok(Some(outcome)) = done {
-                        return outcome;
-                    }
-                }
+    /// Waits for the redirect whose `state` is `expected_state`, for at most `timeout`, then
+    /// runs `finish` (the code exchange) on it and shows its outcome in the browser: "Signed
+    /// in" only when `finish` succeeded, else the (scrubbed) reason it failed.
+    pub async fn complete<T, F, Fut>(
+        self,
+        expected_state: &str,
+        timeout: Duration,
+        finish: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(Callback) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let (arrived_tx, arrived_rx) = oneshot::channel();
+        let handler = Arc::new(Redirects {
+            path: self.path,
+            state: expected_state.to_owned(),
+            arrived: Mutex::new(Some(arrived_tx)),
+        });
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let serving = tokio::spawn(self.server.serve(handler, async {
+            let _ = stop_rx.await;
+        }));
+        let result = match tokio::time::timeout(timeout, arrived_rx).await {
+            Err(_) => Err(Error::interaction(format!(
+                "no browser redirect arrived at {} within {timeout:?}",
+                self.redirect_uri
+            ))),
+            Ok(Err(_)) => Err(Error::interaction("the loopback listener stopped")),
+            Ok(Ok(Arrived::Refused(e))) => Err(e),
+            Ok(Ok(Arrived::Callback(callback, reply))) => {
+                let result = finish(callback).await;
+                let _ = reply.send(outcome_page(&result));
+                result
             }
-        }
-    }
-}
-
-/// One parsed request.
-struct HttpRequest {
-    method: String,
-    target: String,
-    content_type: Option<String>,
-    body: Vec<u8>,
-}
-
-/// Answers one connection. Returns the outcome when the request carried the expected state.
-async fn serve(
-    mut stream: TcpStream,
-    path: &str,
-    expected_state: &str,
-) -> Option<Result<Callback>> {
-    let request = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut stream)).await {
-        Ok(Ok(request)) => request,
-        Ok(Err((status, why))) => {
-            respond(&mut stream, status, "Bad request", why).await;
-            return None;
-        }
-        Err(_) => {
-            respond(
-                &mut stream,
-                408,
-                "Request timeout",
-                "The request took too long.",
-            )
-            .await;
-            return None;
-        }
-    };
-    let (req_path, query) = match request.target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (request.target.as_str(), None),
-    };
-    if req_path != path {
-        respond(&mut stream, 404, "Not found", "Nothing here.").await;
-        return None;
-    }
-    let pairs: Vec<(String, String)> = match (request.method.as_str(), query) {
-        ("GET", Some(q)) if !q.is_empty() => url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect(),
-        ("GET", _) => {
-            send(&mut stream, 200, FRAGMENT_PAGE).await;
-            return None;
-        }
-        ("POST", _) => {
-            let form = request
-                .content_type
-                .as_deref()
-                .and_then(|ct| ct.split(';').next())
-                .is_some_and(|ct| {
-                    ct.trim()
-                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                });
-            if !form {
-                let why = "Expected an application/x-www-form-urlencoded body.";
-                respond(&mut stream, 415, "Unsupported media type", why).await;
-                return None;
-            }
-            url::form_urlencoded::parse(&request.body)
-                .into_owned()
-                .collect()
-        }
-        _ => {
-            respond(
-                &mut stream,
-                405,
-                "Method not allowed",
-                "Only GET and POST are accepted.",
-            )
-            .await;
-            return None;
-        }
-    };
-    if !param(&pairs, "state").is_some_and(|s| same(s, expected_state)) {
-        tracing::info!("loopback listener ignored a redirect with a missing or wrong state");
-        let why = "This response does not belong to the sign-in in progress (its state does \
-                   not match). The application is still waiting; you can retry the sign-in.";
-        respond(&mut stream, 400, "Unexpected response", why).await;
-        return None;
-    }
-    let outcome = callback_from(&pairs);
-    match &outcome {
-        Ok(_) => {
-            let text = "Sign-in complete. You can close this window and return to the application.";
-            respond(&mut stream, 200, "Signed in", text).await;
-        }
-        Err(e) => {
-            let text = format!("Sign-in failed: {e}. You can close this window.");
-            respond(&mut stream, 200, "Sign-in failed", &text).await;
-        }
-    }
-    Some(outcome)
-}
-
-/// Reads one request head and body, refusing anything over [`MAX_REQUEST_BYTES`].
-async fn read_request(
-    stream: &mut TcpStream,
-) -> std::result::Result<HttpRequest, (u16, &'static str)> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if buf.len() >= MAX_REQUEST_BYTES {
-            return Err((431, "The request is too large."));
-        }
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|_| (400, "The request could not be read."))?;
-        if n == 0 {
-            return Err((400, "The request ended early."));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..head_end])
-        .map_err(|_| (400, "The request head is not text."))?;
-    let mut lines = head.split("\r\n");
-    let mut start = lines.next().unwrap_or_default().split(' ');
-    let (Some(method), Some(target), Some(version)) = (start.next(), start.next(), start.next())
-    else {
-        return Err((400, "The request line is malformed."));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err((505, "Only HTTP/1.x is supported."));
-    }
-    let mut content_length = 0usize;
-    let mut content_type = None;
-    for line in lines.filter(|l| !l.is_empty()) {
-        let Some((name, value)) = line.split_once(':') else {
-            return Err((400, "A header line is malformed."));
         };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => {
-                content_length = value
-                    .parse()
-                    .map_err(|_| (400, "Content-Length is not a number."))?;
+        // Stop listening; the answer in progress (the outcome page) is still written.
+        let _ = stop_tx.send(());
+        let _ = serving.await;
+        result
+    }
+}
+
+/// What the matching redirect brought.
+enum Arrived {
+    /// The authorization server's error (already shown to the browser).
+    Refused(Error),
+    /// A code; the browser's page waits for the outcome on the sender.
+    Callback(Callback, oneshot::Sender<Response>),
+}
+
+/// The listener's request handler.
+struct Redirects {
+    path: String,
+    state: String,
+    arrived: Mutex<Option<oneshot::Sender<Arrived>>>,
+}
+
+impl Handler for Redirects {
+    async fn handle(&self, request: Request) -> Response {
+        if request.uri.path() != self.path {
+            return page(404, "Not found", "Nothing here.");
+        }
+        let query = request.uri.query().filter(|q| !q.is_empty());
+        let pairs: Vec<(String, String)> = match (&request.method, query) {
+            (&Method::GET, Some(q)) => url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect(),
+            (&Method::GET, None) => return html(200, FRAGMENT_PAGE.to_owned()),
+            (&Method::POST, _) => {
+                let form = request
+                    .headers
+                    .get("content-type")
+                    .and_then(|ct| ct.to_str().ok())
+                    .and_then(|ct| ct.split(';').next())
+                    .is_some_and(|ct| {
+                        ct.trim()
+                            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+                    });
+                if !form {
+                    let why = "Expected an application/x-www-form-urlencoded body.";
+                    return page(415, "Unsupported media type", why);
+                }
+                url::form_urlencoded::parse(&request.body)
+                    .into_owned()
+                    .collect()
             }
-            "content-type" => content_type = Some(value.to_owned()),
-            "transfer-encoding" => return Err((411, "Chunked bodies are not supported.")),
-            _ => {}
+            _ => {
+                let why = "Only GET and POST are accepted.";
+                return page(405, "Method not allowed", why);
+            }
+        };
+        if !param(&pairs, "state").is_some_and(|s| same(s, &self.state)) {
+            tracing::info!("loopback listener ignored a redirect with a missing or wrong state");
+            let why = "This response does not belong to the sign-in in progress (its state does \
+                       not match). The application is still waiting; you can retry the sign-in.";
+            return page(400, "Unexpected response", why);
+        }
+        let Some(arrived) = self.arrived.lock().take() else {
+            let why = "This sign-in already received its response; see the first window.";
+            return page(409, "Already received", why);
+        };
+        let callback = match callback_from(&pairs) {
+            Ok(callback) => callback,
+            Err(e) => {
+                let shown = outcome_page::<()>(&Err(e.clone()));
+                let _ = arrived.send(Arrived::Refused(e));
+                return shown;
+            }
+        };
+        let (reply_tx, reply_rx) = oneshot::channel();
+        if arrived.send(Arrived::Callback(callback, reply_tx)).is_err() {
+            return page(
+                410,
+                "Sign-in ended",
+                "The application stopped waiting for this sign-in.",
+            );
+        }
+        match tokio::time::timeout(OUTCOME_TIMEOUT, reply_rx).await {
+            Ok(Ok(shown)) => shown,
+            Ok(Err(_)) => page(
+                200,
+                "Sign-in interrupted",
+                "The application stopped before it finished the sign-in.",
+            ),
+            Err(_) => page(
+                200,
+                "Sign-in still in progress",
+                "The application is still finishing the sign-in; return to it to see the result.",
+            ),
         }
     }
-    if head_end + content_length > MAX_REQUEST_BYTES {
-        return Err((413, "The request body is too large."));
+
+    fn refuse(&self, status: u16, why: &str) -> Response {
+        page(status, "Bad request", why)
     }
-    let mut body = buf[head_end..].to_vec();
-    while body.len() < content_length {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|_| (400, "The body could not be read."))?;
-        if n == 0 {
-            return Err((400, "The body ended early."));
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    body.truncate(content_length);
-    Ok(HttpRequest {
-        method: method.to_owned(),
-        target: target.to_owned(),
-        content_type,
-        body,
-    })
 }
 
-/// Sends a small HTML page with `title` and `text` (escaped).
-async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
-    let page = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{x}</p></body></html>\n",
-        t = escape(title),
-        x = escape(&printable(text, 600)),
-    );
-    send(stream, status, &page).await;
+/// The page for the outcome of the whole sign-in.
+fn outcome_page<T>(result: &Result<T>) -> Response {
+    match result {
+        Ok(_) => page(
+            200,
+            "Signed in",
+            "Sign-in complete. You can close this window and return to the application.",
+        ),
+        Err(e) => page(
+            200,
+            "Sign-in failed",
+            &format!("Sign-in failed: {e}. You can close this window."),
+        ),
+    }
 }
 
-async fn send(stream: &mut TcpStream, status: u16, page: &str) {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        415 => "Unsupported Media Type",
-        431 => "Request Header Fields Too Large",
-        505 => "HTTP Version Not Supported",
-        _ => "Bad Request",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n\
-         Content-Length: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n\
-         X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-        page.len()
-    );
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(page.as_bytes()).await;
-    let _ = stream.shutdown().await;
+/// A small HTML page with `title` and `text` (escaped).
+fn page(status: u16, title: &str, text: &str) -> Response {
+    html(
+        status,
+        format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+             <body style=\"font-family:sans-serif;margin:3em\"><h1>{t}</h1><p>{x}</p></body></html>\n",
+            t = escape(title),
+            x = escape(&printable(text, 600)),
+        ),
+    )
+}
+
+fn html(status: u16, body: String) -> Response {
+    Response {
+        status,
+        content_type: "text/html; charset=utf-8",
+        headers: vec![("Referrer-Policy", "no-referrer")],
+        body: body.into_bytes(),
+    }
 }
 
 /// A page that posts the URL fragment (a `response_mode=fragment` answer) back as a form to

@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
+pub mod hostile;
+
 /// A running server and what it printed at start.
 pub struct Server {
     /// The JSON line the server printed.
