@@ -142,7 +142,8 @@ pub fn apply(metadata: &Metadata, profile: &mut Profile) {
     profile.issuer = Some(metadata.issuer.clone());
 }
 
-fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {
+/// Checks a metadata document against the configured `expected` issuer.
+pub(crate) fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {
     let invalid = |reason: String| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),
