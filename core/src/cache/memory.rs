@@ -65,7 +65,10 @@ impl MemoryCache {
         let Some(entry) = map.get(key) else {
             return Lookup::Miss;
         };
-        if entry.token.expires_at() <= now + min_ttl {
+        if now
+            .checked_add(min_ttl)
+            .is_none_or(|end| entry.token.expires_at() <= end)
+        {
             return Lookup::Miss;
         }
         let tick = coarse_tick(now);
@@ -203,6 +206,18 @@ mod tests {
             cache.get(&key(2), now, Duration::ZERO),
             Lookup::Miss
         ));
+    }
+
+    /// A `min_ttl` past the end of time (the sidecar's `?min_ttl=18446744073709551615`) is a
+    /// miss, not an overflow panic.
+    #[test]
+    fn min_ttl_beyond_the_clock_is_a_miss() {
+        let cache = MemoryCache::new(10);
+        cache.insert(key(1), token(60), SystemTime::now());
+        let now = SystemTime::now();
+        for min_ttl in [Duration::from_secs(u64::MAX), Duration::MAX] {
+            assert!(matches!(cache.get(&key(1), now, min_ttl), Lookup::Miss));
+        }
     }
 
     #[test]
