@@ -28,7 +28,7 @@ for target in $targets; do
   seeds=()
   [ -d "seeds/$target" ] && seeds=("seeds/$target")
   fuzz run --debug-assertions "$target" "corpus/$target" "${seeds[@]}" -- \
-    -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -max_len=65536 \
+    -max_total_time="$secs" -print_final_stats=1 -rss_limit_mb=2048 -max_len=65536 -dict=hostile.dict \
     >"$log" 2>&1
   status=$?
   runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
