@@ -3,8 +3,12 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TERM_COLOR ?= never
+# Cases per property in core/tests/parsers_prop.rs (a short pass; `make fuzz` goes longer).
+export PROPTEST_CASES ?= 256
+# Seconds each fuzz target runs in `make fuzz`.
+FUZZ_SECS ?= 60
 
-.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd
+.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd fuzz
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
@@ -52,3 +56,8 @@ bench-rust:
 
 bench-herd: tests/oidc/node_modules
 	cargo run -q --release -p tokenbroker --example herd
+
+# Coverage-guided fuzzing of every parser (fuzz/, cargo-fuzz): FUZZ_SECS per target; prints
+# runs and crashes per target (docs/security.md, "Fuzzing").
+fuzz:
+	FUZZ_SECS=$(FUZZ_SECS) scripts/fuzz.sh

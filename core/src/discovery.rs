@@ -144,7 +144,8 @@ pub fn apply(metadata: &Metadata, profile: &mut Profile) {
     profile.requires_iss_parameter = metadata.authorization_response_iss_parameter_supported;
 }
 
-fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {
+/// Checks a metadata document against the configured `expected` issuer.
+pub(crate) fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {
     let invalid = |reason: String| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::flow::authorization::{printable, same};
-use crate::http::{HttpClient, Request};
+use crate::http::{HttpClient, Request, Response};
 use crate::profile::Profile;
 use crate::token::TokenSet;
 use crate::validate;
@@ -149,10 +149,15 @@ pub fn validated_subject(id_token: &str) -> Option<String> {
 /// exotic types) are skipped; a set with no usable key is an error.
 pub async fn fetch_jwks(http: &HttpClient, url: &Url) -> Result<JwkSet> {
     let resp = http.send(&Request::get(url.clone())).await?;
+    parse_jwks(&resp)
+}
+
+/// Reads a JWKS response as [`fetch_jwks`] does.
+pub(crate) fn parse_jwks(resp: &Response) -> Result<JwkSet> {
     if !(200..300).contains(&resp.status) {
-        return Err(validate::error_response(&resp));
+        return Err(validate::error_response(resp));
     }
-    let map = validate::json_object(&resp)?;
+    let map = validate::json_object(resp)?;
     let invalid = |reason: &str| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),

@@ -11,6 +11,8 @@ pub mod discovery;
 pub mod error;
 pub mod flow;
 mod fork;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod id_token;
 pub mod limits;

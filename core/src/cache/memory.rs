@@ -209,6 +209,18 @@ mod tests {
         ));
     }
 
+    /// A `min_ttl` past the end of time (the sidecar's `?min_ttl=18446744073709551615`) is a
+    /// miss, not an overflow panic.
+    #[test]
+    fn min_ttl_beyond_the_clock_is_a_miss() {
+        let cache = MemoryCache::new(10);
+        cache.insert(key(1), token(60), SystemTime::now());
+        let now = SystemTime::now();
+        for min_ttl in [Duration::from_secs(u64::MAX), Duration::MAX] {
+            assert!(matches!(cache.get(&key(1), now, min_ttl), Lookup::Miss));
+        }
+    }
+
     #[test]
     fn a_min_ttl_beyond_any_clock_is_a_miss_not_a_panic() {
         let cache = MemoryCache::new(10);

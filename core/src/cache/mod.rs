@@ -5,7 +5,7 @@ mod disk;
 mod file;
 mod key;
 pub mod memory;
-mod record;
+pub(crate) mod record;
 mod redis;
 mod secrets;
 mod store;
