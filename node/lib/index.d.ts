@@ -196,6 +196,11 @@ export declare class PendingLogin {
 /** Request config as axios passes it to a request interceptor (only what is used). */
 export interface InterceptedRequest {
   headers?: { set(name: string, value: string): unknown } | Record<string, unknown>
+  url?: string
+  baseURL?: string
+  allowAbsoluteUrls?: boolean
+  /** Replaced by a hook that drops `Authorization` on a redirect to another origin, then calls this one. */
+  beforeRedirect?: (...args: any[]) => unknown
 }
 
 export declare class Broker {

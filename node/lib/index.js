@@ -234,8 +234,8 @@ class Broker {
   }
 
   /**
-   * `fetch` with the profile's `Authorization` header. On a 401 the token is refreshed once
-   * (unless another caller already did) and the request retried once.
+   * `fetch` with the profile's `Authorization` header. On a 401 from the request's own origin
+   * the token is refreshed once (unless another caller already did) and the request retried once.
    */
   async fetch(profile, input, init, options) {
     const base = new Request(input, init)
@@ -246,7 +246,9 @@ class Broker {
     }
     const token = await this.token(profile, options)
     const first = await send(token, base.clone())
-    if (first.status !== 401) return first
+    // fetch drops Authorization on every redirect to another origin, so a 401 from another
+    // origin never refused our token: it is returned as it is, with no refresh and no retry.
+    if (first.status !== 401 || originOf(first.url) !== originOf(base.url)) return first
     await first.body?.cancel().catch(() => {})
     return send(await this.#replace(profile, token, options), base)
   }
@@ -261,7 +263,8 @@ class Broker {
 
   /**
    * An axios request interceptor: `axios.interceptors.request.use(broker.axiosInterceptor('p'))`.
-   * Needs nothing from axios: it sets `config.headers.Authorization`.
+   * Needs nothing from axios: it sets `config.headers.Authorization`, and a `beforeRedirect`
+   * that drops it on a redirect to another origin (older axios keep it for subdomains).
    */
   axiosInterceptor(profile, options) {
     return async (config) => {
@@ -269,6 +272,7 @@ class Broker {
       const headers = config.headers ?? (config.headers = {})
       if (typeof headers.set === 'function') headers.set('Authorization', token.header())
       else headers.Authorization = token.header()
+      config.beforeRedirect = sameOriginRedirects(axiosOrigin(config), config.beforeRedirect)
       return config
     }
   }
@@ -370,6 +374,43 @@ class Broker {
   [inspect.custom](depth, options, inspectFn) {
     return `Broker ${(inspectFn || inspect)({ profiles: this.profileNames() }, options)}`
   }
+}
+
+/** The origin of an absolute URL, or `null`. */
+function originOf(url) {
+  try {
+    const origin = new URL(url).origin
+    return origin === 'null' ? null : origin
+  } catch {
+    return null
+  }
+}
+
+/** The origin an axios request config goes to (`url`, else `baseURL` for a relative `url`), or `null`. */
+function axiosOrigin(config) {
+  const url = typeof config.url === 'string' ? config.url : ''
+  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url) && config.allowAbsoluteUrls !== false
+  return originOf(absolute || !config.baseURL ? url : config.baseURL)
+}
+
+const callerBeforeRedirect = Symbol('callerBeforeRedirect')
+
+/**
+ * axios' `beforeRedirect` (follow-redirects' options of the next hop): drops `Authorization`
+ * unless the hop stays on `origin`, then runs the caller's own hook.
+ */
+function sameOriginRedirects(origin, previous) {
+  const caller = previous && callerBeforeRedirect in previous ? previous[callerBeforeRedirect] : previous
+  const hook = (redirect, ...rest) => {
+    if (origin === null || originOf(redirect?.href) !== origin) {
+      for (const name of Object.keys(redirect?.headers ?? {})) {
+        if (name.toLowerCase() === 'authorization') delete redirect.headers[name]
+      }
+    }
+    if (typeof caller === 'function') return caller(redirect, ...rest)
+  }
+  hook[callerBeforeRedirect] = caller
+  return hook
 }
 
 /** A callback run from the native side must not throw into the void: report it as a warning. */

@@ -1,4 +1,12 @@
-"""``httpx`` adapter: ``httpx.Client(auth=broker.httpx_auth("profile"))``, sync and async."""
+"""``httpx`` adapter: ``httpx.Client(auth=broker.httpx_auth("profile"))``, sync and async.
+
+httpx runs the auth flow around the whole redirect chain: the flow sets the header on the
+caller's request and gets back the last response of the chain. httpx itself drops
+``Authorization`` on every redirect to another origin (scheme, host, port) except an
+http->https upgrade of the same host on the default ports. The flow refreshes and re-sends the
+caller's request only when the 401 answered a request that carried the token to the caller's
+origin; a 401 from anywhere else is returned as it is.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,17 @@ import httpx
 
 if TYPE_CHECKING:
     from . import TTL, Broker, Scopes
+
+
+def _refused_our_token(request: httpx.Request, response: httpx.Response) -> bool:
+    """A 401 to a request of the caller's origin that carried the header set on ``request``."""
+    answered = response.request
+    return (
+        response.status_code == 401
+        and (answered.url.scheme, answered.url.host, answered.url.port)
+        == (request.url.scheme, request.url.host, request.url.port)
+        and answered.headers.get("Authorization") == request.headers["Authorization"]
+    )
 
 
 class BearerAuth(httpx.Auth):
@@ -35,7 +54,7 @@ class BearerAuth(httpx.Auth):
         token = b.token(p, scopes=s, min_ttl=t)
         request.headers["Authorization"] = token.header()
         response = yield request
-        if response.status_code != 401:
+        if not _refused_our_token(request, response):
             return
         current = b.token(p, scopes=s, min_ttl=t, rejected=token)
         request.headers["Authorization"] = current.header()
@@ -47,7 +66,7 @@ class BearerAuth(httpx.Auth):
         token = await b.token_async(p, scopes=s, min_ttl=t)
         request.headers["Authorization"] = token.header()
         response = yield request
-        if response.status_code != 401:
+        if not _refused_our_token(request, response):
             return
         current = await b.token_async(p, scopes=s, min_ttl=t, rejected=token)
         request.headers["Authorization"] = current.header()

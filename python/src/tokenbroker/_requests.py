@@ -1,9 +1,19 @@
-"""``requests`` adapter: ``session.get(url, auth=broker.requests_auth("profile"))``."""
+"""``requests`` adapter: ``session.get(url, auth=broker.requests_auth("profile"))``.
+
+The token goes only to the origin (scheme, host, port) of the request the caller made.
+``requests`` runs the response hook registered here on every response of a redirect chain
+(it copies hooks onto each redirected request), and its ``rebuild_auth`` drops
+``Authorization`` when a redirect changes host, port or scheme, except for an http->https
+upgrade of the same host on the default ports. The hook drops the header on any redirect
+away from the caller's origin, and refreshes and retries only after a 401 from a request that
+carried the token.
+"""
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.cookies import extract_cookies_to_jar
@@ -11,7 +21,35 @@ from requests.cookies import extract_cookies_to_jar
 if TYPE_CHECKING:
     from . import TTL, AccessToken, Broker, Scopes
 
-_RETRIED = "_tokenbroker_retried"
+Origin = tuple[str, str, Optional[int]]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str | None) -> Origin | None:
+    """``(scheme, host, port)`` of an absolute URL; None when it has no host or a bad port."""
+    try:
+        parts = urlsplit(url or "")
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not parts.hostname:
+        return None
+    return scheme, parts.hostname, port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+class _Attempt:
+    """One request of the caller: where its token may go, and whether it was retried."""
+
+    def __init__(self, origin: Origin | None, sent: AccessToken, position: int | None) -> None:
+        self.origin = origin
+        self.sent = sent
+        self.header = sent.header()
+        self.position = position
+        self.retried = False
+
+    def owns(self, url: str | None) -> bool:
+        return self.origin is not None and _origin(url) == self.origin
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -36,7 +74,7 @@ class BearerAuth(requests.auth.AuthBase):
                 position = body.tell()
             except OSError:
                 position = None
-        hook = functools.partial(self._on_response, sent=token, position=position)
+        hook = functools.partial(self._on_response, attempt=_Attempt(_origin(r.url), token, position))
         r.register_hook("response", hook)  # type: ignore[no-untyped-call]
         return r
 
@@ -46,29 +84,46 @@ class BearerAuth(requests.auth.AuthBase):
         fresh = self._broker.token(self._profile, scopes=self._scopes, min_ttl=self._min_ttl, rejected=sent)
         return fresh.header()
 
-    def _on_response(
-        self, r: requests.Response, *, sent: AccessToken, position: int | None, **kwargs: Any
-    ) -> requests.Response:
-        if r.status_code != 401 or getattr(r.request, _RETRIED, False):
+    def _on_response(self, r: requests.Response, *, attempt: _Attempt, **kwargs: Any) -> requests.Response:
+        request = r.request
+        if r.is_redirect:
+            _drop_unless_same_origin(r, request, attempt)
             return r
-        body: Any = r.request.body
+        if (
+            r.status_code != 401
+            or attempt.retried
+            or not attempt.owns(request.url)
+            or request.headers.get("Authorization") != attempt.header
+        ):
+            return r  # a 401 from a request that did not carry our token says nothing about it
+        body: Any = request.body
         if body is not None and hasattr(body, "read"):
-            if position is None:
+            if attempt.position is None:
                 return r  # a stream we cannot replay
-            body.seek(position)
-        header = self._fresh_header(sent)
+            body.seek(attempt.position)
+        attempt.retried = True
+        attempt.header = self._fresh_header(attempt.sent)
         # Release the connection so the retry can reuse it.
         _ = r.content
         r.close()
-        retry = r.request.copy()
+        # Later redirect hops are copied from this request: they carry the fresh token too.
+        request.headers["Authorization"] = attempt.header
+        retry = request.copy()
         cookies = getattr(retry, "_cookies", None)
         if cookies is not None:
-            extract_cookies_to_jar(cookies, r.request, r.raw)  # type: ignore[no-untyped-call]
+            extract_cookies_to_jar(cookies, request, r.raw)  # type: ignore[no-untyped-call]
             retry.prepare_cookies(cookies)
-        retry.headers["Authorization"] = header
-        setattr(retry, _RETRIED, True)
-        adapter = r.connection
-        new = adapter.send(retry, **kwargs)
+        new = r.connection.send(retry, **kwargs)
         new.history.append(r)
         new.request = retry
+        if new.is_redirect:
+            _drop_unless_same_origin(new, request, attempt)
         return new
+
+
+def _drop_unless_same_origin(
+    r: requests.Response, template: requests.PreparedRequest, attempt: _Attempt
+) -> None:
+    """requests builds the next hop of a redirect from a copy of ``template``."""
+    if not attempt.owns(urljoin(r.url, r.headers["location"])):
+        template.headers.pop("Authorization", None)
