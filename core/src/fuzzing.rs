@@ -43,6 +43,7 @@ pub fn response(status: u16, content_type: Option<&str>, body: &[u8]) -> Respons
         status,
         content_type: content_type.map(str::to_owned),
         body: body.to_vec(),
+        redactor: crate::redact::Redactor::new([SECRET]),
     }
 }
 
@@ -52,7 +53,6 @@ pub fn token_response(resp: &Response) -> Result<TokenSet> {
     let expect = Expect {
         requested_scopes: &scopes,
         default_ttl: Duration::from_secs(300),
-        secrets: &[SECRET],
     };
     let set = validate::token_response(resp, &expect)?;
     // What the cache computes from every new token.
@@ -62,7 +62,7 @@ pub fn token_response(resp: &Response) -> Result<TokenSet> {
 
 /// Any non-2xx answer of an OAuth endpoint.
 pub fn error_response(resp: &Response) -> Error {
-    validate::error_response(resp, &[SECRET])
+    validate::error_response(resp)
 }
 
 /// An instant as `expires_on` gives it (epoch seconds, HTTP date or RFC 3339).
@@ -77,7 +77,7 @@ pub fn retry_after(value: &str) -> Option<Duration> {
 
 /// A discovery (OpenID Connect or RFC 8414) document, checked against [`ISSUER`].
 pub fn discovery_document(resp: &Response) -> Result<Metadata> {
-    let map = validate::json_object(resp, &[])?;
+    let map = validate::json_object(resp)?;
     discovery::parse(resp, &map, ISSUER)
 }
 
