@@ -73,7 +73,7 @@ pub fn token_response(resp: &Response, expect: &Expect<'_>) -> Result<TokenSet> 
             .ok_or_else(|| {
                 invalid(
                     resp,
-                    "'expires_on' is not a time within the next 10 years".into()
+                    "'expires_on' is not a time within the next 10 years".into(),
                 )
             })?,
         (None, None) => now + expect.default_ttl.min(limits::MAX_SPAN),
