@@ -146,10 +146,11 @@ pub fn apply(metadata: &Metadata, profile: &mut Profile) {
 
 /// Checks a metadata document against the configured `expected` issuer.
 pub(crate) fn parse(resp: &Response, map: &Map<String, Value>, expected: &str) -> Result<Metadata> {
+    // Reasons quote the document's values: scrubbed, printable and bounded.
     let invalid = |reason: String| Error::InvalidResponse {
         endpoint: resp.endpoint.clone(),
         status: Some(resp.status),
-        reason,
+        reason: resp.redactor.clean(&reason, 600),
     };
     let issuer = match map.get("issuer") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),

@@ -3,6 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+/// Longest `location` of a config error, in characters.
+const MAX_CONFIG_LOCATION: usize = 300;
+/// Longest `reason` of a config error, in characters.
+const MAX_CONFIG_REASON: usize = 1000;
+
 /// The stable, machine-readable category of an [`Error`].
 ///
 /// Bindings map each kind one to one (a Python exception subclass, a Node `code`, a Kotlin and
@@ -180,11 +185,12 @@ impl Error {
         }
     }
 
-    /// Shorthand for a config error.
+    /// Shorthand for a config error. Both parts may quote what the caller gave (a key name,
+    /// a TOML line), so each is cut to a bounded length.
     pub fn config(location: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Config {
-            location: location.into(),
-            reason: reason.into(),
+            location: crate::redact::truncate(&location.into(), MAX_CONFIG_LOCATION),
+            reason: crate::redact::truncate(&reason.into(), MAX_CONFIG_REASON),
         }
     }
 
@@ -228,6 +234,13 @@ mod tests {
             "http://127.0.0.1/token refused the request (HTTP 401): invalid_client: unknown client"
         );
         assert_eq!(err.status(), Some(401));
+    }
+
+    #[test]
+    fn config_errors_quoting_huge_input_stay_bounded() {
+        let huge = "k".repeat(100_000);
+        let text = Error::config(format!("profile 'p', key '{huge}'"), huge.clone()).to_string();
+        assert!(text.len() < 4096, "{} bytes", text.len());
     }
 
     #[test]

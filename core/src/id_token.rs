@@ -62,8 +62,10 @@ impl<'a> IdTokenCheck<'a> {
         }
     }
 
-    /// The error for a failed check, naming `what` failed.
+    /// The error for a failed check, naming `what` failed. `what` may quote claim values,
+    /// so it is made printable and cut to a bounded length.
     pub(crate) fn rejected(&self, what: impl std::fmt::Display) -> Error {
+        let what = crate::redact::truncate(&crate::redact::printable(&what.to_string()), 600);
         Error::InvalidResponse {
             endpoint: self.issuer.to_owned(),
             status: None,
