@@ -116,6 +116,8 @@ impl LocalServer {
             .max_buf_size(self.limits.max_head_bytes)
             .max_header_size(self.limits.max_head_bytes)
             .keep_alive(false)
+            // A client that half-closes after its request still gets the answer.
+            .half_close(true)
             .title_case_headers(true);
         tokio::pin!(stop);
         loop {
