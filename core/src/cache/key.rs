@@ -104,7 +104,7 @@ impl CacheKey {
     /// The same key, bound to a [`credential_fingerprint`]: profiles that present different
     /// credentials to the same client never share a cached token. An empty fingerprint (a
     /// public client) leaves the key as it is.
-    pub fn bound_to(&self, fingerprint: &str) -> Self {
+    pub(crate) fn bound_to(&self, fingerprint: &str) -> Self {
         if fingerprint.is_empty() {
             return self.clone();
         }
@@ -119,7 +119,7 @@ impl CacheKey {
 
 /// PBKDF2 rounds of [`credential_fingerprint`]: a guess at a weak secret costs an offline
 /// attacker this many HMAC-SHA-256 blocks, the broker pays it once per profile.
-pub const CREDENTIAL_ROUNDS: u32 = 100_000;
+const CREDENTIAL_ROUNDS: u32 = 100_000;
 
 /// A fingerprint of the credentials a profile presents (`(name, value)` pairs: client secret,
 /// private key, certificate, API key, header values), hex. Empty without credentials.
@@ -128,7 +128,7 @@ pub const CREDENTIAL_ROUNDS: u32 = 100_000;
 /// and client id): deterministic, so processes and machines with the same credentials share
 /// cache entries, and slow, so that a key read from the cache directory or Redis does not
 /// cheaply confirm a guessed secret. The secrets themselves are never part of a key.
-pub fn credential_fingerprint(salt: &str, credentials: &[(&str, &str)]) -> String {
+pub(crate) fn credential_fingerprint(salt: &str, credentials: &[(&str, &str)]) -> String {
     if credentials.is_empty() {
         return String::new();
     }

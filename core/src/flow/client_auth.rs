@@ -44,8 +44,10 @@ pub fn assertion_audience(profile: &Profile) -> Result<&str> {
 }
 
 /// Adds the profile's client authentication to a form request; `audience` is
-/// [`assertion_audience`].
+/// [`assertion_audience`]. Every secret the profile holds is marked for scrubbing from
+/// whatever the server answers.
 pub fn apply(profile: &Profile, request: &mut Request, audience: &str) -> Result<()> {
+    request.also_redact(profile.secrets());
     let crate::http::Body::Form(fields) = &mut request.body else {
         return Err(Error::config(
             "auth_method",

@@ -58,7 +58,6 @@ pub async fn start(
     let fields = crate::flow::profile_fields(profile, Vec::new(), scopes);
     let mut request = Request::form(device_url.clone(), fields, Retry::Idempotent);
     request.headers = profile.headers.clone();
-    request.also_redact(profile.secrets());
     client_auth::apply(
         profile,
         &mut request,

@@ -49,7 +49,6 @@ pub async fn request_token(http: &HttpClient, req: TokenRequest<'_>) -> Result<T
         req.retry,
     );
     request.headers = profile.headers.clone();
-    request.also_redact(profile.secrets());
     client_auth::apply(profile, &mut request, req.token_url.as_str())?;
     let span = tracing::info_span!(
         "token_request",

@@ -25,7 +25,6 @@ pub async fn revoke(
         ("token_type_hint".to_owned(), hint.into()),
     ];
     let mut request = Request::form(revocation_url.clone(), fields, Retry::Idempotent);
-    request.also_redact(profile.secrets());
     client_auth::apply(
         profile,
         &mut request,
