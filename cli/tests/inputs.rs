@@ -196,3 +196,39 @@ fn the_sidecar_answers_a_hostile_min_ttl_with_an_error_and_keeps_serving() {
     let (status, _, body) = raw_request(port, "GET", "/v1/token/aos", &headers);
     assert_eq!(status, 200, "{body}");
 }
+
+#[test]
+fn special_files_given_on_the_command_line_fail_fast() {
+    let env = Env::new(&alliance("someone", "secret-value"));
+    let fifo = env.dir.join("arg-fifo");
+    mkfifo(&fifo);
+    // Private, so the sidecar's permission check passes and the read itself is what is tested.
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let fifo = fifo.display().to_string();
+    for args in [
+        vec!["serve", "--port", "0", "--secret-file", &fifo],
+        vec!["clients", "register", "-p", "aos", "--metadata", &fifo],
+        vec![
+            "clients",
+            "register",
+            "-p",
+            "aos",
+            "--metadata",
+            "/dev/zero",
+        ],
+        vec![
+            "clients",
+            "register",
+            "-p",
+            "aos",
+            "--metadata",
+            r#"{"client_name":"x"}"#,
+            "--initial-access-token-file",
+            &fifo,
+        ],
+    ] {
+        let (code, stderr) = run_limited(env.cmd(&args));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{args:?}: {stderr}");
+    }
+}

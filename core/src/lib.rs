@@ -22,7 +22,7 @@ pub mod profile;
 pub mod provider;
 pub mod redact;
 pub mod registration;
-mod regular_file;
+pub mod regular_file;
 pub mod runtime;
 pub mod secret;
 pub mod stats;

@@ -39,7 +39,7 @@ pub(crate) fn read_capped(file: &mut File, max: u64) -> io::Result<Vec<u8>> {
 
 /// The text of the regular file at `path` (following symlinks), at most
 /// [`MAX_FILE_BYTES`].
-pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+pub fn read_text(path: &Path) -> io::Result<String> {
     let mut file = open(path, OpenOptions::new().read(true), 0)?;
     let bytes = read_capped(&mut file, MAX_FILE_BYTES)?;
     String::from_utf8(bytes)
@@ -48,7 +48,7 @@ pub(crate) fn read_text(path: &Path) -> io::Result<String> {
 
 /// The bytes of the regular file at `path` (following symlinks), at most
 /// [`MAX_FILE_BYTES`].
-pub(crate) fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
+pub fn read_bytes(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open(path, OpenOptions::new().read(true), 0)?;
     read_capped(&mut file, MAX_FILE_BYTES)
 }

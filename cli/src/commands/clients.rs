@@ -147,14 +147,14 @@ fn read_json(source: &str) -> Result<Value> {
             .map_err(|e| Fail::usage(format!("cannot read --metadata from stdin: {e}")))?;
         text
     } else {
-        std::fs::read_to_string(source)
+        tokenbroker::regular_file::read_text(Path::new(source))
             .map_err(|e| Fail::usage(format!("cannot read --metadata file {source}: {e}")))?
     };
     serde_json::from_str(&text).map_err(|e| Fail::usage(format!("--metadata is not JSON: {e}")))
 }
 
 fn read_token_file(path: &Path) -> Result<Secret> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = tokenbroker::regular_file::read_text(path).map_err(|e| {
         Fail::usage(format!(
             "cannot read initial access token file {}: {e}",
             path.display()
