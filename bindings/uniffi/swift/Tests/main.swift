@@ -191,9 +191,11 @@ func loginThroughAppSecretStore() async throws {
 
     let token = try await broker.completeLogin(pending: pending, redirectUrl: redirected)
     try expect(token.scopes().contains("api:read"), "\(token.scopes())")
-    let sets = store.calls.filter { $0.hasPrefix("set refresh_token:") }
+    // One refresh token, and beside it the signed-in subject that refreshes must keep.
+    let sets = store.calls.filter { $0.hasPrefix("set refresh_token:") && !$0.hasSuffix(":sub") }
     try expect(sets.count == 1, "store calls: \(store.calls)")
     let name = String(sets[0].dropFirst("set ".count))
+    try expect(store.calls.contains("set \(name):sub"), "store calls: \(store.calls)")
     try expect(!(store.value(name) ?? "").isEmpty, "refresh token stored")
     try expect(try broker.cachedToken(profile: "web")?.token() == token.token(), "login result is cached")
 

@@ -194,9 +194,11 @@ fun loginThroughAppSecretStore() = runBlocking {
 
     val token = broker.completeLogin(pending, redirect)
     expect("api:read" in token.scopes()) { "${token.scopes()}" }
-    val sets = store.calls.filter { it.startsWith("set refresh_token:") }
+    // One refresh token, and beside it the signed-in subject that refreshes must keep.
+    val sets = store.calls.filter { it.startsWith("set refresh_token:") && !it.endsWith(":sub") }
     expect(sets.size == 1) { "store calls: ${store.calls}" }
     val name = sets[0].removePrefix("set ")
+    expect(store.calls.contains("set $name:sub")) { "store calls: ${store.calls}" }
     expect(store.secrets[name]?.isNotEmpty() == true) { "refresh token stored" }
     expect(broker.cachedToken("web")?.token() == token.token()) { "login result is cached" }
 
