@@ -163,6 +163,15 @@ fn sidecar_answers_every_request_and_guards_hold() {
     });
     let check = |case: Case| -> Result<(), TestCaseError> {
         let answer = send(port, &secret, &case).map_err(TestCaseError::fail)?;
+        // Bytes that are only line breaks hold no request: RFC 9112 §2.2 has a server ignore
+        // empty lines before a request-line, so the connection may close without an answer.
+        let no_request = case
+            .raw
+            .as_deref()
+            .is_some_and(|raw| raw.iter().all(|b| matches!(b, b'\r' | b'\n')));
+        if no_request && answer.is_empty() {
+            return Ok(());
+        }
         let status: u16 = answer
             .strip_prefix("HTTP/1.1 ")
             .and_then(|rest| rest.get(..3))
