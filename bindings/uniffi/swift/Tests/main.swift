@@ -356,6 +356,7 @@ let tests: [(String, () async throws -> Void)] = [
     ("cache error from the app's store", cacheErrorFromAppStore),
     ("cancellation", cancellation),
     ("concurrent callers share one fetch", concurrentCallersShareOneFetch),
+    ("leak matrix (tests/leak)", leakMatrix),
 ]
 
 if provider.isEmpty || issuer.isEmpty || driver.isEmpty {

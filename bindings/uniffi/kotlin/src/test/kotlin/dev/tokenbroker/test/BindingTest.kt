@@ -340,6 +340,7 @@ fun main() {
         "cache error from the app's store" to ::cacheErrorFromAppStore,
         "cancellation" to ::cancellation,
         "concurrent callers share one fetch" to ::concurrentCallersShareOneFetch,
+        "leak matrix (tests/leak)" to ::leakMatrix,
     )
     var passed = 0
     var failed = 0
