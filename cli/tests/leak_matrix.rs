@@ -151,6 +151,8 @@ fn no_secret_in_any_message_log_or_sidecar_answer() {
     let sidecar = Sidecar::start(&env);
     let mut needles = Needles::new(&file);
     let mut outputs: Vec<(String, String, String)> = Vec::new();
+    // Per case, the JSON of the requests the provider logged for its route.
+    let mut requests: Vec<String> = Vec::new();
 
     for (n, case) in cases.iter().enumerate() {
         let profile = format!("c{n}");
@@ -187,6 +189,7 @@ fn no_secret_in_any_message_log_or_sidecar_answer() {
             sent.as_array().unwrap(),
             std::slice::from_ref(&case.id),
         );
+        requests.push(sent.to_string());
     }
     outputs.push(("all".into(), "sidecar -vv stderr".into(), sidecar.stop()));
 
@@ -201,6 +204,25 @@ fn no_secret_in_any_message_log_or_sidecar_answer() {
     }
     let echoes = admin(&provider, "echoes", None).as_array().unwrap()[echoes_from..].to_vec();
     needles.add_from_provider(&echoes, &[], &[]);
+    // The control: the needles must find each secret of a case in what the broker sent for it,
+    // or a clean result would prove nothing.
+    let blind: Vec<String> = cases
+        .iter()
+        .zip(&requests)
+        .flat_map(|(case, sent)| {
+            let found = needles.find(sent);
+            case.secrets
+                .keys()
+                .map(|n| format!("{} secret {n}", case.name))
+                .filter(|label| !found.iter().any(|h| h.starts_with(&format!("{label} ("))))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        blind.is_empty(),
+        "the needles miss secrets in the requests sent: {:?}",
+        &blind[..blind.len().min(5)]
+    );
     let hits: Vec<String> = outputs
         .iter()
         .flat_map(|(name, what, text)| {

@@ -34,6 +34,7 @@ test('no secret and no control character in any error, for every case of the lea
   const cases = expandCases()
   const needles = new Needles()
   const outputs = [] // [case name, label, text]
+  const sent = new Map() // case name -> JSON of the requests the provider logged for its route
   for (const c of cases) {
     const profile = fillProfile(c.template.profile, { provider: base, id: c.id, secrets: c.secrets, privateKey })
     const broker = new Broker({ cache: { store: 'memory' }, profiles: { leak: profile } })
@@ -46,11 +47,22 @@ test('no secret and no control character in any error, for every case of the lea
       if (texts[i] !== undefined) outputs.push([c.name, label, texts[i]])
     }
     // What the broker sent (assertions, bearer tokens), read now: the log keeps 500 requests.
-    needles.addFromProvider([], await admin(`requests?route=${c.template.route}`), [c.id])
+    const requests = await admin(`requests?route=${c.template.route}`)
+    needles.addFromProvider([], requests, [c.id])
+    sent.set(c.name, JSON.stringify(requests))
   }
 
   for (const c of cases) for (const [name, v] of Object.entries(c.secrets)) needles.add(`${c.name} secret ${name}`, v, c.id)
   needles.addFromProvider((await admin('echoes')).slice(echoesFrom), [], [])
+  // The control: the needles must find each secret of a case in what the broker sent for it,
+  // or a clean result would prove nothing.
+  const blind = cases.flatMap((c) => {
+    const found = needles.find(sent.get(c.name))
+    return Object.keys(c.secrets)
+      .map((n) => `${c.name} secret ${n}`)
+      .filter((label) => !found.some((h) => h.startsWith(`${label} (`)))
+  })
+  assert.deepEqual(blind.slice(0, 5), [], 'the needles miss secrets in the requests sent')
   const hits = outputs.flatMap(([name, label, text]) => needles.find(text).map((h) => `${name} ${label}: ${h}`))
   console.log(summary('node', cases.length, outputs.length, hits.length))
   for (const h of hits.slice(0, 20)) console.log(`  ${h}`)

@@ -4,6 +4,7 @@ hold no secret in any encoding and no control character."""
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from pathlib import Path
@@ -38,6 +39,7 @@ def test_no_secret_in_any_exception_or_log(servers: Servers) -> None:  # noqa: F
     cases = expand_cases()
     outputs: list[tuple[str, str, str]] = []
     needles = Needles()
+    sent: dict[str, str] = {}
     try:
         for c in cases:
             broker = Broker(memory_config(c.profile(servers.provider, private_key), "leak"))
@@ -63,7 +65,9 @@ def test_no_secret_in_any_exception_or_log(servers: Servers) -> None:  # noqa: F
             assert not pending, f"{c.name}: the echo fault was not used: {texts}"
             outputs += [(c.name, label, text) for label, text in texts.items()]
             # What the broker sent (assertions, bearer tokens), read now: the log keeps 500 requests.
-            needles.add_from_provider([], admin.call(f"requests?route={c.template['route']}"), [c.id])
+            requests = admin.call(f"requests?route={c.template['route']}")
+            needles.add_from_provider([], requests, [c.id])
+            sent[c.name] = json.dumps(requests)
     finally:
         logger.removeHandler(records)
         logger.setLevel(old_level)
@@ -72,6 +76,15 @@ def test_no_secret_in_any_exception_or_log(servers: Servers) -> None:  # noqa: F
         for name, value in c.secrets.items():
             needles.add(f"{c.name} secret {name}", value, c.id)
     needles.add_from_provider(admin.call("echoes")[echoes_from:], [], [])
+    # The control: the needles must find each secret of a case in what the broker sent for it,
+    # or a clean result would prove nothing.
+    blind = [
+        f"{c.name} secret {n}"
+        for c in cases
+        for n in c.secrets
+        if not any(h.startswith(f"{c.name} secret {n} (") for h in needles.find(sent[c.name]))
+    ]
+    assert not blind, f"the needles miss secrets in the requests sent: {blind[:5]}"
     hits = [f"{name} {label}: {h}" for name, label, text in outputs for h in needles.find(text)]
     print(summary("python", len(cases), len(outputs), len(hits)))
     for h in hits[:20]:

@@ -19,6 +19,7 @@ func leakMatrix() async throws {
     let cases = all.filter { $0.action == "token" }
     let needles = LeakNeedles()
     var outputs: [(String, String, String)] = []
+    var sent: [String: String] = [:] // case name -> the provider's log of its route
     for c in cases {
         let config: [String: Any] = [
             "cache": ["store": "memory"],
@@ -42,12 +43,22 @@ func leakMatrix() async throws {
         try expect(pending.isEmpty, "\(c.name): the echo fault was not used: \(texts)")
         for (label, text) in texts { outputs.append((c.name, label, text)) }
         // What the broker sent (assertions, bearer tokens), read now: the log keeps 500 requests.
-        let sent = try json(try await admin("requests?route=\(c.route)")) as? [[String: Any]] ?? []
-        needles.addFromProvider(echoes: [], requests: sent, ids: [c.id])
+        let requests = try await admin("requests?route=\(c.route)")
+        needles.addFromProvider(echoes: [], requests: try json(requests) as? [[String: Any]] ?? [], ids: [c.id])
+        sent[c.name] = requests
     }
     for c in cases { for (name, value) in c.secrets { needles.add("\(c.name) secret \(name)", value, c.id) } }
     let echoes = try json(try await admin("echoes")) as? [[String: Any]] ?? []
     needles.addFromProvider(echoes: Array(echoes.dropFirst(echoesFrom)), requests: [], ids: [])
+    // The control: the needles must find each secret of a case in what the broker sent for it,
+    // or a clean result would prove nothing.
+    let blind = cases.flatMap { c -> [String] in
+        let found = needles.find(sent[c.name] ?? "")
+        return c.secrets.keys.map { "\(c.name) secret \($0)" }.filter { label in
+            !found.contains { $0.hasPrefix("\(label) (") }
+        }
+    }
+    try expect(blind.isEmpty, "the needles miss secrets in the requests sent: \(blind.prefix(5))")
     let hits = outputs.flatMap { name, label, text in needles.find(text).map { "\(name) \(label): \($0)" } }
     print(leakSummary("swift", cases.count, outputs.count, hits.count) + " (\(all.count - cases.count) cases skipped: list_clients)")
     for h in hits.prefix(20) { print("  \(h)") }

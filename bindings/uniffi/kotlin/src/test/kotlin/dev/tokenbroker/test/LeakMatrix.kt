@@ -17,6 +17,7 @@ fun leakMatrix() {
     val cases = all.filter { it.action == "token" }
     val needles = LeakNeedles()
     val outputs = mutableListOf<Triple<String, String, String>>()
+    val sent = mutableMapOf<String, String>() // case name -> the provider's log of its route
     for (c in cases) {
         val config = JsonObject().apply {
             add("cache", JsonObject().apply { addProperty("store", "memory") })
@@ -36,11 +37,20 @@ fun leakMatrix() {
         expect(pending == 0) { "${c.name}: the echo fault was not used: $texts" }
         texts.forEach { (label, text) -> outputs.add(Triple(c.name, label, text)) }
         // What the broker sent (assertions, bearer tokens), read now: the log keeps 500 requests.
-        needles.addFromProvider(com.google.gson.JsonArray(), JsonParser.parseString(admin("requests?route=${c.route}")).asJsonArray, listOf(c.id))
+        val requests = admin("requests?route=${c.route}")
+        needles.addFromProvider(com.google.gson.JsonArray(), JsonParser.parseString(requests).asJsonArray, listOf(c.id))
+        sent[c.name] = requests
     }
     for (c in cases) for ((name, value) in c.secrets) needles.add("${c.name} secret $name", value, c.id)
     val echoes = JsonParser.parseString(admin("echoes")).asJsonArray
     needles.addFromProvider(com.google.gson.JsonArray().also { a -> echoes.drop(echoesFrom).forEach(a::add) }, com.google.gson.JsonArray(), listOf())
+    // The control: the needles must find each secret of a case in what the broker sent for it,
+    // or a clean result would prove nothing.
+    val blind = cases.flatMap { c ->
+        val found = needles.find(sent.getValue(c.name))
+        c.secrets.keys.map { "${c.name} secret $it" }.filter { label -> found.none { it.startsWith("$label (") } }
+    }
+    expect(blind.isEmpty()) { "the needles miss secrets in the requests sent: ${blind.take(5)}" }
     val hits = outputs.flatMap { (name, label, text) -> needles.find(text).map { "$name $label: $it" } }
     println(leakSummary("kotlin", cases.size, outputs.size, hits.size) + " (${all.size - cases.size} cases skipped: list_clients)")
     hits.take(20).forEach { println("  $it") }
