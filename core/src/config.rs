@@ -46,6 +46,8 @@ pub struct CacheConfig {
     pub refresh_jitter: f64,
     /// Lifetime assumed when a provider sends no expiry, in seconds.
     pub default_ttl_secs: u64,
+    /// How long a Redis fetch lease lives unless its holder renews it (`lease_ttl`).
+    pub lease_ttl: std::time::Duration,
 }
 
 impl Default for CacheConfig {
@@ -59,6 +61,7 @@ impl Default for CacheConfig {
             refresh_share: 0.8,
             refresh_jitter: 0.05,
             default_ttl_secs: 300,
+            lease_ttl: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -369,6 +372,12 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
             limits::span(ttl).ok_or_else(|| f.error("default_ttl", limits::out_of_range()))?;
         c.default_ttl_secs = ttl.as_secs().max(1);
     }
+    if let Some(ttl) = f.number("lease_ttl")? {
+        if !(0.1..=3600.0).contains(&ttl) {
+            return Err(f.error("lease_ttl", "must be between 0.1 and 3600 seconds"));
+        }
+        c.lease_ttl = std::time::Duration::from_secs_f64(ttl);
+    }
     if c.store == StoreKind::Redis && c.redis_url.is_none() {
         return Err(f.error("redis_url", "is required when store = \"redis\""));
     }
@@ -381,6 +390,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "refresh_share",
         "refresh_jitter",
         "default_ttl",
+        "lease_ttl",
     ])?;
     Ok(c)
 }

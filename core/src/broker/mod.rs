@@ -405,5 +405,7 @@ async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::
         None => crate::cache::FileStore::default_dir()?,
     };
     let cipher = crate::cache::CacheCipher::load_default(&dir)?;
-    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher).await
+    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher)
+        .await
+        .map(|store| store.with_lease_ttl(cache.lease_ttl))
 }
