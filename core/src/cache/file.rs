@@ -5,7 +5,8 @@
 //! - `key`: the cache key when [`KEY_ENV`](crate::cache::KEY_ENV) is not set;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
-//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted).
+//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
+//! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies.
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
-use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, record};
 use crate::error::{Error, Result};
 use crate::regular_file;
@@ -41,6 +42,7 @@ const MAX_ENTRY_BYTES: u64 = 16 << 20;
 const TOKENS: &str = "tokens";
 const SECRETS: &str = "secrets";
 const LOCKS: &str = "locks";
+const FAILURES: &str = "failures";
 const TMP_PREFIX: &str = ".tmp-";
 
 /// The persistent per-user tier: encrypted files, cross-process leases through `flock`.
@@ -74,13 +76,13 @@ impl FileStore {
     /// Opens the store in `dir` with an explicit cipher.
     pub fn with_cipher(dir: PathBuf, cipher: CacheCipher) -> Result<Self> {
         disk::ensure_private_dir(&dir, false)?;
-        for sub in [TOKENS, SECRETS, LOCKS] {
+        for sub in [TOKENS, SECRETS, LOCKS, FAILURES] {
             disk::ensure_private_dir(&dir.join(sub), true)?;
         }
         let store = Self {
             inner: Arc::new(Inner { root: dir, cipher }),
         };
-        for sub in [TOKENS, SECRETS] {
+        for sub in [TOKENS, SECRETS, FAILURES] {
             sweep_orphans(&store.inner.root.join(sub));
         }
         Ok(store)
@@ -147,6 +149,39 @@ impl Inner {
     fn secret_path(&self, name: &str) -> PathBuf {
         let digest = record::name_digest(name);
         self.root.join(SECRETS).join(format!("{digest}.bin"))
+    }
+
+    fn failure_path(&self, digest: &str) -> PathBuf {
+        self.root.join(FAILURES).join(format!("{digest}.bin"))
+    }
+
+    /// The failure record for `digest` while it applies; a lapsed or unreadable one is removed.
+    fn failure(&self, digest: &str) -> Result<Option<FailureRecord>> {
+        let path = self.failure_path(digest);
+        let Some((bytes, ino)) = read_file(&path)? else {
+            return Ok(None);
+        };
+        let record = record::open_secret(&self.cipher, &failure_name(digest), &bytes)
+            .ok()
+            .and_then(|json| FailureRecord::from_json(json.expose()))
+            .filter(|r| r.is_active(SystemTime::now()));
+        if record.is_none() {
+            remove_if_same(&path, ino)?;
+        }
+        Ok(record)
+    }
+
+    /// Writes `token` under `key` unless the stored entry was issued later (a late writer
+    /// never replaces a newer token). Called with the entry's lease held.
+    fn put_unless_newer(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
+        if let Loaded::Found(stored, existing, _) = self.read_token(key.digest_hex())? {
+            if stored.canonical() == key.canonical() && existing.issued_at > token.issued_at {
+                return Ok(false);
+            }
+        }
+        let sealed = record::seal_token(&self.cipher, key, token)?;
+        write_atomic(&self.token_path(key.digest_hex()), &sealed)?;
+        Ok(true)
     }
 
     fn read_token(&self, digest: &str) -> Result<Loaded> {
@@ -248,6 +283,19 @@ impl SharedStore for FileStore {
         self.blocking(Inner::clear).await
     }
 
+    async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
+        let digest = key.digest_hex().to_owned();
+        self.blocking(move |inner| inner.failure(&digest)).await
+    }
+
+    async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
+        let digest = key.digest_hex();
+        let json = Secret::new(failure.to_json());
+        let sealed = record::seal_secret(&self.inner.cipher, &failure_name(digest), &json)?;
+        let path = self.inner.failure_path(digest);
+        self.blocking(move |_| write_atomic(&path, &sealed)).await
+    }
+
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
         let path = self
             .inner
@@ -278,9 +326,13 @@ impl SharedStore for FileStore {
             let jitter = Duration::from_millis(rand::random_range(5..=20));
             tokio::time::sleep(left.min(jitter)).await;
         }
-        let mut lease = FileLease { file, fencing: 0 };
-        lease.fencing = bump_fence(&lease.file).map_err(|e| io_error("update", &path, e))?;
-        Ok(Box::new(lease))
+        let fencing = bump_fence(&file).map_err(|e| io_error("update", &path, e))?;
+        Ok(Box::new(FileLease {
+            store: self.clone(),
+            file: Arc::new(file),
+            path,
+            fencing,
+        }))
     }
 }
 
@@ -317,15 +369,54 @@ impl SecretStore for FileStore {
     }
 }
 
-/// A held `flock` on a lock file; unlocked and closed on drop.
+/// A held `flock` on a lock file; unlocked and closed on drop. An `flock` does not expire,
+/// so the lease stays current unless its lock file was replaced (deleted by hand).
 struct FileLease {
-    file: File,
+    store: FileStore,
+    file: Arc<File>,
+    path: PathBuf,
     fencing: u64,
 }
 
+impl FileLease {
+    /// Runs `op` on the store if the lease is still current, else returns `false`.
+    async fn if_current<F>(&self, op: F) -> Result<bool>
+    where
+        F: FnOnce(&Inner) -> Result<bool> + Send + 'static,
+    {
+        let (file, path, fencing) = (self.file.clone(), self.path.clone(), self.fencing);
+        self.store
+            .blocking(
+                move |inner| match lease_is_current(&file, &path, fencing)? {
+                    true => op(inner),
+                    false => Ok(false),
+                },
+            )
+            .await
+    }
+}
+
+#[async_trait]
 impl Lease for FileLease {
     fn fencing_token(&self) -> u64 {
         self.fencing
+    }
+
+    async fn is_current(&self) -> Result<bool> {
+        self.if_current(|_| Ok(true)).await
+    }
+
+    async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
+        let (key, token) = (key.clone(), token.clone());
+        self.if_current(move |inner| inner.put_unless_newer(&key, &token))
+            .await
+    }
+
+    async fn set_secret_fenced(&self, name: &str, value: &Secret) -> Result<bool> {
+        let sealed = record::seal_secret(&self.store.inner.cipher, name, value)?;
+        let path = self.store.secret_path(name);
+        self.if_current(move |_| write_atomic(&path, &sealed).map(|()| true))
+            .await
     }
 }
 
@@ -334,6 +425,21 @@ impl Drop for FileLease {
         // SAFETY: the descriptor is open for the lifetime of `self.file`.
         unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
     }
+}
+
+/// Whether the locked `file` is still the lock file at `path` and holds `fencing`.
+fn lease_is_current(file: &File, path: &Path, fencing: u64) -> Result<bool> {
+    let held = file.metadata().map_err(|e| io_error("stat", path, e))?;
+    let same = match fs::symlink_metadata(path) {
+        Ok(meta) => meta.ino() == held.ino() && meta.dev() == held.dev(),
+        Err(e) if e.kind() == ErrorKind::NotFound => false,
+        Err(e) => return Err(io_error("stat", path, e)),
+    };
+    Ok(same && read_fence(file).map_err(|e| io_error("read", path, e))? == fencing)
+}
+
+fn failure_name(digest: &str) -> String {
+    format!("failure:{digest}")
 }
 
 fn try_lock(file: &File) -> std::io::Result<bool> {
@@ -348,19 +454,24 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
     }
 }
 
-/// Reads, increments and durably rewrites the decimal counter in a locked lock file.
-fn bump_fence(file: &File) -> std::io::Result<u64> {
+/// The decimal counter in a lock file (0 when empty or corrupt).
+fn read_fence(file: &File) -> std::io::Result<u64> {
     let mut buf = [0u8; 32];
     let n = file.read_at(&mut buf, 0)?;
     let text = std::str::from_utf8(&buf[..n]).unwrap_or("").trim();
-    let current = if text.is_empty() {
+    Ok(if text.is_empty() {
         0
     } else {
         text.parse::<u64>().unwrap_or_else(|_| {
             tracing::warn!("fencing counter in a lock file is corrupt; restarting it");
             0
         })
-    };
+    })
+}
+
+/// Reads, increments and durably rewrites the decimal counter in a locked lock file.
+fn bump_fence(file: &File) -> std::io::Result<u64> {
+    let current = read_fence(file)?;
     let next = current.saturating_add(1);
     let text = format!("{next}\n");
     file.set_len(0)?;
