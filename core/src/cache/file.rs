@@ -469,10 +469,16 @@ fn read_fence(file: &File) -> std::io::Result<u64> {
     })
 }
 
-/// Reads, increments and durably rewrites the decimal counter in a locked lock file.
+/// Reads, increments and durably rewrites the decimal counter in a locked lock file. The
+/// counter is at least the clock in microseconds, so it keeps growing even when a lock file
+/// is deleted and made afresh.
 fn bump_fence(file: &File) -> std::io::Result<u64> {
     let current = read_fence(file)?;
-    let next = current.saturating_add(1);
+    let clock = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let next = current.saturating_add(1).max(clock);
     let text = format!("{next}\n");
     file.set_len(0)?;
     file.write_at(text.as_bytes(), 0)?;
