@@ -48,6 +48,9 @@ pub struct CacheConfig {
     pub default_ttl_secs: u64,
     /// How long a Redis fetch lease lives unless its holder renews it (`lease_ttl`).
     pub lease_ttl: std::time::Duration,
+    /// How long a provider outage is shared with later callers when the server gave no
+    /// `Retry-After` (`failure_hold`, at most 30 s).
+    pub failure_hold: std::time::Duration,
 }
 
 impl Default for CacheConfig {
@@ -62,6 +65,7 @@ impl Default for CacheConfig {
             refresh_jitter: 0.05,
             default_ttl_secs: 300,
             lease_ttl: std::time::Duration::from_secs(30),
+            failure_hold: crate::cache::DEFAULT_FAILURE_HOLD,
         }
     }
 }
@@ -378,6 +382,16 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         }
         c.lease_ttl = std::time::Duration::from_secs_f64(ttl);
     }
+    if let Some(hold) = f.number("failure_hold")? {
+        let max = crate::cache::MAX_FAILURE_HOLD.as_secs_f64();
+        if !(1.0..=max).contains(&hold) {
+            return Err(f.error(
+                "failure_hold",
+                format!("must be between 1 and {max} seconds"),
+            ));
+        }
+        c.failure_hold = std::time::Duration::from_secs_f64(hold);
+    }
     if c.store == StoreKind::Redis && c.redis_url.is_none() {
         return Err(f.error("redis_url", "is required when store = \"redis\""));
     }
@@ -391,6 +405,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "refresh_jitter",
         "default_ttl",
         "lease_ttl",
+        "failure_hold",
     ])?;
     Ok(c)
 }

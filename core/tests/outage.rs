@@ -27,7 +27,7 @@ fn tempdir(name: &str) -> std::path::PathBuf {
 
 fn config(cache: &str, id: &str, secret: &str) -> String {
     format!(
-        "[cache]\n{cache}\n[profiles.p]\nprovider = \"alvys\"\ntenant = \"t\"\n\
+        "[cache]\n{cache}\nfailure_hold = 30\n[profiles.p]\nprovider = \"alvys\"\ntenant = \"t\"\n\
          client_id = \"{id}\"\nclient_secret = \"{secret}\"\n\
          token_url = \"{}/api/authentication/t/token\"\n",
         provider_url()

@@ -9,7 +9,7 @@ use futures::FutureExt;
 
 use super::{Inner, ProfileState};
 use crate::cache::memory::{Entry, Lookup};
-use crate::cache::{CacheKey, FailureRecord, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::flow;
 use crate::profile::{Grant, Profile};
@@ -118,57 +118,45 @@ impl Inner {
                 None
             }
         };
-        if lease.is_some() {
-            // Whoever held the lease before us may have fetched already, or failed.
-            if let Ok(Some(set)) = store.get(key).await {
-                if usable(&set) {
-                    Counters::bump(&self.counters.shared_hits);
-                    return Ok(self.remember(key, set));
-                }
-            }
-            if let Some(e) = self.shared_failure(&*store, key).await {
-                return Err(e);
-            }
-        }
-        let set = self
-            .issue_shared(Some(&*store), state, &profile, key, scopes)
-            .await?;
-        // Only the lease holder writes, and only while its fence is the newest: without the
-        // lease a write could replace a newer holder's token.
-        if let Some(lease) = &lease {
-            match lease.put_fenced(key, &set).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("fetch lease lost before the token was stored; re-reading");
-                    if let Ok(Some(stored)) = store.get(key).await {
-                        if usable(&stored) {
-                            return Ok(self.remember(key, stored));
-                        }
+        let outcome = async {
+            if lease.is_some() {
+                // Whoever held the lease before us may have fetched already, or failed.
+                if let Ok(Some(set)) = store.get(key).await {
+                    if usable(&set) {
+                        Counters::bump(&self.counters.shared_hits);
+                        return Ok(self.remember(key, set));
                     }
                 }
-                Err(e) => self.store_error(&e),
+                if let Some(e) = self.shared_failure(&*store, key).await {
+                    return Err(e);
+                }
             }
+            let set = self
+                .issue_shared(Some(&*store), state, &profile, key, scopes)
+                .await?;
+            // Only the lease holder writes, and only while its fence is the newest: without the
+            // lease a write could replace a newer holder's token.
+            if let Some(lease) = &lease {
+                match lease.put_fenced(key, &set).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("fetch lease lost before the token was stored; re-reading");
+                        if let Ok(Some(stored)) = store.get(key).await {
+                            if usable(&stored) {
+                                return Ok(self.remember(key, stored));
+                            }
+                        }
+                    }
+                    Err(e) => self.store_error(&e),
+                }
+            }
+            Ok(self.remember(key, set))
         }
-        drop(lease);
-        Ok(self.remember(key, set))
-    }
-
-    /// The failure another caller published for `key` in the shared tier, remembered in
-    /// memory too.
-    async fn shared_failure(&self, store: &dyn SharedStore, key: &CacheKey) -> Option<Error> {
-        match store.failure(key).await {
-            Ok(Some(record)) => {
-                tracing::debug!("failing fast: the provider failed for another caller");
-                let error = record.to_error();
-                self.failures.insert(key, record);
-                Some(error)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                self.store_error(&e);
-                None
-            }
+        .await;
+        if let Some(lease) = &lease {
+            lease.release().await;
         }
+        outcome
     }
 
     /// [`Inner::issue`], publishing an outage (in memory and in `store`) for the callers
@@ -188,17 +176,7 @@ impl Inner {
             }
             Err(e) => e,
         };
-        // The HTTP layer does not hand the final answer's Retry-After up yet: the default
-        // hold applies until errors carry it.
-        let retry_after = None;
-        if let Some(record) = FailureRecord::from_error(&error, retry_after, SystemTime::now()) {
-            if let Some(store) = store {
-                if let Err(e) = store.put_failure(key, &record).await {
-                    self.store_error(&e);
-                }
-            }
-            self.failures.insert(key, record);
-        }
+        self.publish_failure(store, key, &error).await;
         Err(error)
     }
 
@@ -281,6 +259,24 @@ impl Inner {
             Some(store) => Some(store.lease(state.refresh_lease(), LEASE_WAIT).await?),
             None => None,
         };
+        let outcome = self
+            .refresh_holding(lease.as_deref(), state, profile, scopes, ttl)
+            .await;
+        if let Some(lease) = &lease {
+            lease.release().await;
+        }
+        outcome
+    }
+
+    /// [`Inner::refresh`] once the refresh lease (if any) is held.
+    async fn refresh_holding(
+        &self,
+        lease: Option<&dyn Lease>,
+        state: &ProfileState,
+        profile: &Profile,
+        scopes: &[String],
+        ttl: Duration,
+    ) -> Result<TokenSet> {
         let secrets = self.secret_store().await;
         let name = state.refresh_secret_name();
         let stored = secrets.get_secret(&name).await?;
@@ -314,7 +310,7 @@ impl Inner {
                 // token will never work again, so it is dropped rather than resent.
                 if from_store {
                     // A holder that lost its lease leaves the newer holder's token alone.
-                    if let Some(lease) = &lease {
+                    if let Some(lease) = lease {
                         if !lease.is_current().await? {
                             return Err(e);
                         }
@@ -347,7 +343,7 @@ impl Inner {
         if let Some(rotated) = set.refresh_token.take() {
             if (rotated != current || profile.refresh_token.as_ref() == Some(&current))
                 && !self
-                    .store_rotated(lease.as_deref(), &*secrets, &name, &rotated)
+                    .store_rotated(lease, &*secrets, &name, &rotated)
                     .await?
             {
                 tracing::warn!(
@@ -355,7 +351,6 @@ impl Inner {
                 );
             }
         }
-        drop(lease);
         Ok(set)
     }
 

@@ -49,12 +49,13 @@ struct OAuthPart {
 }
 
 impl FailureRecord {
-    /// A record of `error` applying from `now` for the hold its `retry_after` asks (clamped
-    /// to [1 s, [`MAX_FAILURE_HOLD`]]) or [`DEFAULT_FAILURE_HOLD`]; `None` for errors that are
-    /// not a provider outage (configuration, refused credentials, cache, interaction).
+    /// A record of `error` applying from `now` for the hold its `retry_after` asks, else for
+    /// `hold` (both clamped to [1 s, [`MAX_FAILURE_HOLD`]]); `None` for errors that are not a
+    /// provider outage (configuration, refused credentials, cache, interaction).
     pub fn from_error(
         error: &Error,
         retry_after: Option<Duration>,
+        hold: Duration,
         now: SystemTime,
     ) -> Option<Self> {
         let text = |s: &str| crate::redact::truncate(s, MAX_TEXT);
@@ -104,8 +105,8 @@ impl FailureRecord {
             _ => return None,
         }
         let hold = retry_after
-            .map(|d| d.clamp(Duration::from_secs(1), MAX_FAILURE_HOLD))
-            .unwrap_or(DEFAULT_FAILURE_HOLD);
+            .unwrap_or(hold)
+            .clamp(Duration::from_secs(1), MAX_FAILURE_HOLD);
         record.until_ms = unix_ms(now + hold);
         Some(record)
     }

@@ -33,7 +33,7 @@ fn a_record_gives_back_the_same_error() {
         },
     ];
     for e in errors {
-        let record = FailureRecord::from_error(&e, None, now).unwrap();
+        let record = FailureRecord::from_error(&e, None, DEFAULT_FAILURE_HOLD, now).unwrap();
         let back = FailureRecord::from_json(&record.to_json())
             .unwrap()
             .to_error();
@@ -50,9 +50,14 @@ fn only_outages_are_shared() {
     if let Error::OAuth { error, .. } = &mut refused {
         error.status = 401;
     }
-    assert!(FailureRecord::from_error(&refused, None, now).is_none());
-    assert!(FailureRecord::from_error(&Error::cache("x"), None, now).is_none());
-    assert!(FailureRecord::from_error(&Error::config("a", "b"), None, now).is_none());
+    assert!(FailureRecord::from_error(&refused, None, DEFAULT_FAILURE_HOLD, now).is_none());
+    assert!(
+        FailureRecord::from_error(&Error::cache("x"), None, DEFAULT_FAILURE_HOLD, now).is_none()
+    );
+    assert!(
+        FailureRecord::from_error(&Error::config("a", "b"), None, DEFAULT_FAILURE_HOLD, now)
+            .is_none()
+    );
 }
 
 #[test]
@@ -60,14 +65,16 @@ fn the_hold_follows_retry_after_within_bounds() {
     let now = SystemTime::now();
     let e = outage();
     let held = |s| {
-        FailureRecord::from_error(&e, Some(Duration::from_secs(s)), now)
+        FailureRecord::from_error(&e, Some(Duration::from_secs(s)), DEFAULT_FAILURE_HOLD, now)
             .unwrap()
             .remaining(now)
     };
     assert_eq!(held(0), Duration::from_secs(1));
     assert_eq!(held(12), Duration::from_secs(12));
     assert_eq!(held(3600), MAX_FAILURE_HOLD);
-    let record = FailureRecord::from_error(&e, Some(Duration::from_secs(12)), now).unwrap();
+    let record =
+        FailureRecord::from_error(&e, Some(Duration::from_secs(12)), DEFAULT_FAILURE_HOLD, now)
+            .unwrap();
     assert_eq!(record.retry_after(), Some(Duration::from_secs(12)));
     assert!(!record.is_active(now + Duration::from_secs(13)));
     // A record claiming a far future is cut to the longest hold.
@@ -82,6 +89,7 @@ fn long_fields_are_bounded() {
         endpoint: "http://h/t".into(),
         reason: "x".repeat(100_000),
     };
-    let record = FailureRecord::from_error(&e, None, SystemTime::now()).unwrap();
+    let record =
+        FailureRecord::from_error(&e, None, DEFAULT_FAILURE_HOLD, SystemTime::now()).unwrap();
     assert!(record.to_json().len() < 4 * MAX_TEXT);
 }

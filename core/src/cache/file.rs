@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
+use super::file_lease::{FileLease, failure_name, read_fence};
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, record};
@@ -53,12 +54,12 @@ const TMP_PREFIX: &str = ".tmp-";
 /// absent. [`SharedStore::clear`] removes token entries only, never secrets or the key.
 #[derive(Clone)]
 pub struct FileStore {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     root: PathBuf,
-    cipher: CacheCipher,
+    pub(super) cipher: CacheCipher,
 }
 
 impl FileStore {
@@ -113,7 +114,7 @@ impl FileStore {
         self.inner.secret_path(name)
     }
 
-    async fn blocking<T, F>(&self, op: F) -> Result<T>
+    pub(super) async fn blocking<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
@@ -173,7 +174,7 @@ impl Inner {
 
     /// Writes `token` under `key` unless the stored entry was issued later (a late writer
     /// never replaces a newer token). Called with the entry's lease held.
-    fn put_unless_newer(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
+    pub(super) fn put_unless_newer(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
         if let Loaded::Found(stored, existing, _) = self.read_token(key.digest_hex())? {
             if stored.canonical() == key.canonical() && existing.issued_at > token.issued_at {
                 return Ok(false);
@@ -327,12 +328,7 @@ impl SharedStore for FileStore {
             tokio::time::sleep(left.min(jitter)).await;
         }
         let fencing = bump_fence(&file).map_err(|e| io_error("update", &path, e))?;
-        Ok(Box::new(FileLease {
-            store: self.clone(),
-            file: Arc::new(file),
-            path,
-            fencing,
-        }))
+        Ok(Box::new(FileLease::new(self.clone(), file, path, fencing)))
     }
 }
 
@@ -369,79 +365,6 @@ impl SecretStore for FileStore {
     }
 }
 
-/// A held `flock` on a lock file; unlocked and closed on drop. An `flock` does not expire,
-/// so the lease stays current unless its lock file was replaced (deleted by hand).
-struct FileLease {
-    store: FileStore,
-    file: Arc<File>,
-    path: PathBuf,
-    fencing: u64,
-}
-
-impl FileLease {
-    /// Runs `op` on the store if the lease is still current, else returns `false`.
-    async fn if_current<F>(&self, op: F) -> Result<bool>
-    where
-        F: FnOnce(&Inner) -> Result<bool> + Send + 'static,
-    {
-        let (file, path, fencing) = (self.file.clone(), self.path.clone(), self.fencing);
-        self.store
-            .blocking(
-                move |inner| match lease_is_current(&file, &path, fencing)? {
-                    true => op(inner),
-                    false => Ok(false),
-                },
-            )
-            .await
-    }
-}
-
-#[async_trait]
-impl Lease for FileLease {
-    fn fencing_token(&self) -> u64 {
-        self.fencing
-    }
-
-    async fn is_current(&self) -> Result<bool> {
-        self.if_current(|_| Ok(true)).await
-    }
-
-    async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
-        let (key, token) = (key.clone(), token.clone());
-        self.if_current(move |inner| inner.put_unless_newer(&key, &token))
-            .await
-    }
-
-    async fn set_secret_fenced(&self, name: &str, value: &Secret) -> Result<bool> {
-        let sealed = record::seal_secret(&self.store.inner.cipher, name, value)?;
-        let path = self.store.secret_path(name);
-        self.if_current(move |_| write_atomic(&path, &sealed).map(|()| true))
-            .await
-    }
-}
-
-impl Drop for FileLease {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is open for the lifetime of `self.file`.
-        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
-    }
-}
-
-/// Whether the locked `file` is still the lock file at `path` and holds `fencing`.
-fn lease_is_current(file: &File, path: &Path, fencing: u64) -> Result<bool> {
-    let held = file.metadata().map_err(|e| io_error("stat", path, e))?;
-    let same = match fs::symlink_metadata(path) {
-        Ok(meta) => meta.ino() == held.ino() && meta.dev() == held.dev(),
-        Err(e) if e.kind() == ErrorKind::NotFound => false,
-        Err(e) => return Err(io_error("stat", path, e)),
-    };
-    Ok(same && read_fence(file).map_err(|e| io_error("read", path, e))? == fencing)
-}
-
-fn failure_name(digest: &str) -> String {
-    format!("failure:{digest}")
-}
-
 fn try_lock(file: &File) -> std::io::Result<bool> {
     // SAFETY: the descriptor is open for the lifetime of `file`.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -452,21 +375,6 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
         Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
         _ => Err(err),
     }
-}
-
-/// The decimal counter in a lock file (0 when empty or corrupt).
-fn read_fence(file: &File) -> std::io::Result<u64> {
-    let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0)?;
-    let text = std::str::from_utf8(&buf[..n]).unwrap_or("").trim();
-    Ok(if text.is_empty() {
-        0
-    } else {
-        text.parse::<u64>().unwrap_or_else(|_| {
-            tracing::warn!("fencing counter in a lock file is corrupt; restarting it");
-            0
-        })
-    })
 }
 
 /// Reads, increments and durably rewrites the decimal counter in a locked lock file. The
@@ -503,7 +411,7 @@ fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
 }
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = disk::parent_dir(path);
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{}-{}",
@@ -581,6 +489,6 @@ fn sweep_orphans(dir: &Path) {
     }
 }
 
-fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
+pub(super) fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
     Error::cache(format!("cannot {op} {}: {e}", path.display()))
 }

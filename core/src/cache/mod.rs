@@ -4,10 +4,12 @@ mod crypto;
 mod disk;
 mod failure;
 mod file;
+mod file_lease;
 mod key;
 pub mod memory;
 pub(crate) mod record;
 mod redis;
+mod redis_lease;
 mod secrets;
 mod store;
 

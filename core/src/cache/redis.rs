@@ -15,9 +15,7 @@
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -46,43 +44,8 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Extends a lease only while it still holds its owner's id.
-static RENEW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-           return redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
-         end \
-         return 0",
-    )
-});
-
-/// A write conditional on a fence, in one step. `KEYS[1]` gets `ARGV[1]` (with `PX ARGV[3]`
-/// unless it is 0; an empty value deletes it). With `ARGV[4]` = `eq`, `KEYS[2]` is the lease's
-/// fencing counter and must still equal the writer's fence `ARGV[2]` (no newer lease was
-/// granted); with `max`, `KEYS[2]` records the newest fenced writer and must not exceed it.
-static FENCED_SET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "local fence = tonumber(ARGV[2]) \
-         local seen = tonumber(redis.call('GET', KEYS[2]) or '0') or 0 \
-         if ARGV[4] == 'eq' then \
-           if seen ~= fence then return 0 end \
-         else \
-           if seen > fence then return 0 end \
-           redis.call('SET', KEYS[2], ARGV[2]) \
-         end \
-         if ARGV[1] == '' then \
-           redis.call('DEL', KEYS[1]) \
-         elseif ARGV[3] == '0' then \
-           redis.call('SET', KEYS[1], ARGV[1]) \
-         else \
-           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) \
-         end \
-         return 1",
-    )
-});
-
 /// Deletes a key only if it still holds the given value.
-static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
            return redis.call('DEL', KEYS[1]) \
@@ -98,11 +61,11 @@ static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// secrets are kept). [`SharedStore::clear`] removes token entries only.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    pub(super) conn: ConnectionManager,
     prefix: String,
     endpoint: String,
-    cipher: CacheCipher,
-    lease_ttl: Duration,
+    pub(super) cipher: CacheCipher,
+    pub(super) lease_ttl: Duration,
     refresh_grace: Duration,
 }
 
@@ -164,7 +127,7 @@ impl RedisStore {
         &self.endpoint
     }
 
-    fn key(&self, kind: &str, digest: &str) -> String {
+    pub(super) fn key(&self, kind: &str, digest: &str) -> String {
         format!("{}{kind}:{digest}", self.prefix)
     }
 
@@ -180,7 +143,7 @@ impl RedisStore {
 
     /// How long an entry for `token` is kept: its validity, plus the grace period while it
     /// holds a refresh token.
-    fn entry_ttl(&self, token: &TokenSet) -> Duration {
+    pub(super) fn entry_ttl(&self, token: &TokenSet) -> Duration {
         let mut ttl = token.remaining_at(SystemTime::now());
         if token.refresh_token.is_some() {
             ttl += self.refresh_grace;
@@ -192,7 +155,7 @@ impl RedisStore {
         format!("failure:{digest}")
     }
 
-    fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
+    pub(super) fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
 
@@ -389,7 +352,7 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("lease", e))?;
             if fencing > 0 {
-                return Ok(Box::new(RedisLease::start(
+                return Ok(Box::new(super::redis_lease::RedisLease::start(
                     self.clone(),
                     lease_key,
                     fence_key,
@@ -449,158 +412,7 @@ impl SecretStore for RedisStore {
     }
 }
 
-/// A held Redis lease, renewed by a background task every third of its lifetime while the
-/// guard lives. Dropping it stops the renewal and releases the lease from a task on the
-/// current Tokio runtime; without a runtime (or if that fails) the lease simply expires.
-struct RedisLease {
-    store: RedisStore,
-    key: String,
-    fence_key: String,
-    owner: String,
-    fencing: u64,
-    /// Set by the renewal task once the lease is found taken or expired.
-    lost: Arc<AtomicBool>,
-    renewal: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl RedisLease {
-    fn start(
-        store: RedisStore,
-        key: String,
-        fence_key: String,
-        owner: String,
-        fencing: u64,
-    ) -> Self {
-        let lost = Arc::new(AtomicBool::new(false));
-        let renewal = tokio::runtime::Handle::try_current().ok().map(|runtime| {
-            let (store, key, owner, lost) =
-                (store.clone(), key.clone(), owner.clone(), lost.clone());
-            runtime.spawn(async move {
-                let every = (store.lease_ttl / 3).max(Duration::from_millis(10));
-                let mut conn = store.conn.clone();
-                loop {
-                    tokio::time::sleep(every).await;
-                    let renewed: ::redis::RedisResult<i64> = RENEW
-                        .key(&key)
-                        .arg(&owner)
-                        .arg(millis(store.lease_ttl))
-                        .invoke_async(&mut conn)
-                        .await;
-                    match renewed {
-                        Ok(1) => {}
-                        Ok(_) => {
-                            tracing::warn!(key = %key, "fetch lease lost before its holder finished");
-                            lost.store(true, Ordering::Release);
-                            return;
-                        }
-                        Err(e) => tracing::debug!(key = %key, error = %e, "lease renewal failed; retrying"),
-                    }
-                }
-            })
-        });
-        Self {
-            store,
-            key,
-            fence_key,
-            owner,
-            fencing,
-            lost,
-            renewal,
-        }
-    }
-
-    async fn fenced_set(&self, keys: [&str; 2], value: &[u8], px: u64, mode: &str) -> Result<bool> {
-        let written: i64 = FENCED_SET
-            .key(keys[0])
-            .key(keys[1])
-            .arg(value)
-            .arg(self.fencing)
-            .arg(px)
-            .arg(mode)
-            .invoke_async(&mut self.store.conn.clone())
-            .await
-            .map_err(|e| self.store.failed("fenced write", e))?;
-        Ok(written == 1)
-    }
-}
-
-#[async_trait]
-impl Lease for RedisLease {
-    fn fencing_token(&self) -> u64 {
-        self.fencing
-    }
-
-    async fn is_current(&self) -> Result<bool> {
-        if self.lost.load(Ordering::Acquire) {
-            return Ok(false);
-        }
-        let fence: Option<u64> = self
-            .store
-            .conn
-            .clone()
-            .get(&self.fence_key)
-            .await
-            .map_err(|e| self.store.failed("GET", e))?;
-        Ok(fence == Some(self.fencing))
-    }
-
-    async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
-        let redis_key = self.store.key("token", key.digest_hex());
-        let ttl = self.store.entry_ttl(token);
-        let sealed = if ttl.is_zero() {
-            Vec::new() // already useless: store nothing, and drop whatever was there
-        } else {
-            record::seal_token(&self.store.cipher, key, token)?
-        };
-        self.fenced_set([&redis_key, &self.fence_key], &sealed, millis(ttl), "eq")
-            .await
-    }
-
-    async fn set_secret_fenced(&self, name: &str, value: &Secret) -> Result<bool> {
-        // The secret's key and the lease's counter may live in different Cluster slots, so the
-        // atomic compare is against the newest fenced writer of this secret (same slot), after
-        // checking that the lease is still current.
-        if !self.is_current().await? {
-            return Ok(false);
-        }
-        let digest = record::name_digest(name);
-        let (redis_key, fence_key) = (
-            self.store.key("secret", &digest),
-            self.store.key("secret-fence", &digest),
-        );
-        let sealed = record::seal_secret(&self.store.cipher, name, value)?;
-        self.fenced_set([&redis_key, &fence_key], &sealed, 0, "max")
-            .await
-    }
-}
-
-impl Drop for RedisLease {
-    fn drop(&mut self) {
-        if let Some(renewal) = self.renewal.take() {
-            renewal.abort();
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let mut conn = self.store.conn.clone();
-        let (key, owner) = (
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.owner),
-        );
-        runtime.spawn(async move {
-            let released: ::redis::RedisResult<i64> = DELETE_IF_EQUAL
-                .key(&key)
-                .arg(&owner)
-                .invoke_async(&mut conn)
-                .await;
-            if let Err(e) = released {
-                tracing::debug!(key = %key, error = %e, "lease release failed; it will expire");
-            }
-        });
-    }
-}
-
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 

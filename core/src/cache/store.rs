@@ -63,6 +63,10 @@ pub trait Lease: Send + Sync {
     /// lease was lost and nothing was written: re-read instead.
     async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool>;
 
+    /// Releases the lease now, waiting for the release to be done (a process about to exit
+    /// would otherwise leave it to expire). Dropping the guard afterwards does nothing more.
+    async fn release(&self);
+
     /// Stores a secret in this lease's store under the same condition as
     /// [`Lease::put_fenced`].
     async fn set_secret_fenced(&self, name: &str, value: &crate::Secret) -> Result<bool>;
