@@ -86,6 +86,7 @@ impl FileStore {
         for sub in [TOKENS, SECRETS, FAILURES] {
             sweep_orphans(&store.inner.root.join(sub));
         }
+        sweep_lapsed_failures(&store.inner.root.join(FAILURES));
         Ok(store)
     }
 
@@ -484,6 +485,21 @@ fn sweep_orphans(dir: &Path) {
     for name in entry_names(dir).unwrap_or_default() {
         let path = dir.join(name);
         if is_orphan(&path) {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Deletes failure records written longer ago than any record applies.
+fn sweep_lapsed_failures(dir: &Path) {
+    for name in entry_names(dir).unwrap_or_default() {
+        let path = dir.join(name);
+        let lapsed = fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > crate::cache::MAX_FAILURE_HOLD);
+        if lapsed {
             let _ = fs::remove_file(path);
         }
     }
