@@ -59,19 +59,33 @@ async fn refresh_tokens_sent(client_id: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_refresh_stalled_past_the_lease_uses_each_refresh_token_once() {
+async fn a_refresh_stalled_past_the_redis_lease_uses_each_refresh_token_once() {
     let Some(redis) = redis_server::RedisServer::start(None) else {
         return;
     };
+    let dir = tempdir("stall-redis");
+    let cache = format!(
+        "store = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"\nlease_ttl = 1",
+        redis.url(),
+        dir.display()
+    );
+    stalled_refresh_uses_each_refresh_token_once(&cache).await;
+}
+
+#[tokio::test]
+async fn a_stalled_refresh_on_the_file_store_uses_each_refresh_token_once() {
+    let dir = tempdir("stall-file");
+    let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
+    stalled_refresh_uses_each_refresh_token_once(&cache).await;
+}
+
+/// Four brokers on the shared tier `cache` refresh one grant while the first refresh stalls
+/// for 2.6 s: no broker fails, each refresh token reaches the provider once, and the stored
+/// one is the newest.
+async fn stalled_refresh_uses_each_refresh_token_once(cache: &str) {
     let (id, secret) = new_client("fence").await;
     let rt = support::azure_refresh_token(&id, &secret).await;
-    let dir = tempdir("stall");
-    let text = format!(
-        "[cache]\nstore = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"\nlease_ttl = 1\n{}",
-        redis.url(),
-        dir.display(),
-        azure_profile(&id, &secret, &rt)
-    );
+    let text = format!("[cache]\n{cache}\n{}", azure_profile(&id, &secret, &rt));
     // The first refresh stalls for well over two lease lifetimes.
     let stall: Value = json!({"route": "azure.token", "kind": "delay", "delay_ms": 2600,
         "client_id": id});

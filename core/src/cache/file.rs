@@ -157,20 +157,25 @@ impl Inner {
         self.root.join(FAILURES).join(format!("{digest}.bin"))
     }
 
-    /// The failure record for `digest` while it applies; a lapsed or unreadable one is removed.
+    /// The failure record for `digest` while it applies; a lapsed one is removed.
     fn failure(&self, digest: &str) -> Result<Option<FailureRecord>> {
         let path = self.failure_path(digest);
         let Some((bytes, ino)) = read_file(&path)? else {
             return Ok(None);
         };
-        let record = record::open_secret(&self.cipher, &failure_name(digest), &bytes)
+        // One that does not open (another key) is left alone: the sweep on open removes it
+        // once it is older than any record applies.
+        let Some(record) = record::open_secret(&self.cipher, &failure_name(digest), &bytes)
             .ok()
             .and_then(|json| FailureRecord::from_json(json.expose()))
-            .filter(|r| r.is_active(SystemTime::now()));
-        if record.is_none() {
+        else {
+            return Ok(None);
+        };
+        if !record.is_active(SystemTime::now()) {
             remove_if_same(&path, ino)?;
+            return Ok(None);
         }
-        Ok(record)
+        Ok(Some(record))
     }
 
     /// Writes `token` under `key` unless the stored entry was issued later (a late writer
