@@ -46,6 +46,11 @@ pub struct CacheConfig {
     pub refresh_jitter: f64,
     /// Lifetime assumed when a provider sends no expiry, in seconds.
     pub default_ttl_secs: u64,
+    /// How long a Redis fetch lease lives unless its holder renews it (`lease_ttl`).
+    pub lease_ttl: std::time::Duration,
+    /// How long a provider outage is shared with later callers when the server gave no
+    /// `Retry-After` (`failure_hold`, at most 30 s).
+    pub failure_hold: std::time::Duration,
 }
 
 impl Default for CacheConfig {
@@ -59,6 +64,8 @@ impl Default for CacheConfig {
             refresh_share: 0.8,
             refresh_jitter: 0.05,
             default_ttl_secs: 300,
+            lease_ttl: std::time::Duration::from_secs(30),
+            failure_hold: crate::cache::DEFAULT_FAILURE_HOLD,
         }
     }
 }
@@ -369,6 +376,22 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
             limits::span(ttl).ok_or_else(|| f.error("default_ttl", limits::out_of_range()))?;
         c.default_ttl_secs = ttl.as_secs().max(1);
     }
+    if let Some(ttl) = f.number("lease_ttl")? {
+        if !(0.1..=3600.0).contains(&ttl) {
+            return Err(f.error("lease_ttl", "must be between 0.1 and 3600 seconds"));
+        }
+        c.lease_ttl = std::time::Duration::from_secs_f64(ttl);
+    }
+    if let Some(hold) = f.number("failure_hold")? {
+        let max = crate::cache::MAX_FAILURE_HOLD.as_secs_f64();
+        if !(1.0..=max).contains(&hold) {
+            return Err(f.error(
+                "failure_hold",
+                format!("must be between 1 and {max} seconds"),
+            ));
+        }
+        c.failure_hold = std::time::Duration::from_secs_f64(hold);
+    }
     if c.store == StoreKind::Redis && c.redis_url.is_none() {
         return Err(f.error("redis_url", "is required when store = \"redis\""));
     }
@@ -381,6 +404,8 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "refresh_share",
         "refresh_jitter",
         "default_ttl",
+        "lease_ttl",
+        "failure_hold",
     ])?;
     Ok(c)
 }

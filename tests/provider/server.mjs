@@ -521,8 +521,20 @@ function takeCode(codeValue, family) {
 
 // ---------------------------------------------------------------- faults
 
-function findFault(route) {
-  const i = S.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*'));
+// A fault with `client_id` applies only to that client's requests (form body or Basic user),
+// so tests sharing one provider do not take each other's faults.
+function faultClientId(ctx) {
+  const h = ctx?.req.headers.authorization;
+  if (h && /^basic /i.test(h)) {
+    const user = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8').split(':')[0];
+    try { return decodeURIComponent(user.replace(/\+/g, ' ')); } catch { return user; }
+  }
+  return ctx ? new URLSearchParams(ctx.rawBody.toString('utf8')).get('client_id') : null;
+}
+
+function findFault(route, ctx) {
+  const i = S.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*')
+    && (f.client_id === undefined || f.client_id === faultClientId(ctx)));
   if (i < 0) return null;
   const f = S.faults[i];
   f.remaining -= 1;
@@ -1381,7 +1393,7 @@ async function handle(req, res) {
   try {
     if (isAdmin) return admin(ctx);
     if (!route) throw oauthErr(404, 'not_found', `no route for ${req.method} ${url.pathname}`);
-    const fault = findFault(name);
+    const fault = findFault(name, ctx);
     if (fault && (await applyFault(fault, ctx))) return undefined;
     if (route.methods && !route.methods.includes(req.method)) {
       throw oauthErr(405, 'method_not_allowed', `method ${req.method} not allowed`, { headers: { Allow: route.methods.join(', ') } });

@@ -5,7 +5,12 @@
 //!   the access token, plus a grace period while it holds a refresh token;
 //! - `{prefix}secret:{sha256(name)}`: a sealed secret, without expiry;
 //! - `{prefix}lease:{digest}`: the fetch lease (`SET NX PX`), holding a random owner id;
-//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted.
+//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted;
+//! - `{prefix}secret-fence:{sha256(name)}`: the fence of the newest fenced secret write;
+//! - `{prefix}failure:{digest}`: a sealed [`FailureRecord`], expiring (`PX`) when it lapses.
+//!
+//! Writes under a lease are Lua scripts that compare the fence and write in one round trip,
+//! with every key passed in `KEYS`, so they run on a Redis Cluster too.
 //!
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
@@ -19,7 +24,7 @@ use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
-use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
 use crate::token::TokenSet;
@@ -40,7 +45,7 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Deletes a key only if it still holds the given value.
-static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
            return redis.call('DEL', KEYS[1]) \
@@ -56,11 +61,11 @@ static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// secrets are kept). [`SharedStore::clear`] removes token entries only.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    pub(super) conn: ConnectionManager,
     prefix: String,
     endpoint: String,
-    cipher: CacheCipher,
-    lease_ttl: Duration,
+    pub(super) cipher: CacheCipher,
+    pub(super) lease_ttl: Duration,
     refresh_grace: Duration,
 }
 
@@ -122,7 +127,7 @@ impl RedisStore {
         &self.endpoint
     }
 
-    fn key(&self, kind: &str, digest: &str) -> String {
+    pub(super) fn key(&self, kind: &str, digest: &str) -> String {
         format!("{}{kind}:{digest}", self.prefix)
     }
 
@@ -136,7 +141,21 @@ impl RedisStore {
         Ok(())
     }
 
-    fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
+    /// How long an entry for `token` is kept: its validity, plus the grace period while it
+    /// holds a refresh token.
+    pub(super) fn entry_ttl(&self, token: &TokenSet) -> Duration {
+        let mut ttl = token.remaining_at(SystemTime::now());
+        if token.refresh_token.is_some() {
+            ttl += self.refresh_grace;
+        }
+        ttl
+    }
+
+    fn failure_name(digest: &str) -> String {
+        format!("failure:{digest}")
+    }
+
+    pub(super) fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
 
@@ -213,10 +232,7 @@ impl SharedStore for RedisStore {
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
         let redis_key = self.key("token", key.digest_hex());
-        let mut ttl = token.remaining_at(SystemTime::now());
-        if token.refresh_token.is_some() {
-            ttl += self.refresh_grace;
-        }
+        let ttl = self.entry_ttl(token);
         let mut conn = self.conn.clone();
         if ttl.is_zero() {
             // Already useless: store nothing, and drop whatever was there.
@@ -285,6 +301,41 @@ impl SharedStore for RedisStore {
         Ok(())
     }
 
+    async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
+        let digest = key.digest_hex();
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .clone()
+            .get(self.key("failure", digest))
+            .await
+            .map_err(|e| self.failed("GET", e))?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let record = record::open_secret(&self.cipher, &Self::failure_name(digest), &sealed)
+            .ok()
+            .and_then(|json| FailureRecord::from_json(json.expose()));
+        Ok(record.filter(|r| r.is_active(SystemTime::now())))
+    }
+
+    async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
+        let digest = key.digest_hex();
+        let hold = failure.remaining(SystemTime::now());
+        if hold.is_zero() {
+            return Ok(());
+        }
+        let json = Secret::new(failure.to_json());
+        let sealed = record::seal_secret(&self.cipher, &Self::failure_name(digest), &json)?;
+        ::redis::cmd("SET")
+            .arg(self.key("failure", digest))
+            .arg(sealed)
+            .arg("PX")
+            .arg(millis(hold))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.failed("SET", e))
+    }
+
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
         let lease_key = self.key("lease", key.digest_hex());
         let fence_key = self.key("fence", key.digest_hex());
@@ -301,12 +352,13 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("lease", e))?;
             if fencing > 0 {
-                return Ok(Box::new(RedisLease {
-                    conn,
-                    key: lease_key,
+                return Ok(Box::new(super::redis_lease::RedisLease::start(
+                    self.clone(),
+                    lease_key,
+                    fence_key,
                     owner,
                     fencing,
-                }));
+                )));
             }
             let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
             if left.is_zero() {
@@ -360,45 +412,7 @@ impl SecretStore for RedisStore {
     }
 }
 
-/// A held Redis lease. Dropping it releases the lease from a task on the current Tokio
-/// runtime; without a runtime (or if that fails) the lease simply expires.
-struct RedisLease {
-    conn: ConnectionManager,
-    key: String,
-    owner: String,
-    fencing: u64,
-}
-
-impl Lease for RedisLease {
-    fn fencing_token(&self) -> u64 {
-        self.fencing
-    }
-}
-
-impl Drop for RedisLease {
-    fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let mut conn = self.conn.clone();
-        let (key, owner) = (
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.owner),
-        );
-        runtime.spawn(async move {
-            let released: ::redis::RedisResult<i64> = DELETE_IF_EQUAL
-                .key(&key)
-                .arg(&owner)
-                .invoke_async(&mut conn)
-                .await;
-            if let Err(e) = released {
-                tracing::debug!(key = %key, error = %e, "lease release failed; it will expire");
-            }
-        });
-    }
-}
-
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
