@@ -1,0 +1,43 @@
+//! Which failures are retried, how long to wait between attempts, and `Retry-After`.
+
+use std::time::{Duration, SystemTime};
+
+/// Which failures may be retried for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Retry connection failures, timeouts, 429, 500, 502, 503 and 504: the request can be
+    /// repeated without harm (client credentials, discovery, reads).
+    Idempotent,
+    /// Retry only when the request surely did not take effect (connection refused, 429, 503):
+    /// for one-shot inputs such as authorization codes and rotating refresh tokens.
+    OnlyUnprocessed,
+}
+
+pub(super) fn retry_wait(retry: Retry, status: u16) -> bool {
+    match retry {
+        Retry::Idempotent => matches!(status, 429 | 500 | 502 | 503 | 504),
+        Retry::OnlyUnprocessed => matches!(status, 429 | 503),
+    }
+}
+
+/// Exponential backoff with full jitter: a random wait in [base/2, base] with
+/// base = 200 ms × 2^attempt.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1 << attempt.min(10));
+    let jitter = rand::random_range(base / 2..=base);
+    Duration::from_millis(jitter)
+}
+
+/// Parses `Retry-After` as delay-seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+#[cfg(test)]
+#[path = "retry_tests.rs"]
+mod tests;
