@@ -9,7 +9,7 @@ use url::Url;
 use super::endpoint::{endpoint_name, is_loopback};
 use super::request::{Body, Request};
 use super::response::{Response, read_limited};
-use super::retry::{Retry, backoff, parse_retry_after, retry_wait};
+use super::retry::{Next, Retry, Wanted, next, parse_retry_after, retry_wait};
 use crate::config::HttpConfig;
 use crate::error::{Error, Result};
 use crate::limits;
@@ -22,7 +22,10 @@ pub struct HttpClient {
     client: reqwest::Client,
     /// For loopback hosts: never through a proxy, so local traffic stays local.
     direct: reqwest::Client,
+    /// Longest time one attempt may take.
     timeout: Duration,
+    /// Longest time one call may take, attempts and waits included.
+    deadline: Duration,
     max_retries: u32,
     max_wait: Duration,
 }
@@ -41,6 +44,7 @@ impl HttpClient {
         proxy: Option<reqwest::Proxy>,
     ) -> Result<Self> {
         let timeout = limits::seconds_arg("[http], key 'timeout'", config.timeout_secs)?;
+        let deadline = limits::seconds_arg("[http], key 'deadline'", config.deadline_secs)?;
         let connect_timeout =
             limits::seconds_arg("[http], key 'connect_timeout'", config.connect_timeout_secs)?;
         let max_wait =
@@ -61,7 +65,6 @@ impl HttpClient {
             let mut builder = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(connect_timeout)
-                .timeout(timeout)
                 .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")));
             builder = match proxy {
                 // Loopback: no proxy at all.
@@ -81,40 +84,70 @@ impl HttpClient {
             client: build(Some(proxy))?,
             direct: build(None)?,
             timeout,
+            deadline,
             max_retries: config.max_retries,
             max_wait,
         })
     }
 
-    /// Sends `request`, retrying as its [`Retry`] policy allows, and reads the body.
+    /// Sends `request`, retrying as its [`Retry`] policy allows, and reads the body, all
+    /// within the deadline: each attempt gets the per-attempt timeout or what is left of the
+    /// deadline, whichever is shorter, and no retry starts that the deadline would cut off.
     ///
-    /// Any status is returned as a [`Response`]; only transport failures, timeouts and
-    /// oversized bodies are errors here. Interpreting the status is `validate`'s job.
+    /// Any status is returned as a [`Response`]; only transport failures, timeouts, oversized
+    /// bodies and a `Retry-After` beyond what the call may wait ([`Error::RateLimited`]) are
+    /// errors here. Interpreting the status is `validate`'s job.
     pub async fn send(&self, request: &Request) -> Result<Response> {
         let endpoint = endpoint_name(&request.url);
+        let deadline = tokio::time::Instant::now() + self.deadline;
         let mut attempt = 0u32;
         loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let limit = self.timeout.min(left);
             let span = tracing::debug_span!("http", method = %request.method, endpoint = %endpoint, attempt);
-            let outcome = self.send_once(request, &endpoint).instrument(span).await;
-            let wait = match &outcome {
-                Ok((resp, retry_after)) => match retry_wait(request.retry, resp.status) {
-                    true => Some(retry_after.unwrap_or_else(|| backoff(attempt))),
-                    false => None,
-                },
+            let once = self.send_once(request, &endpoint).instrument(span);
+            let outcome = tokio::time::timeout(limit, once).await.unwrap_or_else(|_| {
+                // Connecting, sending or reading the body took too long.
+                let after = if limit < self.timeout {
+                    self.deadline
+                } else {
+                    limit
+                };
+                let endpoint = endpoint.clone();
+                Err((Error::Timeout { endpoint, after }, false))
+            });
+            let wanted = match &outcome {
+                Ok((resp, retry_after)) if retry_wait(request.retry, resp.status) => {
+                    retry_after.map_or(Wanted::Backoff, Wanted::After)
+                }
+                Ok(_) => Wanted::No,
                 Err((err, unprocessed)) => {
                     let retryable = matches!(err, Error::Transport { .. } | Error::Timeout { .. })
                         && (request.retry == Retry::Idempotent || *unprocessed);
-                    retryable.then(|| backoff(attempt))
+                    if retryable {
+                        Wanted::Backoff
+                    } else {
+                        Wanted::No
+                    }
                 }
             };
-            match (wait, attempt < self.max_retries) {
-                (Some(wait), true) => {
-                    let wait = wait.min(self.max_wait);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match next(wanted, attempt, self.max_retries, self.max_wait, left) {
+                Next::Retry(wait) => {
                     tracing::info!(endpoint = %endpoint, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
                     attempt += 1;
                 }
-                _ => return outcome.map(|(resp, _)| resp).map_err(|(err, _)| err),
+                Next::RateLimited(retry_after) => {
+                    let status = outcome.as_ref().map_or(0, |(resp, _)| resp.status);
+                    tracing::info!(endpoint = %endpoint, retry_after_s = retry_after.as_secs(), "rate limited");
+                    return Err(Error::RateLimited {
+                        endpoint,
+                        status,
+                        retry_after,
+                    });
+                }
+                Next::Stop => return outcome.map(|(resp, _)| resp).map_err(|(err, _)| err),
             }
         }
     }

@@ -6,11 +6,13 @@ fn timeouts_no_clock_can_hold_are_config_errors() {
         ("timeout", 1e308),
         ("connect_timeout", 1e19),
         ("max_retry_wait", f64::INFINITY),
+        ("deadline", f64::NAN),
     ] {
         let mut config = HttpConfig::default();
         match field {
             "timeout" => config.timeout_secs = big,
             "connect_timeout" => config.connect_timeout_secs = big,
+            "deadline" => config.deadline_secs = big,
             _ => config.max_retry_wait_secs = big,
         }
         let err = HttpClient::new(&config, &[]).unwrap_err();

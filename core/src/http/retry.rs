@@ -20,6 +20,53 @@ pub(super) fn retry_wait(retry: Retry, status: u16) -> bool {
     }
 }
 
+/// Why the last attempt calls for another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wanted {
+    /// Not retryable: its outcome is the call's.
+    No,
+    /// Retryable after a backoff of our choosing.
+    Backoff,
+    /// Retryable after what the server's `Retry-After` said.
+    After(Duration),
+}
+
+/// What the retry loop does after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Next {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// Return the last attempt's outcome.
+    Stop,
+    /// Fail as rate limited: the server asked for a wait the call cannot afford.
+    RateLimited(Duration),
+}
+
+/// Decides what follows attempt number `attempt` (0 for the first) given `left`, the time
+/// before the call's deadline. A server's `Retry-After` longer than `max_wait` or than
+/// `left` is never cut short; waits that would reach the deadline end the retries.
+pub(super) fn next(
+    wanted: Wanted,
+    attempt: u32,
+    max_retries: u32,
+    max_wait: Duration,
+    left: Duration,
+) -> Next {
+    let wait = match wanted {
+        Wanted::No => return Next::Stop,
+        Wanted::After(wait) if wait > max_wait || wait >= left => {
+            return Next::RateLimited(wait);
+        }
+        Wanted::After(wait) => wait,
+        Wanted::Backoff => backoff(attempt).min(max_wait),
+    };
+    if attempt >= max_retries || wait >= left {
+        Next::Stop
+    } else {
+        Next::Retry(wait)
+    }
+}
+
 /// Exponential backoff with full jitter: a random wait in [base/2, base] with
 /// base = 200 ms × 2^attempt.
 pub(super) fn backoff(attempt: u32) -> Duration {

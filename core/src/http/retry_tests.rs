@@ -33,3 +33,48 @@ fn backoff_grows_and_stays_in_range() {
         assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d}");
     }
 }
+
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+#[test]
+fn a_retry_after_the_call_cannot_afford_is_a_rate_limit() {
+    // Beyond what is left of the deadline, or beyond the longest wait: never cut short.
+    assert_eq!(
+        next(Wanted::After(S(120)), 0, 3, S(30), S(10)),
+        Next::RateLimited(S(120))
+    );
+    assert_eq!(
+        next(Wanted::After(S(20)), 0, 3, S(2), S(60)),
+        Next::RateLimited(S(20))
+    );
+    // Also on the last attempt: the server's wait is what the caller needs to know.
+    assert_eq!(
+        next(Wanted::After(S(120)), 3, 3, S(30), S(10)),
+        Next::RateLimited(S(120))
+    );
+    // Affordable: honoured exactly, while retries remain.
+    assert_eq!(
+        next(Wanted::After(S(1)), 0, 3, S(30), S(10)),
+        Next::Retry(S(1))
+    );
+    assert_eq!(next(Wanted::After(S(1)), 3, 3, S(30), S(10)), Next::Stop);
+}
+
+#[test]
+fn backoff_stops_at_the_deadline_and_the_retry_count() {
+    assert_eq!(next(Wanted::No, 0, 3, S(30), S(10)), Next::Stop);
+    assert!(matches!(
+        next(Wanted::Backoff, 0, 3, S(30), S(10)),
+        Next::Retry(d) if d <= Duration::from_millis(200)
+    ));
+    assert_eq!(next(Wanted::Backoff, 3, 3, S(30), S(10)), Next::Stop);
+    // A wait that would reach the deadline leaves no time for another attempt.
+    assert_eq!(
+        next(Wanted::Backoff, 0, 3, S(30), Duration::from_millis(50)),
+        Next::Stop
+    );
+    assert_eq!(
+        next(Wanted::Backoff, 0, 3, S(30), Duration::ZERO),
+        Next::Stop
+    );
+}
