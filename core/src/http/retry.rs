@@ -2,6 +2,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::limits;
+
 /// Which failures may be retried for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
@@ -75,14 +77,19 @@ pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(jitter)
 }
 
-/// Parses `Retry-After` as delay-seconds or an HTTP date.
+/// Parses `Retry-After` as delay-seconds or an HTTP date, in whole seconds rounded up (so a
+/// caller told the seconds never comes back early) and at most [`limits::MAX_SPAN`].
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or_default())
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs.min(limits::MAX_SECONDS)),
+        Err(_) => {
+            let when = httpdate::parse_http_date(value).ok()?;
+            let wait = when.duration_since(SystemTime::now()).unwrap_or_default();
+            Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+        }
+    };
+    Some(wait.min(limits::MAX_SPAN))
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ fn retry_after_seconds_and_dates() {
         Some(Duration::ZERO)
     );
     assert_eq!(parse_retry_after("soon"), None);
+    // Never more than any span the crate accepts: callers add it to clocks.
+    assert_eq!(
+        parse_retry_after("18446744073709551615"),
+        Some(crate::limits::MAX_SPAN)
+    );
 }
 
 #[test]
