@@ -75,11 +75,16 @@ impl Default for CacheConfig {
 pub struct HttpConfig {
     /// Connect timeout in seconds.
     pub connect_timeout_secs: f64,
-    /// Total timeout of one attempt in seconds.
+    /// Timeout of one attempt in seconds (connect, send and read the whole body), within
+    /// [`HttpConfig::deadline_secs`].
     pub timeout_secs: f64,
+    /// Overall deadline of one HTTP call, every attempt and wait between them included, in
+    /// seconds.
+    pub deadline_secs: f64,
     /// Retries after the first attempt, for retryable failures.
     pub max_retries: u32,
-    /// Longest single wait between attempts (also caps `Retry-After`), in seconds.
+    /// Longest single wait between attempts, in seconds. A `Retry-After` longer than this (or
+    /// than what is left of the deadline) fails the call at once as rate limited.
     pub max_retry_wait_secs: f64,
     /// Extra CA certificate (PEM) to trust, e.g. a corporate proxy's.
     pub ca_file: Option<PathBuf>,
@@ -89,7 +94,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             connect_timeout_secs: 10.0,
-            timeout_secs: 30.0,
+            timeout_secs: 10.0,
+            deadline_secs: 30.0,
             max_retries: 3,
             max_retry_wait_secs: 30.0,
             ca_file: None,
@@ -429,6 +435,9 @@ fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
     if let Some(v) = f.number("timeout")? {
         h.timeout_secs = positive(&f, "timeout", v)?;
     }
+    if let Some(v) = f.number("deadline")? {
+        h.deadline_secs = positive(&f, "deadline", v)?;
+    }
     if let Some(v) = f.number("max_retries")? {
         h.max_retries = limits::count(v, 0..=MAX_RETRIES).ok_or_else(|| {
             f.error(
@@ -444,6 +453,7 @@ fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
     f.finish(&[
         "connect_timeout",
         "timeout",
+        "deadline",
         "max_retries",
         "max_retry_wait",
         "ca_file",

@@ -604,12 +604,25 @@ async function applyFault(f, ctx) {
     }
     case 'echo':
       return echoFault(f, ctx, headers);
+    case 'stall_body':
+      return stallBodyFault(f, res, headers);
     default:
       return false;
   }
 }
 
-const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset', 'echo']);
+const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset', 'echo', 'stall_body']);
+
+// `stall_body` fault: 200 with the headers and the first half of a token response, then
+// nothing for `stall_ms` (default 60 s) before the connection is closed without the rest.
+async function stallBodyFault(f, res, headers) {
+  const body = Buffer.from(JSON.stringify({ access_token: randomToken(32), token_type: 'Bearer', expires_in: 3600 }));
+  res.writeHead(f.status || 200, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers });
+  res.write(body.subarray(0, body.length >> 1));
+  await new Promise((r) => { const t = setTimeout(r, f.stall_ms ?? 60000); res.once('close', () => { clearTimeout(t); r(); }); });
+  if (!res.destroyed) res.destroy();
+  return true;
+}
 
 // The whole request as a hostile server would quote it back: the request line, every header
 // (Authorization with its base64 Basic credentials, x-api-key, ...), the raw body (secrets
