@@ -70,12 +70,9 @@ impl Inner {
         key: &CacheKey,
         error: &Error,
     ) {
-        // The HTTP layer does not hand the final answer's Retry-After up yet: the default
-        // hold applies until errors carry it.
-        let retry_after = None;
         if let Some(record) = FailureRecord::from_error(
             error,
-            retry_after,
+            error.retry_after(),
             self.config.cache.failure_hold,
             SystemTime::now(),
         ) {

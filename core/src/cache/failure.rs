@@ -102,9 +102,19 @@ impl FailureRecord {
                         .collect(),
                 });
             }
+            Error::RateLimited {
+                endpoint,
+                status,
+                retry_after,
+            } => {
+                record.endpoint = text(endpoint);
+                record.status = Some(*status);
+                record.retry_after_secs = Some(retry_after.as_secs());
+            }
             _ => return None,
         }
-        let hold = retry_after
+        let hold = record
+            .retry_after()
             .unwrap_or(hold)
             .clamp(Duration::from_secs(1), MAX_FAILURE_HOLD);
         record.until_ms = unix_ms(now + hold);
@@ -141,6 +151,11 @@ impl FailureRecord {
                     status: self.status.unwrap_or(503),
                     provider_codes: o.provider_codes.clone(),
                 }),
+            },
+            ("rate_limited", _) => Error::RateLimited {
+                endpoint,
+                status: self.status.unwrap_or(429),
+                retry_after: self.retry_after().unwrap_or_default(),
             },
             ("timeout", _) => Error::Timeout {
                 endpoint,

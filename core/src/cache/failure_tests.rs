@@ -93,3 +93,22 @@ fn long_fields_are_bounded() {
         FailureRecord::from_error(&e, None, DEFAULT_FAILURE_HOLD, SystemTime::now()).unwrap();
     assert!(record.to_json().len() < 4 * MAX_TEXT);
 }
+
+#[test]
+fn a_rate_limit_is_shared_with_its_retry_after_and_held_for_it() {
+    let now = SystemTime::now();
+    let e = Error::RateLimited {
+        endpoint: "http://h/t".into(),
+        status: 429,
+        retry_after: Duration::from_secs(12),
+    };
+    let record = FailureRecord::from_error(&e, e.retry_after(), DEFAULT_FAILURE_HOLD, now)
+        .expect("a rate limit is shared");
+    let back = FailureRecord::from_json(&record.to_json())
+        .unwrap()
+        .to_error();
+    assert_eq!(back.kind(), crate::ErrorKind::RateLimited);
+    assert_eq!(back.retry_after(), Some(Duration::from_secs(12)));
+    assert_eq!(back.to_string(), e.to_string());
+    assert_eq!(record.remaining(now), Duration::from_secs(12));
+}
