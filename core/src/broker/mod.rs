@@ -177,7 +177,11 @@ impl Broker {
 
     /// A snapshot of this broker's counters.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.snapshot(self.inner.memory.len())
+        let mut stats = self.inner.counters.snapshot(self.inner.memory.len());
+        stats.undecryptable = (self.inner.stores.get())
+            .and_then(|stores| stores.shared.as_ref())
+            .map_or(0, |shared| shared.undecryptable());
+        stats
     }
 
     /// Entries of the shared tier (or nothing for a memory-only broker), without secrets.

@@ -9,6 +9,7 @@ pub(crate) mod record;
 mod redis;
 mod secrets;
 mod store;
+mod unreadable;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};

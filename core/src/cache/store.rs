@@ -12,7 +12,9 @@ use crate::token::TokenSet;
 /// A cache tier shared between processes (the file store) or machines (Redis).
 ///
 /// Implementations encrypt entries at rest, never log secrets, and treat a corrupt or
-/// undecryptable entry as absent (removing it and logging a warning) rather than failing.
+/// undecryptable entry as absent rather than failing: they skip it, count it
+/// ([`SharedStore::undecryptable`]) and keep it, since under a shared prefix it may be
+/// another tenant's.
 #[async_trait]
 pub trait SharedStore: Send + Sync + fmt::Debug {
     /// The entry for `key`, or `None` when absent, expired past use, or unreadable.
@@ -35,6 +37,12 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
     /// kind `cache`. The lease is released when the returned guard is dropped, or expires by
     /// itself if the holder dies.
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>>;
+
+    /// How many entries (tokens or secrets) this store skipped so far because they do not
+    /// open with its cache key: another tenant's under the same prefix, or damaged ones.
+    fn undecryptable(&self) -> u64 {
+        0
+    }
 }
 
 /// A held fetch lease. Dropping it releases the lease.
