@@ -177,3 +177,111 @@ async fn brokers_with_different_cache_keys_keep_working_and_keep_each_others_ent
     assert_eq!(b.stats().store_errors, 0);
     assert!(a2.stats().undecryptable <= 1);
 }
+
+/// Writes the same 32-byte cache key into `dirs`, as users of one fleet key would have.
+fn same_cache_key(dirs: &[&std::path::Path]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let key: [u8; 32] = rand::random();
+    for dir in dirs {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(dir.join("key"))
+            .unwrap();
+        file.write_all(&key).unwrap();
+    }
+}
+
+/// A broker of one user: its own cache dir, the shared Redis, and a profile named `web` at
+/// oidc-provider (plus `extra` profile lines).
+fn user_broker(server: &RedisServer, dir: &std::path::Path, extra: &str) -> Broker {
+    let issuer = support::oidc().get("issuer");
+    let profile = format!(
+        r#"[profiles.web]
+issuer = "{issuer}"
+grant = "authorization_code"
+client_id = "oidc-web"
+client_secret = "oidc-web-secret"
+scopes = ["openid", "api:read"]
+{extra}
+"#
+    );
+    redis_broker(server, dir, &profile)
+}
+
+/// Signs in at oidc-provider as `login` (the ID token's `sub`) through the loopback listener.
+async fn sign_in(broker: &Broker, login: &str) -> String {
+    let login = login.to_owned();
+    let options = tokenbroker::LoginOptions {
+        open_browser: false,
+        timeout: Duration::from_secs(30),
+        scopes: None,
+        on_url: Some(std::sync::Arc::new(move |url: &str| {
+            let (url, login) = (url.to_owned(), login.clone());
+            std::thread::spawn(move || {
+                support::drive_login(&url, &["--follow", "--login", &login])
+            });
+        })),
+    };
+    broker
+        .login("web", &options)
+        .await
+        .unwrap()
+        .secret()
+        .to_owned()
+}
+
+/// The `sub` of the ID token that came with `token`.
+fn subject(token: &tokenbroker::AccessToken) -> String {
+    let id_token = token.token_set().id_token.as_ref().expect("an ID token");
+    tokenbroker::id_token::validated_subject(id_token.expose()).expect("a sub")
+}
+
+#[tokio::test]
+async fn users_with_the_same_profile_name_never_share_tokens() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let dirs = ["alice", "bob", "stranger", "fleet"].map(tempdir);
+    let [alice_dir, bob_dir, stranger_dir, fleet_dir] = &dirs;
+    same_cache_key(&dirs.each_ref().map(|d| d.as_path()));
+    let alice_token = sign_in(&user_broker(&server, alice_dir, ""), "alice").await;
+    let bob_token = sign_in(&user_broker(&server, bob_dir, ""), "bob").await;
+    assert_ne!(alice_token, bob_token);
+
+    // New processes of each user are served their own access token from Redis.
+    let (alice, bob) = (
+        user_broker(&server, alice_dir, ""),
+        user_broker(&server, bob_dir, ""),
+    );
+    let opts = TokenOptions::default();
+    assert_eq!(
+        alice.token("web", &opts).await.unwrap().secret(),
+        alice_token
+    );
+    assert_eq!(bob.token("web", &opts).await.unwrap().secret(), bob_token);
+    assert_eq!((alice.stats().shared_hits, bob.stats().shared_hits), (1, 1));
+
+    // And refresh with their own refresh token: the new ID token names the same user.
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..Default::default()
+    };
+    let alice_refreshed = alice.token("web", &forced).await.unwrap();
+    let bob_refreshed = bob.token("web", &forced).await.unwrap();
+    assert_eq!(subject(&alice_refreshed), "alice");
+    assert_eq!(subject(&bob_refreshed), "bob");
+
+    // A user who never signed in on this machine gets neither's token.
+    let stranger = user_broker(&server, stranger_dir, "");
+    let err = stranger.token("web", &opts).await.unwrap_err();
+    assert_eq!(err.kind(), tokenbroker::ErrorKind::Interaction, "{err}");
+
+    // A fleet machine that names the identity in its config shares that user's sign-in.
+    let fleet = user_broker(&server, fleet_dir, "subject = \"alice\"");
+    let fleet_token = fleet.token("web", &opts).await.unwrap();
+    assert_eq!(fleet_token.secret(), alice_refreshed.secret());
+    assert_eq!(fleet.stats().fetches, 0);
+}

@@ -12,6 +12,7 @@ mod store;
 mod unreadable;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
+pub(crate) use crypto::random_hex;
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
 pub use file::{DIR_ENV, FileStore};
 pub(crate) use key::credential_fingerprint;
