@@ -123,7 +123,7 @@ impl ProfileState {
 
     /// Name of the record, in this machine's own secret store, of the identity signed in
     /// with this profile here.
-    pub fn identity_record_name(&self) -> String {
+    pub(crate) fn identity_record_name(&self) -> String {
         let record = format!(
             "signed-in\n{}\n{}",
             self.base.name,
