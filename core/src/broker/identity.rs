@@ -28,8 +28,9 @@ impl Inner {
         self.adopt_legacy_refresh_token(state).await?;
         if state.identity().is_none() {
             return Err(Error::interaction(format!(
-                "profile '{}' has no signed-in user on this machine: sign in with login() first \
-                 (a fleet sharing one user's sign-in sets the profile's `subject`)",
+                "profile '{}' has no refresh token yet: nobody signed in with it on this \
+                 machine; sign in with login() first (a fleet sharing one user's sign-in sets \
+                 the profile's `subject`)",
                 state.profile().name
             )));
         }
