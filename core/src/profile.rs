@@ -105,6 +105,10 @@ pub struct Profile {
     pub api_key: Option<Secret>,
     /// A refresh token given in the configuration.
     pub refresh_token: Option<Secret>,
+    /// Who signs in with this profile (the ID token's `sub`, or any stable name when the
+    /// provider issues no ID token): user-grant entries are keyed by it on machines where no
+    /// sign-in is recorded, so a fleet shares one user's sign-in.
+    pub subject: Option<String>,
     /// Extra CA file for this profile's endpoints.
     pub ca_file: Option<PathBuf>,
     /// Whether authorization responses must carry the RFC 9207 `iss` parameter (the server's
@@ -128,6 +132,7 @@ const COMMON_KEYS: &[&str] = &[
     "ca_file",
     "api_key",
     "refresh_token",
+    "subject",
     "headers",
     "token_url",
     "authorize_url",
@@ -221,6 +226,10 @@ impl Profile {
             Url::parse(uri).map_err(|e| f.error("redirect_uri", format!("not a URL: {e}")))?;
         }
         let issuer = f.string("issuer")?;
+        let subject = f.string("subject")?;
+        if subject.as_deref().is_some_and(str::is_empty) {
+            return Err(f.error("subject", "must not be empty"));
+        }
         let ca_file = f.string("ca_file")?.map(PathBuf::from);
         let mut headers = Vec::new();
         for (name, raw) in f.string_map("headers")? {
@@ -270,6 +279,7 @@ impl Profile {
             values,
             api_key,
             refresh_token,
+            subject,
             ca_file,
             requires_iss_parameter: false,
             literal_secret,

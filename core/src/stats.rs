@@ -40,6 +40,9 @@ pub struct Stats {
     pub errors: u64,
     /// Shared-tier failures that were worked around (logged, then fetched directly).
     pub store_errors: u64,
+    /// Shared-tier entries skipped because they do not open with this broker's cache key
+    /// (another tenant's under the same Redis prefix, or damaged); they are kept.
+    pub undecryptable: u64,
     /// Tokens held in memory.
     pub entries: u64,
     /// Mean fetch latency in milliseconds.
@@ -54,7 +57,7 @@ pub struct Stats {
 
 impl Stats {
     /// The snapshot as `(name, value)` pairs, for bindings that build a dict or object.
-    pub fn fields(&self) -> [(&'static str, f64); 13] {
+    pub fn fields(&self) -> [(&'static str, f64); 14] {
         [
             ("hits", self.hits as f64),
             ("misses", self.misses as f64),
@@ -64,6 +67,7 @@ impl Stats {
             ("coalesced", self.coalesced as f64),
             ("errors", self.errors as f64),
             ("store_errors", self.store_errors as f64),
+            ("undecryptable", self.undecryptable as f64),
             ("entries", self.entries as f64),
             ("fetch_mean_ms", self.fetch_mean_ms),
             ("fetch_p50_ms", self.fetch_p50_ms),
@@ -111,6 +115,7 @@ impl Counters {
             coalesced: load(&self.coalesced),
             errors: load(&self.errors),
             store_errors: load(&self.store_errors),
+            undecryptable: 0,
             entries: entries as u64,
             fetch_mean_ms: if count == 0 {
                 0.0

@@ -192,7 +192,7 @@ async fn expired_entries_are_served_only_with_a_refresh_token() {
 }
 
 #[tokio::test]
-async fn unreadable_entries_read_as_absent_and_are_removed() {
+async fn unreadable_entries_read_as_absent_are_counted_and_kept() {
     let tmp = TempDir::new();
     let store = store(&tmp.0);
     let k = key("victim");
@@ -224,13 +224,11 @@ async fn unreadable_entries_read_as_absent_and_are_removed() {
         ("flipped bit", flipped),
         ("other key", other_key),
     ];
-    for (what, bytes) in cases {
+    for (n, (what, bytes)) in cases.into_iter().enumerate() {
         fs::write(store.entry_path(&k), &bytes).unwrap();
         assert!(store.get(&k).await.unwrap().is_none(), "{what}");
-        assert!(
-            !store.entry_path(&k).exists(),
-            "{what}: file must be removed"
-        );
+        assert!(store.entry_path(&k).exists(), "{what}: file must be kept");
+        assert_eq!(store.undecryptable(), n as u64 + 1, "{what}");
     }
     fs::write(store.entry_path(&k), &good).unwrap();
     assert_eq!(
@@ -247,7 +245,8 @@ async fn an_entry_renamed_to_another_key_fails_to_decrypt() {
     store.put(&a, &token("at-a", 3600, None)).await.unwrap();
     fs::copy(store.entry_path(&a), store.entry_path(&b)).unwrap();
     assert!(store.get(&b).await.unwrap().is_none());
-    assert!(!store.entry_path(&b).exists());
+    assert!(store.entry_path(&b).exists(), "kept, only skipped");
+    assert_eq!(store.undecryptable(), 1);
     assert_eq!(
         store.get(&a).await.unwrap().unwrap().access_token.expose(),
         "at-a"
@@ -278,7 +277,11 @@ async fn list_describes_entries_without_secrets_and_clear_keeps_secrets() {
 
     let list = store.list().await.unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
-    assert!(!junk.exists(), "list removes unreadable entries");
+    assert!(
+        junk.exists(),
+        "list skips unreadable entries and keeps them"
+    );
+    assert_eq!(store.undecryptable(), 1);
     let mut keys: Vec<_> = [key("x"), key("y")]
         .iter()
         .map(|k| k.canonical().to_owned())

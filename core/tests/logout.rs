@@ -39,10 +39,13 @@ fn browser() -> LoginOptions {
     }
 }
 
-/// Name under which the broker stores the profile's refresh token.
+/// Name under which the broker stores the refresh token of the user drive_login signs in as.
 fn refresh_token_name(b: &Broker) -> String {
     let profile = b.config().profile("web").unwrap().clone();
-    tokenbroker::broker::ProfileState::new(profile).refresh_secret_name()
+    let issuer = profile.issuer.clone().unwrap();
+    let state = tokenbroker::broker::ProfileState::new(profile);
+    state.set_identity(Some(format!("iss={issuer} sub=test-user")));
+    state.refresh_secret_name()
 }
 
 /// Sends `refresh_token` to oidc-provider directly, as a broker that kept it would.

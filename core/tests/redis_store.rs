@@ -83,14 +83,16 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
     assert!(stored.starts_with(b"TBKC\x01"));
     assert!(!text.contains("at-redis-1") && !text.contains("rt-redis") && !text.contains("login"));
 
-    // A value copied under another key's name does not open, and is dropped.
+    // A value copied under another key's name does not open: skipped, counted, kept.
     let other = key("mallory");
     let other_key = format!("{PREFIX}token:{}", other.digest_hex());
     let _: () = conn.set(&other_key, &stored).await.unwrap();
     assert!(b.get(&other).await.unwrap().is_none());
-    assert!(!conn.exists::<_, bool>(&other_key).await.unwrap());
+    assert!(conn.exists::<_, bool>(&other_key).await.unwrap());
+    assert_eq!(b.undecryptable(), 1);
+    let _: () = conn.del(&other_key).await.unwrap();
 
-    // Garbage under a real key reads as absent and is deleted.
+    // Garbage under a real key reads as absent and is kept (it may be another tenant's).
     let junk = key("junk");
     let junk_key = format!("{PREFIX}token:{}", junk.digest_hex());
     let _: () = conn.set(&junk_key, "garbage").await.unwrap();
@@ -98,7 +100,9 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].key, k.canonical());
     assert!(list[0].has_refresh_token);
-    assert!(!conn.exists::<_, bool>(&junk_key).await.unwrap());
+    assert!(conn.exists::<_, bool>(&junk_key).await.unwrap());
+    assert_eq!(a.undecryptable(), 1);
+    let _: () = conn.del(&junk_key).await.unwrap();
     let shown = format!("{list:?} {a:?}");
     assert!(
         !shown.contains("at-redis-1") && !shown.contains("rt-redis-1"),

@@ -103,6 +103,8 @@ export interface Stats {
   coalesced: number
   errors: number
   storeErrors: number
+  /** Shared-tier entries skipped because they do not open with this broker's cache key. */
+  undecryptable: number
   entries: number
   fetchMeanMs: number
   fetchP50Ms: number

@@ -291,6 +291,7 @@ class Broker {
       coalesced: s.coalesced,
       errors: s.errors,
       storeErrors: s.store_errors,
+      undecryptable: s.undecryptable,
       entries: s.entries,
       fetchMeanMs: s.fetch_mean_ms,
       fetchP50Ms: s.fetch_p50_ms,

@@ -99,6 +99,8 @@ pub struct Stats {
     pub errors: u64,
     /// Shared-tier failures that were worked around.
     pub store_errors: u64,
+    /// Shared-tier entries skipped because they do not open with this broker's cache key.
+    pub undecryptable: u64,
     /// Tokens held in memory.
     pub entries: u64,
     /// Mean fetch latency in milliseconds.
@@ -122,6 +124,7 @@ impl From<tokenbroker::Stats> for Stats {
             coalesced: s.coalesced,
             errors: s.errors,
             store_errors: s.store_errors,
+            undecryptable: s.undecryptable,
             entries: s.entries,
             fetch_mean_ms: s.fetch_mean_ms,
             fetch_p50_ms: s.fetch_p50_ms,

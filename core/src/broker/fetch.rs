@@ -256,7 +256,7 @@ impl Inner {
     ) -> Result<TokenSet> {
         let _local = state.refresh_lock.lock().await;
         let lease = match self.shared().await {
-            Some(store) => Some(store.lease(state.refresh_lease(), LEASE_WAIT).await?),
+            Some(store) => Some(store.lease(&state.refresh_lease(), LEASE_WAIT).await?),
             None => None,
         };
         let outcome = self

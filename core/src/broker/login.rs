@@ -207,7 +207,10 @@ impl Broker {
     pub async fn logout(&self, profile: &str) -> Result<bool> {
         let (state, resolved) = self.login_profile(profile).await?;
         let secrets = self.inner.secret_store().await;
-        let stored = secrets.get_secret(&state.refresh_secret_name()).await?;
+        let stored = match self.inner.identify(&state).await {
+            Ok(()) => secrets.get_secret(&state.refresh_secret_name()).await?,
+            Err(_) => None,
+        };
         let revoked = match (stored, &resolved.endpoints.revocation) {
             (Some(rt), Some(url)) => {
                 revocation::revoke(&self.http(), &resolved, url, &rt, "refresh_token")
@@ -277,6 +280,8 @@ impl Broker {
             .id_token
             .as_ref()
             .and_then(|t| id_token::validated_subject(t.expose()));
+        let identity = super::identity::signed_in_identity(state.profile(), subject.as_deref())?;
+        state.set_identity(Some(identity.clone()));
         let subject_name = state.subject_secret_name();
         match subject {
             Some(sub) => secrets.set_secret(&subject_name, &sub.into()).await?,
@@ -292,6 +297,7 @@ impl Broker {
                 tracing::warn!(profile = %state.profile().name, "sign-in returned no refresh token; the next expiry needs a new login")
             }
         }
+        self.inner.record_identity(state, identity).await?;
         let key = state.key(scopes);
         if let Some(store) = self.inner.shared().await {
             if let Err(e) = store.put(&key, &set).await {

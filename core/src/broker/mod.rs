@@ -2,6 +2,7 @@
 
 mod failures;
 mod fetch;
+mod identity;
 mod login;
 mod state;
 
@@ -140,7 +141,12 @@ impl Broker {
     async fn token_inner(&self, profile: &str, options: &TokenOptions) -> Result<AccessToken> {
         limits::duration_arg("min_ttl", options.min_ttl)?;
         let state = self.inner.state(profile)?;
-        let key = state.key(options.scopes.as_deref());
+        let mut identified = false;
+        if state.is_user_grant() && state.identity().is_none() {
+            self.inner.identify(&state).await?;
+            identified = true;
+        }
+        let mut key = state.key(options.scopes.as_deref());
         let mut newer_than = options.force_refresh.then(SystemTime::now);
         if !options.force_refresh {
             match self.inner.lookup(&state, &key, options.min_ttl) {
@@ -152,6 +158,11 @@ impl Broker {
             }
         }
         Counters::bump(&self.inner.counters.misses);
+        if state.is_user_grant() && !identified {
+            // Another process may have signed in as someone else, or out, since.
+            self.inner.identify(&state).await?;
+            key = state.key(options.scopes.as_deref());
+        }
         let scopes = options
             .scopes
             .clone()
@@ -181,11 +192,19 @@ impl Broker {
 
     /// A snapshot of this broker's counters.
     pub fn stats(&self) -> Stats {
-        self.inner.counters.snapshot(self.inner.memory.len())
+        let mut stats = self.inner.counters.snapshot(self.inner.memory.len());
+        stats.undecryptable = (self.inner.stores.get())
+            .and_then(|stores| stores.shared.as_ref())
+            .map_or(0, |shared| shared.undecryptable());
+        stats
     }
 
     /// Entries of the shared tier (or nothing for a memory-only broker), without secrets.
     pub async fn cache_entries(&self) -> Result<Vec<EntryInfo>> {
+        for state in self.inner.profiles.values() {
+            // So that profiles_for_entry knows whose entries are this machine's user's.
+            let _ = self.inner.identify(state).await;
+        }
         match self.inner.shared().await {
             Some(store) => store.list().await,
             None => Ok(Vec::new()),
@@ -221,14 +240,20 @@ impl Broker {
     /// Forgets `profile`'s cached token and stored refresh token (a local logout).
     pub async fn forget(&self, profile: &str) -> Result<()> {
         let state = self.inner.state(profile)?;
+        if self.inner.identify(&state).await.is_err() {
+            // Nobody signed in here: nothing of this machine's user to forget.
+            return Ok(());
+        }
         let key = state.key(None);
+        let (subject, refresh) = (state.subject_secret_name(), state.refresh_secret_name());
         self.inner.memory.remove(&key);
         if let Some(store) = self.inner.shared().await {
             store.remove(&key).await?;
         }
+        self.inner.forget_identity(&state).await?;
         let secrets = self.inner.secret_store().await;
-        secrets.delete_secret(&state.subject_secret_name()).await?;
-        secrets.delete_secret(&state.refresh_secret_name()).await
+        secrets.delete_secret(&subject).await?;
+        secrets.delete_secret(&refresh).await
     }
 
     /// The broker's secret store (refresh tokens, registration access tokens).
@@ -261,7 +286,7 @@ impl ProfileHandle {
     #[inline]
     pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
         self.inner
-            .lookup(&self.state, self.state.default_key(), min_ttl)
+            .lookup(&self.state, &self.state.default_key(), min_ttl)
     }
 }
 
@@ -283,12 +308,15 @@ fn new_http(config: &Config) -> Result<HttpClient> {
 impl crate::fork::ForkLocks for Inner {
     fn lock_all(&self) -> Vec<Box<dyn crate::fork::Held + '_>> {
         // The order the code nests them: a flight reads the memory tier under `flights`.
-        vec![
-            Box::new(crate::locks::lock(&self.flights)),
-            Box::new(self.memory.lock_for_fork()),
-            Box::new(crate::locks::lock(&self.http)),
-            Box::new(self.failures.lock_for_fork()),
-        ]
+        // Profiles' identity slots are never held while another lock is taken.
+        let mut held: Vec<Box<dyn crate::fork::Held + '_>> = (self.profiles.values())
+            .map(|s| Box::new(s.lock_for_fork()) as Box<dyn crate::fork::Held + '_>)
+            .collect();
+        held.push(Box::new(crate::locks::lock(&self.flights)));
+        held.push(Box::new(self.memory.lock_for_fork()));
+        held.push(Box::new(crate::locks::lock(&self.http)));
+        held.push(Box::new(self.failures.lock_for_fork()));
+        held
     }
 }
 
@@ -359,19 +387,32 @@ impl Inner {
             None => self.stores().await.secrets.clone(),
         }
     }
+
+    /// This machine's user's own secret store, which no other user writes: where a sign-in
+    /// records who signed in (the shared tier may be another user's too).
+    async fn local_secrets(&self) -> Arc<dyn SecretStore> {
+        match &self.app_secrets {
+            Some(app) => app.clone(),
+            None => self.stores().await.local.clone(),
+        }
+    }
 }
 
-/// The shared token tier and the secret store, opened together on first use.
+/// The shared token tier and the secret stores, opened together on first use.
 struct Stores {
     shared: Option<Arc<dyn SharedStore>>,
     secrets: Arc<dyn SecretStore>,
+    /// This user's own secrets on this machine (`secrets` unless that is Redis).
+    local: Arc<dyn SecretStore>,
 }
 
 impl Stores {
     fn memory() -> Self {
+        let secrets: Arc<dyn SecretStore> = Arc::new(crate::cache::MemorySecrets::default());
         Self {
             shared: None,
-            secrets: Arc::new(crate::cache::MemorySecrets::default()),
+            local: secrets.clone(),
+            secrets,
         }
     }
 }
@@ -383,6 +424,7 @@ async fn open_stores(config: &Config) -> Result<Stores> {
             let store = Arc::new(crate::cache::FileStore::open(config.cache.path.clone())?);
             Stores {
                 shared: Some(store.clone()),
+                local: store.clone(),
                 secrets: store,
             }
         }
@@ -391,9 +433,25 @@ async fn open_stores(config: &Config) -> Result<Stores> {
             Stores {
                 shared: Some(store.clone()),
                 secrets: store,
+                local: open_local_secrets(&config.cache),
             }
         }
     })
+}
+
+/// The file store in the cache dir, as this user's own secret store beside a Redis tier; in
+/// memory (sign-ins then last as long as the process) when it cannot be opened.
+fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
+    match crate::cache::FileStore::open(cache.path.clone()) {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the cache directory to record who signed in ({e}); sign-ins \
+                 last until this process exits"
+            );
+            Arc::new(crate::cache::MemorySecrets::default())
+        }
+    }
 }
 
 /// Connects the Redis tier. Every machine of a fleet must share the encryption key: set

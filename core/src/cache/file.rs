@@ -24,6 +24,7 @@ use async_trait::async_trait;
 
 use super::file_lease::{FileLease, failure_name, read_fence};
 use crate::cache::crypto::{self, CacheCipher};
+use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, record};
 use crate::error::{Error, Result};
@@ -50,8 +51,9 @@ const TMP_PREFIX: &str = ".tmp-";
 ///
 /// `get` returns a stored token while it is valid, and after expiry only while it holds a
 /// refresh token; an expired entry without one reads as absent and is deleted once it is
-/// more than five minutes past expiry. Unreadable entries are logged, deleted and read as
-/// absent. [`SharedStore::clear`] removes token entries only, never secrets or the key.
+/// more than five minutes past expiry. Entries that do not open with this store's key read as
+/// absent, are counted and kept (a process with another key may own them; the next `put`
+/// replaces them). [`SharedStore::clear`] removes token entries only, never secrets or the key.
 #[derive(Clone)]
 pub struct FileStore {
     pub(super) inner: Arc<Inner>,
@@ -60,6 +62,7 @@ pub struct FileStore {
 pub(super) struct Inner {
     root: PathBuf,
     pub(super) cipher: CacheCipher,
+    unreadable: Unreadable,
 }
 
 impl FileStore {
@@ -81,7 +84,11 @@ impl FileStore {
             disk::ensure_private_dir(&dir.join(sub), true)?;
         }
         let store = Self {
-            inner: Arc::new(Inner { root: dir, cipher }),
+            inner: Arc::new(Inner {
+                root: dir,
+                cipher,
+                unreadable: Unreadable::default(),
+            }),
         };
         for sub in [TOKENS, SECRETS, FAILURES] {
             sweep_orphans(&store.inner.root.join(sub));
@@ -140,7 +147,7 @@ impl fmt::Debug for FileStore {
 enum Loaded {
     Missing,
     Found(CacheKey, TokenSet, u64),
-    Corrupt(Error, u64),
+    Corrupt(Error),
 }
 
 impl Inner {
@@ -197,7 +204,7 @@ impl Inner {
             None => Loaded::Missing,
             Some((bytes, ino)) => match record::open_token(&self.cipher, digest, &bytes) {
                 Ok((key, token)) => Loaded::Found(key, token, ino),
-                Err(e) => Loaded::Corrupt(e, ino),
+                Err(e) => Loaded::Corrupt(e),
             },
         })
     }
@@ -207,10 +214,8 @@ impl Inner {
         let path = self.token_path(digest);
         match self.read_token(digest)? {
             Loaded::Missing => Ok(None),
-            Loaded::Corrupt(why, ino) => {
-                tracing::warn!(file = %path.display(), reason = %why,
-                    "removing unreadable token cache entry");
-                remove_if_same(&path, ino)?;
+            Loaded::Corrupt(why) => {
+                self.unreadable.skip(&path.display().to_string(), &why);
                 Ok(None)
             }
             Loaded::Found(key, token, ino) => {
@@ -336,6 +341,10 @@ impl SharedStore for FileStore {
         let fencing = bump_fence(&file).map_err(|e| io_error("update", &path, e))?;
         Ok(Box::new(FileLease::new(self.clone(), file, path, fencing)))
     }
+
+    fn undecryptable(&self) -> u64 {
+        self.inner.unreadable.count()
+    }
 }
 
 #[async_trait]
@@ -350,8 +359,7 @@ impl SecretStore for FileStore {
                 Ok(secret) => Ok(Some(secret)),
                 Err(e) => {
                     // Kept on disk: it may open again once the right key is configured.
-                    tracing::warn!(file = %path.display(), reason = %e,
-                        "ignoring unreadable stored secret");
+                    inner.unreadable.skip(&path.display().to_string(), &e);
                     Ok(None)
                 }
             }

@@ -43,7 +43,7 @@ pub struct KeyParts<'a> {
     pub client_id: &'a str,
     /// The grant (`client_credentials`, `refresh_token`, …).
     pub grant: &'a str,
-    /// Whose token this is for user grants (profile name or subject); empty for app tokens.
+    /// Whose token this is for user grants (the signed-in identity); empty for app tokens.
     pub subject: &'a str,
     /// Requested scopes.
     pub scopes: &'a [String],
@@ -160,7 +160,7 @@ pub struct KeyIdentity {
     pub client_id: String,
     /// Grant.
     pub grant: String,
-    /// Subject (profile name for user grants; empty for app tokens).
+    /// Subject (the signed-in identity for user grants; empty for app tokens).
     pub subject: String,
 }
 

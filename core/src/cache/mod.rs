@@ -12,8 +12,10 @@ mod redis;
 mod redis_lease;
 mod secrets;
 mod store;
+mod unreadable;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
+pub(crate) use crypto::random_hex;
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
 pub use failure::{DEFAULT_FAILURE_HOLD, FailureRecord, MAX_FAILURE_HOLD};
 pub use file::{DIR_ENV, FileStore};

@@ -15,7 +15,7 @@
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -24,6 +24,7 @@ use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
+use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
@@ -57,8 +58,9 @@ pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// A [`SharedStore`] and [`SecretStore`] over Redis (`redis://` or TLS `rediss://`).
 ///
 /// `get` returns a stored token while it is valid, and after expiry only while it holds a
-/// refresh token. Unreadable values are logged, deleted and read as absent (unreadable
-/// secrets are kept). [`SharedStore::clear`] removes token entries only.
+/// refresh token. Values that do not open with this store's key (another tenant's under the
+/// same prefix, or damaged) read as absent, are counted and kept. [`SharedStore::clear`]
+/// removes the token entries this store can open, only.
 #[derive(Clone)]
 pub struct RedisStore {
     pub(super) conn: ConnectionManager,
@@ -67,6 +69,7 @@ pub struct RedisStore {
     pub(super) cipher: CacheCipher,
     pub(super) lease_ttl: Duration,
     refresh_grace: Duration,
+    unreadable: Arc<Unreadable>,
 }
 
 impl RedisStore {
@@ -107,6 +110,7 @@ impl RedisStore {
             cipher,
             lease_ttl: DEFAULT_LEASE_TTL,
             refresh_grace: DEFAULT_REFRESH_GRACE,
+            unreadable: Arc::default(),
         })
     }
 
@@ -159,22 +163,36 @@ impl RedisStore {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
 
-    /// Opens a sealed token value; on failure logs, deletes it (if unchanged) and returns None.
-    async fn open_or_drop(&self, digest: &str, sealed: Vec<u8>) -> Result<Option<TokenSet>> {
-        let redis_key = self.key("token", digest);
-        match record::open_token(&self.cipher, digest, &sealed) {
-            Ok((_, token)) => Ok(Some(token)),
-            Err(e) => {
-                tracing::warn!(key = %redis_key, reason = %e, "removing unreadable redis cache entry");
-                let _: i64 = DELETE_IF_EQUAL
-                    .key(&redis_key)
-                    .arg(sealed)
-                    .invoke_async(&mut self.conn.clone())
-                    .await
-                    .map_err(|e| self.failed("DEL", e))?;
-                Ok(None)
+    /// Opens a sealed token value; one that does not open (another tenant's, or damaged) is
+    /// counted and skipped, never deleted.
+    fn open_or_skip(&self, digest: &str, sealed: &[u8]) -> Option<(CacheKey, TokenSet)> {
+        record::open_token(&self.cipher, digest, sealed)
+            .inspect_err(|e| self.unreadable.skip(&self.key("token", digest), e))
+            .ok()
+    }
+
+    /// Every token entry under the prefix that opens with this store's key: `(redis key,
+    /// sealed value, key, token)`.
+    async fn own_entries(&self) -> Result<Vec<(String, Vec<u8>, CacheKey, TokenSet)>> {
+        let token_prefix = self.key("token", "");
+        let mut out = Vec::new();
+        for chunk in self.token_keys().await?.chunks(100) {
+            let values: Vec<Option<Vec<u8>>> = ::redis::cmd("MGET")
+                .arg(chunk)
+                .query_async(&mut self.conn.clone())
+                .await
+                .map_err(|e| self.failed("MGET", e))?;
+            for (redis_key, sealed) in chunk.iter().zip(values) {
+                let (Some(digest), Some(sealed)) = (redis_key.strip_prefix(&token_prefix), sealed)
+                else {
+                    continue;
+                };
+                if let Some((key, token)) = self.open_or_skip(digest, &sealed) {
+                    out.push((redis_key.clone(), sealed, key, token));
+                }
             }
         }
+        Ok(out)
     }
 
     /// Every token key under the prefix (SCAN, so the server never blocks).
@@ -226,8 +244,10 @@ impl SharedStore for RedisStore {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let token = self.open_or_drop(key.digest_hex(), sealed).await?;
-        Ok(token.filter(|t| record::servable(t, SystemTime::now())))
+        let token = self.open_or_skip(key.digest_hex(), &sealed);
+        Ok(token
+            .map(|(_, t)| t)
+            .filter(|t| record::servable(t, SystemTime::now())))
     }
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
@@ -258,45 +278,31 @@ impl SharedStore for RedisStore {
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
-        let token_prefix = self.key("token", "");
         let now = SystemTime::now();
-        let mut out = Vec::new();
-        for chunk in self.token_keys().await?.chunks(100) {
-            let values: Vec<Option<Vec<u8>>> = ::redis::cmd("MGET")
-                .arg(chunk)
-                .query_async(&mut self.conn.clone())
-                .await
-                .map_err(|e| self.failed("MGET", e))?;
-            for (redis_key, sealed) in chunk.iter().zip(values) {
-                let (Some(digest), Some(sealed)) = (redis_key.strip_prefix(&token_prefix), sealed)
-                else {
-                    continue;
-                };
-                let Ok((key, token)) = record::open_token(&self.cipher, digest, &sealed) else {
-                    self.open_or_drop(digest, sealed).await?;
-                    continue;
-                };
-                if record::servable(&token, now) {
-                    out.push(EntryInfo {
-                        key: key.canonical().to_owned(),
-                        expires_at: token.expires_at,
-                        scopes: token.scopes.clone(),
-                        has_refresh_token: token.refresh_token.is_some(),
-                    });
-                }
-            }
-        }
+        let mut out: Vec<EntryInfo> = (self.own_entries().await?.into_iter())
+            .filter(|(_, _, _, token)| record::servable(token, now))
+            .map(|(_, _, key, token)| EntryInfo {
+                key: key.canonical().to_owned(),
+                expires_at: token.expires_at,
+                scopes: token.scopes.clone(),
+                has_refresh_token: token.refresh_token.is_some(),
+            })
+            .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
     }
 
+    /// Removes the entries this store can open; other tenants' under the prefix stay. Each is
+    /// deleted only if unchanged since it was read.
     async fn clear(&self) -> Result<()> {
-        for chunk in self.token_keys().await?.chunks(500) {
-            let _: i64 = ::redis::cmd("UNLINK")
-                .arg(chunk)
-                .query_async(&mut self.conn.clone())
+        let mut conn = self.conn.clone();
+        for (redis_key, sealed, _, _) in self.own_entries().await? {
+            let _: i64 = DELETE_IF_EQUAL
+                .key(&redis_key)
+                .arg(sealed)
+                .invoke_async(&mut conn)
                 .await
-                .map_err(|e| self.failed("UNLINK", e))?;
+                .map_err(|e| self.failed("DEL", e))?;
         }
         Ok(())
     }
@@ -372,6 +378,10 @@ impl SharedStore for RedisStore {
             tokio::time::sleep(left.min(jitter)).await;
         }
     }
+
+    fn undecryptable(&self) -> u64 {
+        self.unreadable.count()
+    }
 }
 
 #[async_trait]
@@ -390,7 +400,7 @@ impl SecretStore for RedisStore {
         match record::open_secret(&self.cipher, name, &sealed) {
             Ok(secret) => Ok(Some(secret)),
             Err(e) => {
-                tracing::warn!(key = %redis_key, reason = %e, "ignoring unreadable stored secret");
+                self.unreadable.skip(&redis_key, &e);
                 Ok(None)
             }
         }

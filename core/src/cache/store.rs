@@ -12,7 +12,9 @@ use crate::token::TokenSet;
 /// A cache tier shared between processes (the file store) or machines (Redis).
 ///
 /// Implementations encrypt entries at rest, never log secrets, and treat a corrupt or
-/// undecryptable entry as absent (removing it and logging a warning) rather than failing.
+/// undecryptable entry as absent rather than failing: they skip it, count it
+/// ([`SharedStore::undecryptable`]) and keep it, since under a shared prefix it may be
+/// another tenant's.
 #[async_trait]
 pub trait SharedStore: Send + Sync + fmt::Debug {
     /// The entry for `key`, or `None` when absent, expired past use, or unreadable.
@@ -46,6 +48,12 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
     /// Publishes a provider failure for `key` until the record lapses.
     async fn put_failure(&self, _key: &CacheKey, _record: &FailureRecord) -> Result<()> {
         Ok(())
+    }
+
+    /// How many entries (tokens or secrets) this store skipped so far because they do not
+    /// open with its cache key: another tenant's under the same prefix, or damaged ones.
+    fn undecryptable(&self) -> u64 {
+        0
     }
 }
 
