@@ -180,6 +180,12 @@ impl Broker {
         self.inner.counters.snapshot(self.inner.memory.len())
     }
 
+    /// Where the shared tier's encryption key comes from (the OS keyring, a key file, the
+    /// environment variable), or `None` for a memory-only broker. Opens the tier if needed.
+    pub async fn cache_key_source(&self) -> Option<String> {
+        self.inner.stores().await.key_source.clone()
+    }
+
     /// Entries of the shared tier (or nothing for a memory-only broker), without secrets.
     pub async fn cache_entries(&self) -> Result<Vec<EntryInfo>> {
         match self.inner.shared().await {
@@ -360,6 +366,8 @@ impl Inner {
 struct Stores {
     shared: Option<Arc<dyn SharedStore>>,
     secrets: Arc<dyn SecretStore>,
+    /// Where the shared tier's encryption key came from (`doctor` shows it).
+    key_source: Option<String>,
 }
 
 impl Stores {
@@ -367,6 +375,7 @@ impl Stores {
         Self {
             shared: None,
             secrets: Arc::new(crate::cache::MemorySecrets::default()),
+            key_source: None,
         }
     }
 }
@@ -375,25 +384,36 @@ async fn open_stores(config: &Config) -> Result<Stores> {
     Ok(match config.cache.store {
         StoreKind::Memory => Stores::memory(),
         StoreKind::File => {
-            let store = Arc::new(crate::cache::FileStore::open(config.cache.path.clone())?);
+            // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
+            let path = config.cache.path.clone();
+            let store = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+                .await
+                .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
+            let store = Arc::new(store);
             Stores {
+                key_source: Some(store.key_source().to_owned()),
                 shared: Some(store.clone()),
                 secrets: store,
             }
         }
         StoreKind::Redis => {
-            let store = Arc::new(open_redis(&config.cache).await?);
+            let (store, key_source) = open_redis(&config.cache).await?;
+            let store = Arc::new(store);
             Stores {
                 shared: Some(store.clone()),
                 secrets: store,
+                key_source: Some(key_source),
             }
         }
     })
 }
 
 /// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
-/// `TOKENBROKER_CACHE_KEY`, or the key file in the cache dir is used (one machine only).
-async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::RedisStore> {
+/// `TOKENBROKER_CACHE_KEY`, or the user's key (OS keyring or config-dir file) is used, which
+/// only this machine has.
+async fn open_redis(
+    cache: &crate::config::CacheConfig,
+) -> Result<(crate::cache::RedisStore, String)> {
     let url = cache.redis_url.as_deref().ok_or_else(|| {
         Error::config(
             "[cache], key 'redis_url'",
@@ -404,6 +424,11 @@ async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::
         Some(p) => p.clone(),
         None => crate::cache::FileStore::default_dir()?,
     };
-    let cipher = crate::cache::CacheCipher::load_default(&dir)?;
-    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher).await
+    let cipher = tokio::task::spawn_blocking(move || crate::cache::CacheCipher::load_default(&dir))
+        .await
+        .map_err(|e| Error::cache(format!("loading the cache key failed: {e}")))??;
+    let key_source = cipher.key_source().to_owned();
+    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher)
+        .await
+        .map(|store| (store, key_source))
 }
