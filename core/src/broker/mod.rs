@@ -381,6 +381,17 @@ impl Stores {
 }
 
 async fn open_stores(config: &Config) -> Result<Stores> {
+    let mut stores = open_cache_stores(config).await?;
+    if let Some(helper) = &config.secrets {
+        stores.secrets = Arc::new(crate::cache::HelperSecrets::new(
+            helper.clone(),
+            crate::child_env::secret_variables(config),
+        ));
+    }
+    Ok(stores)
+}
+
+async fn open_cache_stores(config: &Config) -> Result<Stores> {
     Ok(match config.cache.store {
         StoreKind::Memory => Stores::memory(),
         StoreKind::File => {

@@ -3,6 +3,7 @@
 mod crypto;
 mod disk;
 mod file;
+mod helper;
 mod key;
 pub mod memory;
 mod os_keyring;
@@ -15,6 +16,8 @@ mod user_key;
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
 pub use file::{DIR_ENV, FileStore};
+pub(crate) use helper::parse_secrets;
+pub use helper::{HelperSecrets, SecretsConfig};
 pub(crate) use key::credential_fingerprint;
 pub use key::{CacheKey, KeyIdentity, KeyParts};
 pub use memory::MemoryCache;
