@@ -20,13 +20,14 @@ setup: system-deps tests/oidc/node_modules
 
 # System packages the tests use, installed only if missing: redis-server (Redis tier), curl
 # (`tokenbroker curl`), chromium (the CLI's real browser login), gnome-keyring + dbus +
-# secret-tool + dbus-launch (the OS keyring tests, tests/keyring/session.sh).
+# secret-tool + dbus-launch (the OS keyring tests, tests/keyring/session.sh), jq (the example
+# secret helpers, examples/secret-helpers).
 APT_NEEDS := $(strip $(if $(shell command -v redis-server),,redis-server) \
 	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium) \
 	$(if $(shell command -v gnome-keyring-daemon),,gnome-keyring) \
 	$(if $(shell command -v dbus-run-session),,dbus) \
 	$(if $(shell command -v secret-tool),,libsecret-tools) \
-	$(if $(shell command -v dbus-launch),,dbus-x11))
+	$(if $(shell command -v dbus-launch),,dbus-x11) $(if $(shell command -v jq),,jq))
 system-deps:
 	@if [ -n "$(APT_NEEDS)" ]; then \
 	  echo "installing $(APT_NEEDS)"; \

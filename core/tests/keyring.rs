@@ -189,3 +189,42 @@ fn entry_delete(entry: &KeyringEntry) {
         ])
         .status();
 }
+
+#[tokio::test]
+async fn the_secret_tool_helper_keeps_secrets_in_the_secret_service() {
+    if !harness() {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/secret-helpers/secret-tool.sh")
+        .canonicalize()
+        .unwrap();
+    let store = tokenbroker::cache::HelperSecrets::new(
+        tokenbroker::cache::SecretsConfig {
+            command: vec![script.display().to_string()],
+            timeout: std::time::Duration::from_secs(20),
+        },
+        vec![],
+    );
+    let name = "refresh_token:0123abcd";
+    assert!(store.get_secret(name).await.unwrap().is_none());
+    store
+        .set_secret(name, &Secret::new("rt-in-vault-1"))
+        .await
+        .unwrap();
+    store
+        .set_secret(name, &Secret::new("rt-in-vault-2"))
+        .await
+        .unwrap();
+    // libsecret itself finds the value the helper stored, under the recipe's attributes.
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", "tokenbroker-secret", "name", name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "rt-in-vault-2");
+    let got = store.get_secret(name).await.unwrap().unwrap();
+    assert_eq!(got.expose(), "rt-in-vault-2");
+    store.delete_secret(name).await.unwrap();
+    assert!(store.get_secret(name).await.unwrap().is_none());
+    store.delete_secret(name).await.unwrap();
+}
