@@ -8,20 +8,26 @@ export PROPTEST_CASES ?= 256
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECS ?= 60
 
-.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd fuzz
+.PHONY: demo test setup system-deps lint test-rust test-keyring test-python test-node test-uniffi bench-rust bench-herd fuzz
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
 	scripts/demo.sh
 
-test: setup lint test-rust test-python test-node test-uniffi
+test: setup lint test-rust test-keyring test-python test-node test-uniffi
 
 setup: system-deps tests/oidc/node_modules
 
 # System packages the tests use, installed only if missing: redis-server (Redis tier), curl
-# (`tokenbroker curl`), chromium (the CLI's real browser login).
+# (`tokenbroker curl`), chromium (the CLI's real browser login), gnome-keyring + dbus +
+# secret-tool + dbus-launch (the OS keyring tests, tests/keyring/session.sh), jq (the example
+# secret helpers, examples/secret-helpers).
 APT_NEEDS := $(strip $(if $(shell command -v redis-server),,redis-server) \
-	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium))
+	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium) \
+	$(if $(shell command -v gnome-keyring-daemon),,gnome-keyring) \
+	$(if $(shell command -v dbus-run-session),,dbus) \
+	$(if $(shell command -v secret-tool),,libsecret-tools) \
+	$(if $(shell command -v dbus-launch),,dbus-x11) $(if $(shell command -v jq),,jq))
 system-deps:
 	@if [ -n "$(APT_NEEDS)" ]; then \
 	  echo "installing $(APT_NEEDS)"; \
@@ -36,8 +42,15 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -q -- -D warnings
 
+# Everything outside an OS keyring (the "no keyring" case); the keyring tests skip here.
 test-rust:
-	cargo test --workspace
+	TB_SKIP_KEYRING_TESTS=1 cargo test --workspace
+
+# The test binaries that need the OS keyring, inside a private D-Bus session with an unlocked
+# gnome-keyring and a throwaway HOME (tests/keyring/session.sh).
+test-keyring:
+	tests/keyring/session.sh cargo test -p tokenbroker --test keyring
+	tests/keyring/session.sh cargo test -p tokenbroker-cli --test keyring_cli
 
 # The Python package: venv, maturin develop, mypy --strict, pytest.
 test-python:

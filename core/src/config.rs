@@ -112,6 +112,9 @@ pub struct Config {
     pub cache: CacheConfig,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// `[secrets]`: an external secret store (credential helper) for refresh and
+    /// registration tokens, instead of the cache tier.
+    pub secrets: Option<crate::cache::SecretsConfig>,
 }
 
 impl Config {
@@ -184,10 +187,13 @@ impl Config {
         if let Some(http) = top.remove("http") {
             config.http = parse_http(table(http, "http")?)?;
         }
+        if let Some(secrets) = top.remove("secrets") {
+            config.secrets = Some(crate::cache::parse_secrets(table(secrets, "secrets")?)?);
+        }
         if let Some(key) = top.keys().next() {
             return Err(Error::config(
                 "config",
-                format!("unknown section '{key}' (known: profiles, cache, http)"),
+                format!("unknown section '{key}' (known: profiles, cache, http, secrets)"),
             ));
         }
         Ok(config)

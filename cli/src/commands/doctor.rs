@@ -50,6 +50,9 @@ pub async fn run(global: &Global, as_json: bool) -> Result<u8> {
             let n = broker.profile_names().len();
             checks.push(Check::ok("config", format!("valid, {n} profile(s)")));
             checks.push(cache_check(&broker).await);
+            if let Some(source) = broker.cache_key_source().await {
+                checks.push(Check::ok("cache key", source));
+            }
             let mut tasks = tokio::task::JoinSet::new();
             for name in broker.profile_names() {
                 let broker = broker.clone();

@@ -199,6 +199,12 @@ impl Broker {
         stats
     }
 
+    /// Where the shared tier's encryption key comes from (the OS keyring, a key file, the
+    /// environment variable), or `None` for a memory-only broker. Opens the tier if needed.
+    pub async fn cache_key_source(&self) -> Option<String> {
+        self.inner.stores().await.key_source.clone()
+    }
+
     /// Entries of the shared tier (or nothing for a memory-only broker), without secrets.
     pub async fn cache_entries(&self) -> Result<Vec<EntryInfo>> {
         for state in self.inner.profiles.values() {
@@ -404,6 +410,8 @@ struct Stores {
     secrets: Arc<dyn SecretStore>,
     /// This user's own secrets on this machine (`secrets` unless that is Redis).
     local: Arc<dyn SecretStore>,
+    /// Where the shared tier's encryption key came from (`doctor` shows it).
+    key_source: Option<String>,
 }
 
 impl Stores {
@@ -413,27 +421,47 @@ impl Stores {
             shared: None,
             local: secrets.clone(),
             secrets,
+            key_source: None,
         }
     }
 }
 
 async fn open_stores(config: &Config) -> Result<Stores> {
+    let mut stores = open_cache_stores(config).await?;
+    if let Some(helper) = &config.secrets {
+        stores.secrets = Arc::new(crate::cache::HelperSecrets::new(
+            helper.clone(),
+            crate::child_env::secret_variables(config),
+        ));
+    }
+    Ok(stores)
+}
+
+async fn open_cache_stores(config: &Config) -> Result<Stores> {
     Ok(match config.cache.store {
         StoreKind::Memory => Stores::memory(),
         StoreKind::File => {
-            let store = Arc::new(crate::cache::FileStore::open(config.cache.path.clone())?);
+            // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
+            let path = config.cache.path.clone();
+            let store = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+                .await
+                .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
+            let store = Arc::new(store);
             Stores {
+                key_source: Some(store.key_source().to_owned()),
                 shared: Some(store.clone()),
                 local: store.clone(),
                 secrets: store,
             }
         }
         StoreKind::Redis => {
-            let store = Arc::new(open_redis(&config.cache).await?);
+            let (store, key_source) = open_redis(&config.cache).await?;
+            let store = Arc::new(store);
             Stores {
                 shared: Some(store.clone()),
                 secrets: store,
-                local: open_local_secrets(&config.cache),
+                local: open_local_secrets(&config.cache).await,
+                key_source: Some(key_source),
             }
         }
     })
@@ -441,8 +469,14 @@ async fn open_stores(config: &Config) -> Result<Stores> {
 
 /// The file store in the cache dir, as this user's own secret store beside a Redis tier; in
 /// memory (sign-ins then last as long as the process) when it cannot be opened.
-fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
-    match crate::cache::FileStore::open(cache.path.clone()) {
+async fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
+    // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
+    let path = cache.path.clone();
+    let opened = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+        .await
+        .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))
+        .and_then(|r| r);
+    match opened {
         Ok(store) => Arc::new(store),
         Err(e) => {
             tracing::warn!(
@@ -455,8 +489,11 @@ fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore
 }
 
 /// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
-/// `TOKENBROKER_CACHE_KEY`, or the key file in the cache dir is used (one machine only).
-async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::RedisStore> {
+/// `TOKENBROKER_CACHE_KEY`, or the user's key (OS keyring or config-dir file) is used, which
+/// only this machine has.
+async fn open_redis(
+    cache: &crate::config::CacheConfig,
+) -> Result<(crate::cache::RedisStore, String)> {
     let url = cache.redis_url.as_deref().ok_or_else(|| {
         Error::config(
             "[cache], key 'redis_url'",
@@ -467,8 +504,11 @@ async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::
         Some(p) => p.clone(),
         None => crate::cache::FileStore::default_dir()?,
     };
-    let cipher = crate::cache::CacheCipher::load_default(&dir)?;
+    let cipher = tokio::task::spawn_blocking(move || crate::cache::CacheCipher::load_default(&dir))
+        .await
+        .map_err(|e| Error::cache(format!("loading the cache key failed: {e}")))??;
+    let key_source = cipher.key_source().to_owned();
     crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher)
         .await
-        .map(|store| store.with_lease_ttl(cache.lease_ttl))
+        .map(|store| (store.with_lease_ttl(cache.lease_ttl), key_source))
 }

@@ -17,6 +17,7 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use crate::cache::disk::{current_uid, ensure_private_dir, parent_dir, sync_dir};
+use crate::cache::user_key::UserKey;
 use crate::error::{Error, Result};
 use crate::regular_file;
 
@@ -32,9 +33,9 @@ const TAG_LEN: usize = 16;
 
 /// Where the cache key comes from.
 ///
-/// Headless machines have no OS keyring, so the key file is the fallback after the
-/// environment variable. A keyring (or a mobile Keystore, through the bindings) plugs in as
-/// a new variant here, or by handing raw key bytes to [`CacheCipher::from_bytes`].
+/// The default is the environment variable when set, else the user's key in the OS keyring
+/// (or, without one, a 0600 file in the user's config directory): see [`UserKey`]. A mobile
+/// Keystore (through the bindings) hands raw key bytes to [`CacheCipher::from_bytes`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeySource {
@@ -42,24 +43,32 @@ pub enum KeySource {
     Env(String),
     /// A file holding 32 raw bytes, created (mode 0600) when missing.
     File(PathBuf),
+    /// The user's key (OS keyring, else the config-dir file) for the cache in this directory,
+    /// adopting an older `key` file found there.
+    User(UserKey, PathBuf),
 }
 
 impl KeySource {
-    /// [`KEY_ENV`] when it is set, else the key file `dir/key`.
-    pub fn default_for(dir: &Path) -> Self {
+    /// [`KEY_ENV`] when it is set, else the user's key ([`UserKey::default_location`]) for
+    /// the cache in `dir`.
+    pub fn default_for(dir: &Path) -> Result<Self> {
         if std::env::var_os(KEY_ENV).is_some() {
-            KeySource::Env(KEY_ENV.to_owned())
+            Ok(KeySource::Env(KEY_ENV.to_owned()))
         } else {
-            KeySource::File(dir.join("key"))
+            Ok(KeySource::User(
+                UserKey::default_location()?,
+                dir.to_path_buf(),
+            ))
         }
     }
 
-    /// Loads (or, for a missing key file, creates) the key.
+    /// Loads (or, for a missing key file or user key, creates) the key.
     pub fn load(&self) -> Result<CacheCipher> {
         match self {
             KeySource::Env(var) => CacheCipher::from_env(var)?
                 .ok_or_else(|| Error::config(var.as_str(), "environment variable is not set")),
             KeySource::File(path) => CacheCipher::from_key_file(path),
+            KeySource::User(user, dir) => user.load_for(dir),
         }
     }
 }
@@ -101,20 +110,26 @@ impl CacheCipher {
     /// The file must be owned by the current user and not accessible by group or others.
     pub fn from_key_file(path: &Path) -> Result<Self> {
         if let Some(key) = read_key_file(path)? {
-            return Self::with_origin(&key[..], &path.display().to_string());
+            return Self::with_origin(&key[..], &format!("key file {}", path.display()));
         }
-        create_key_file(path)?;
+        create_key_file(path, None)?;
         let key = read_key_file(path)?
             .ok_or_else(|| Error::cache(format!("key file {} vanished", path.display())))?;
-        Self::with_origin(&key[..], &path.display().to_string())
+        Self::with_origin(&key[..], &format!("key file {}", path.display()))
     }
 
-    /// [`KeySource::default_for`]: the environment variable if set, else the key file.
+    /// [`KeySource::default_for`]: the environment variable if set, else the user's key.
     pub fn load_default(dir: &Path) -> Result<Self> {
-        KeySource::default_for(dir).load()
+        KeySource::default_for(dir)?.load()
     }
 
-    fn with_origin(key: &[u8], origin: &str) -> Result<Self> {
+    /// Where this key came from, e.g. `OS keyring (Secret Service), entry tokenbroker/cache-key`
+    /// or `environment variable TOKENBROKER_CACHE_KEY`. Never the key.
+    pub fn key_source(&self) -> &str {
+        &self.origin
+    }
+
+    pub(crate) fn with_origin(key: &[u8], origin: &str) -> Result<Self> {
         if key.len() != KEY_LEN {
             return Err(Error::config(
                 origin,
@@ -217,7 +232,7 @@ fn parse_base64(var: &str, value: &str) -> Result<CacheCipher> {
     CacheCipher::with_origin(&key, &format!("environment variable {var}"))
 }
 
-fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
+pub(crate) fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
     let location = path.display().to_string();
     let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
         Ok(file) => file,
@@ -263,11 +278,18 @@ fn read_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>> {
 
 /// Creates the key file without ever exposing a partial one: write a private temp file,
 /// fsync, then hard-link it into place (which fails if another process won the race).
-fn create_key_file(path: &Path) -> Result<()> {
+/// Writes `bytes` when given, else fresh random bytes.
+pub(crate) fn create_key_file(path: &Path, bytes: Option<&[u8]>) -> Result<()> {
     let dir = parent_dir(path);
     ensure_private_dir(dir, false)?;
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
-    rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?;
+    match bytes {
+        Some(b) if b.len() == KEY_LEN => key.copy_from_slice(b),
+        Some(_) => return Err(Error::cache("a cache key must be 32 bytes")),
+        None => {
+            rand::fill(&mut key[..]).map_err(|_| Error::cache("system random generator failed"))?
+        }
+    }
     let tmp = dir.join(format!(
         ".key.tmp-{}-{}",
         std::process::id(),

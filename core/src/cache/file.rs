@@ -2,7 +2,8 @@
 //! every broker process of that user.
 //!
 //! Layout under the cache directory (0700; files 0600):
-//! - `key`: the cache key when [`KEY_ENV`](crate::cache::KEY_ENV) is not set;
+//! - no key: it is in the OS keyring or the user's config dir ([`UserKey`](crate::cache::UserKey));
+//!   a `key` file left here by older versions is moved there on open;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
@@ -105,6 +106,11 @@ impl FileStore {
         dirs::cache_dir()
             .map(|d| d.join("tokenbroker"))
             .ok_or_else(|| Error::config(DIR_ENV, "no home cache directory; set this variable"))
+    }
+
+    /// Where the encryption key came from ([`CacheCipher::key_source`]).
+    pub fn key_source(&self) -> &str {
+        self.inner.cipher.key_source()
     }
 
     /// The cache directory.
