@@ -18,9 +18,11 @@ test: setup lint test-rust test-python test-node test-uniffi
 
 setup: system-deps tests/oidc/node_modules
 
-# System packages the tests use, installed only if missing: redis-server (Redis tier), curl
+# System packages the tests use, installed only if missing: redis-server and redis-sentinel
+# (Redis tier, Cluster and Sentinel tests), curl
 # (`tokenbroker curl`), chromium (the CLI's real browser login).
 APT_NEEDS := $(strip $(if $(shell command -v redis-server),,redis-server) \
+	$(if $(shell command -v redis-sentinel),,redis-sentinel) \
 	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium))
 system-deps:
 	@if [ -n "$(APT_NEEDS)" ]; then \

@@ -77,7 +77,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
     assert_eq!(got.refresh_token.unwrap().expose(), "rt-redis-1");
 
     let mut conn = raw(&server).await;
-    let redis_key = format!("{PREFIX}token:{}", k.digest_hex());
+    let redis_key = format!("{PREFIX}token:{{{}}}", k.digest_hex());
     let stored: Vec<u8> = conn.get(&redis_key).await.unwrap();
     let text = String::from_utf8_lossy(&stored);
     assert!(stored.starts_with(b"TBKC\x01"));
@@ -85,14 +85,14 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
 
     // A value copied under another key's name does not open, and is dropped.
     let other = key("mallory");
-    let other_key = format!("{PREFIX}token:{}", other.digest_hex());
+    let other_key = format!("{PREFIX}token:{{{}}}", other.digest_hex());
     let _: () = conn.set(&other_key, &stored).await.unwrap();
     assert!(b.get(&other).await.unwrap().is_none());
     assert!(!conn.exists::<_, bool>(&other_key).await.unwrap());
 
     // Garbage under a real key reads as absent and is deleted.
     let junk = key("junk");
-    let junk_key = format!("{PREFIX}token:{}", junk.digest_hex());
+    let junk_key = format!("{PREFIX}token:{{{}}}", junk.digest_hex());
     let _: () = conn.set(&junk_key, "garbage").await.unwrap();
     let list = a.list().await.unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
@@ -138,7 +138,7 @@ async fn entries_expire_with_the_token_plus_grace_for_refresh_tokens() {
         .with_refresh_grace(Duration::from_secs(100));
     let mut conn = raw(&server).await;
     let (short, refreshable, dead) = (key("short"), key("refreshable"), key("dead"));
-    let name = |k: &CacheKey| format!("{PREFIX}token:{}", k.digest_hex());
+    let name = |k: &CacheKey| format!("{PREFIX}token:{{{}}}", k.digest_hex());
 
     store
         .put(&short, &token("at-short", Duration::from_millis(700), None))

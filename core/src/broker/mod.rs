@@ -394,7 +394,7 @@ async fn open_stores(config: &Config) -> Result<Stores> {
 /// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
 /// `TOKENBROKER_CACHE_KEY`, or the key file in the cache dir is used (one machine only).
 async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::RedisStore> {
-    let url = cache.redis_url.as_deref().ok_or_else(|| {
+    let topology = crate::cache::RedisTopology::from_config(cache).ok_or_else(|| {
         Error::config(
             "[cache], key 'redis_url'",
             "is required for store = \"redis\"",
@@ -405,5 +405,5 @@ async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::
         None => crate::cache::FileStore::default_dir()?,
     };
     let cipher = crate::cache::CacheCipher::load_default(&dir)?;
-    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher).await
+    crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher).await
 }

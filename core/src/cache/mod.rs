@@ -7,6 +7,7 @@ mod key;
 pub mod memory;
 pub(crate) mod record;
 mod redis;
+mod redis_conn;
 mod secrets;
 mod store;
 
@@ -16,5 +17,6 @@ pub use file::{DIR_ENV, FileStore};
 pub(crate) use key::credential_fingerprint;
 pub use key::{CacheKey, KeyIdentity, KeyParts};
 pub use memory::MemoryCache;
+pub use redis_conn::RedisTopology;
 pub use secrets::MemorySecrets;
 pub use store::{EntryInfo, Lease, SecretStore, SharedStore};

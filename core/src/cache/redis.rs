@@ -1,11 +1,14 @@
 //! The Redis tier: one sealed entry per key, shared by brokers on many machines.
 //!
-//! Keys (all under the configured prefix):
+//! Keys (all under the configured prefix; the digest is a hash tag, so that an entry, its
+//! lease and its fence live in one Redis Cluster slot):
 //! - `{prefix}token:{digest}`: the sealed `{canonical key, TokenSet}`, expiring (`PX`) with
 //!   the access token, plus a grace period while it holds a refresh token;
 //! - `{prefix}secret:{sha256(name)}`: a sealed secret, without expiry;
 //! - `{prefix}lease:{digest}`: the fetch lease (`SET NX PX`), holding a random owner id;
 //! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted.
+//!
+//! The deployment (one server, a Cluster, or Sentinel) is [`RedisTopology`]'s business.
 //!
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
@@ -13,12 +16,12 @@ use std::fmt;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant, SystemTime};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
+use crate::cache::redis_conn::{RedisConn, RedisTopology};
 use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
@@ -56,7 +59,7 @@ static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// secrets are kept). [`SharedStore::clear`] removes token entries only.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: RedisConn,
     prefix: String,
     endpoint: String,
     cipher: CacheCipher,
@@ -68,33 +71,22 @@ impl RedisStore {
     /// Connects to `url` (`redis://[user][:password@]host[:port][/db]` or `rediss://…`),
     /// storing keys under `prefix` and sealing values with `cipher`.
     pub async fn connect(url: &str, prefix: &str, cipher: CacheCipher) -> Result<Self> {
-        let endpoint = redact_url(url);
-        let userinfo = url_secrets(url);
-        let fail = |what: &str, e: ::redis::RedisError| {
+        Self::connect_to(&RedisTopology::Single(url.to_owned()), prefix, cipher).await
+    }
+
+    /// Connects to one server, a Cluster or a Sentinel-managed master, storing keys under
+    /// `prefix` and sealing values with `cipher`.
+    pub async fn connect_to(
+        topology: &RedisTopology,
+        prefix: &str,
+        cipher: CacheCipher,
+    ) -> Result<Self> {
+        let endpoint = topology.describe(redact_url);
+        let userinfo: Vec<String> = topology.urls().into_iter().flat_map(url_secrets).collect();
+        let conn = RedisConn::connect(topology).await.map_err(|e| {
             let text = scrub(&e.to_string(), userinfo.iter().map(String::as_str));
-            Error::cache(format!("{what} redis at {endpoint}: {text}"))
-        };
-        let client = ::redis::Client::open(url).map_err(|e| fail("invalid URL for", e))?;
-        let timeout = Duration::from_secs(5);
-        // One direct attempt first, so a wrong password or an unreachable server fails fast
-        // instead of going through the manager's reconnection backoff.
-        let probe = ::redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout);
-        drop(
-            client
-                .get_multiplexed_async_connection_with_config(&probe)
-                .await
-                .map_err(|e| fail("cannot connect to", e))?,
-        );
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(1000);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| fail("cannot connect to", e))?;
+            Error::cache(format!("cannot connect to redis at {endpoint}: {text}"))
+        })?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
@@ -123,7 +115,11 @@ impl RedisStore {
     }
 
     fn key(&self, kind: &str, digest: &str) -> String {
-        format!("{}{kind}:{digest}", self.prefix)
+        if kind == "secret" {
+            // One key per command: no slot to share, and the name stays what it was.
+            return format!("{}{kind}:{digest}", self.prefix);
+        }
+        format!("{}{kind}:{{{digest}}}", self.prefix)
     }
 
     async fn delete(&self, redis_key: String) -> Result<()> {
@@ -160,27 +156,12 @@ impl RedisStore {
 
     /// Every token key under the prefix (SCAN, so the server never blocks).
     async fn token_keys(&self) -> Result<Vec<String>> {
-        let pattern = format!("{}token:*", glob_escape(&self.prefix));
-        let mut conn = self.conn.clone();
-        let (mut cursor, mut keys) = (0u64, Vec::new());
-        loop {
-            let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.failed("SCAN", e))?;
-            keys.extend(batch);
-            if next == 0 {
-                keys.sort();
-                keys.dedup();
-                return Ok(keys);
-            }
-            cursor = next;
-        }
+        let pattern = format!("{}token:{{*}}", glob_escape(&self.prefix));
+        self.conn
+            .clone()
+            .scan(&pattern)
+            .await
+            .map_err(|e| self.failed("SCAN", e))
     }
 }
 
@@ -242,7 +223,7 @@ impl SharedStore for RedisStore {
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
-        let token_prefix = self.key("token", "");
+        let token_prefix = format!("{}token:{{", self.prefix);
         let now = SystemTime::now();
         let mut out = Vec::new();
         for chunk in self.token_keys().await?.chunks(100) {
@@ -252,8 +233,10 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("MGET", e))?;
             for (redis_key, sealed) in chunk.iter().zip(values) {
-                let (Some(digest), Some(sealed)) = (redis_key.strip_prefix(&token_prefix), sealed)
-                else {
+                let digest = redis_key
+                    .strip_prefix(&token_prefix)
+                    .and_then(|k| k.strip_suffix('}'));
+                let (Some(digest), Some(sealed)) = (digest, sealed) else {
                     continue;
                 };
                 let Ok((key, token)) = record::open_token(&self.cipher, digest, &sealed) else {
@@ -363,7 +346,7 @@ impl SecretStore for RedisStore {
 /// A held Redis lease. Dropping it releases the lease from a task on the current Tokio
 /// runtime; without a runtime (or if that fails) the lease simply expires.
 struct RedisLease {
-    conn: ConnectionManager,
+    conn: RedisConn,
     key: String,
     owner: String,
     fencing: u64,
