@@ -8,7 +8,7 @@ export PROPTEST_CASES ?= 256
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECS ?= 60
 
-.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd fuzz
+.PHONY: demo test setup system-deps lint test-rust test-python test-node test-uniffi bench-rust bench-herd bench-fleet fuzz
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
@@ -58,6 +58,11 @@ bench-rust:
 
 bench-herd: tests/oidc/node_modules
 	cargo run -q --release -p tokenbroker --example herd
+
+# Fleet herds on a Redis Cluster and across a Sentinel failover, and a Redis hit from a cold
+# process (docs/benchmarks.md, "Fleets on Redis").
+bench-fleet: system-deps
+	cargo run -q --release -p tokenbroker --example fleet
 
 # Coverage-guided fuzzing of every parser (fuzz/, cargo-fuzz): FUZZ_SECS per target; prints
 # runs and crashes per target (docs/security.md, "Fuzzing").

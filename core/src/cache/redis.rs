@@ -33,10 +33,14 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Takes the lease and, only if taken, increments the fencing counter (one round trip).
+/// Run again by the same owner (a retry after a failover), it answers the fence it got.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
            return redis.call('INCR', KEYS[2]) \
+         end \
+         if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return tonumber(redis.call('GET', KEYS[2])) or 0 \
          end \
          return 0",
     )

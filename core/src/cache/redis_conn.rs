@@ -400,6 +400,7 @@ async fn replicated(
     let reply = reply.extract_error()?;
     let acked: i64 = ::redis::from_redis_value(&acked.extract_error()?)?;
     if acked < 1 && sentinel.healthy_replica_known().await? {
+        tracing::debug!("no replica acknowledged a write within {REPLICA_ACK_WAIT:?}");
         return Err(RedisError::from((
             ErrorKind::ReadOnly,
             "no replica acknowledged the write",
