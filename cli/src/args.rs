@@ -16,6 +16,7 @@ Exit codes:
   5  the provider's answer was not usable
   6  token cache or secret store failure
   7  interaction: sign-in failed, was denied, timed out or was cancelled
+  8  rate limited: the provider asked to wait longer than the call's deadline
   (`curl` passes curl's own exit code through once the token was obtained.)
 
 stdout carries only the requested value; messages and errors go to stderr.

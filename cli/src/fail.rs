@@ -14,6 +14,7 @@ pub mod code {
     pub const INVALID_RESPONSE: u8 = 5;
     pub const CACHE: u8 = 6;
     pub const INTERACTION: u8 = 7;
+    pub const RATE_LIMITED: u8 = 8;
 }
 
 /// The exit code for a core error kind.
@@ -25,6 +26,7 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::InvalidResponse => code::INVALID_RESPONSE,
         ErrorKind::Cache => code::CACHE,
         ErrorKind::Interaction => code::INTERACTION,
+        ErrorKind::RateLimited => code::RATE_LIMITED,
         // The kind set only grows; a new kind is reported as "other" until mapped.
         #[allow(unreachable_patterns)]
         _ => code::OTHER,
@@ -110,6 +112,7 @@ mod tests {
             (ErrorKind::Cache, 6),
             (ErrorKind::Registration, 3),
             (ErrorKind::Interaction, 7),
+            (ErrorKind::RateLimited, 8),
         ];
         assert_eq!(expected.len(), ErrorKind::ALL.len());
         for (kind, code) in expected {

@@ -283,10 +283,15 @@ async fn token(broker: &Broker, profile: &str, query: &str) -> Response {
                 ErrorKind::Interaction => 409,
                 ErrorKind::Transport | ErrorKind::Timeout => 504,
                 ErrorKind::Cache => 500,
+                ErrorKind::RateLimited => 429,
                 _ => 502,
             };
             tracing::warn!(profile, "token failed: {e}");
-            error_reply(status, e.kind().as_str(), e.to_string())
+            let mut body = json!({"error": e.kind().as_str(), "message": e.to_string()});
+            if let Some(wait) = e.retry_after() {
+                body["retry_after"] = json!(wait.as_secs());
+            }
+            json_reply(status, &body)
         }
     }
 }

@@ -343,3 +343,39 @@ fn serve_answers_while_200_connections_sit_idle_and_drops_slow_ones() {
     );
     assert!(took < Duration::from_secs(25), "slow head held {took:?}");
 }
+
+/// A `Retry-After` beyond the deadline: the sidecar answers 429 `rate_limited` with the
+/// server's `retry_after`, `tokenbroker token` exits 8, and neither retries early. (No other
+/// test in this file uses the Alvaria token route, so its faults are this test's own.)
+#[test]
+fn a_rate_limit_is_429_from_the_sidecar_and_exit_code_8() {
+    let env = Env::new(
+        "[http]\ndeadline = 10\n[profiles.alvaria]\nprovider = \"alvaria\"\nregion = \"us\"\norg = \"myorg\"\nclient_id = \"alvaria-client\"\nclient_secret = \"alvaria-secret\"\nscopes = [\"myaccount.clients.list\"]\ntoken_url = \"{P}/tokenservice/oauth2/access_token\"\n",
+    );
+    let limited =
+        json!({"route": "alvaria.token", "kind": "status", "status": 429, "retry_after": "120"});
+    let s = serve(&env, &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    let headers = [
+        ("Host", host.as_str()),
+        ("X-Tokenbroker-Secret", s.secret.as_str()),
+    ];
+    support::admin("faults", Some(limited.clone()));
+    let (status, _, body) = raw_request(s.port, "GET", "/v1/token/alvaria", &headers);
+    assert_eq!(status, 429, "{body}");
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["error"], "rate_limited", "{body}");
+    assert_eq!(json["retry_after"], 120, "{body}");
+
+    support::admin("faults", Some(limited));
+    let run = env.run(&["token", "--profile", "alvaria"]);
+    assert_eq!(run.code(), 8, "{}", run.stderr());
+    assert!(
+        run.stderr().contains("retry after 120 s"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(run.stdout(), "");
+    let pending = support::admin("stats", None)["faults_pending"].clone();
+    assert_eq!(pending, json!([]), "each call made exactly one request");
+}

@@ -54,6 +54,11 @@ pub struct CacheConfig {
     pub refresh_jitter: f64,
     /// Lifetime assumed when a provider sends no expiry, in seconds.
     pub default_ttl_secs: u64,
+    /// How long a Redis fetch lease lives unless its holder renews it (`lease_ttl`).
+    pub lease_ttl: std::time::Duration,
+    /// How long a provider outage is shared with later callers when the server gave no
+    /// `Retry-After` (`failure_hold`, at most 30 s).
+    pub failure_hold: std::time::Duration,
 }
 
 impl Default for CacheConfig {
@@ -71,6 +76,8 @@ impl Default for CacheConfig {
             refresh_share: 0.8,
             refresh_jitter: 0.05,
             default_ttl_secs: 300,
+            lease_ttl: std::time::Duration::from_secs(30),
+            failure_hold: crate::cache::DEFAULT_FAILURE_HOLD,
         }
     }
 }
@@ -80,11 +87,16 @@ impl Default for CacheConfig {
 pub struct HttpConfig {
     /// Connect timeout in seconds.
     pub connect_timeout_secs: f64,
-    /// Total timeout of one attempt in seconds.
+    /// Timeout of one attempt in seconds (connect, send and read the whole body), within
+    /// [`HttpConfig::deadline_secs`].
     pub timeout_secs: f64,
+    /// Overall deadline of one HTTP call, every attempt and wait between them included, in
+    /// seconds.
+    pub deadline_secs: f64,
     /// Retries after the first attempt, for retryable failures.
     pub max_retries: u32,
-    /// Longest single wait between attempts (also caps `Retry-After`), in seconds.
+    /// Longest single wait between attempts, in seconds. A `Retry-After` longer than this (or
+    /// than what is left of the deadline) fails the call at once as rate limited.
     pub max_retry_wait_secs: f64,
     /// Extra CA certificate (PEM) to trust, e.g. a corporate proxy's.
     pub ca_file: Option<PathBuf>,
@@ -94,7 +106,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             connect_timeout_secs: 10.0,
-            timeout_secs: 30.0,
+            timeout_secs: 10.0,
+            deadline_secs: 30.0,
             max_retries: 3,
             max_retry_wait_secs: 30.0,
             ca_file: None,
@@ -389,6 +402,22 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
             limits::span(ttl).ok_or_else(|| f.error("default_ttl", limits::out_of_range()))?;
         c.default_ttl_secs = ttl.as_secs().max(1);
     }
+    if let Some(ttl) = f.number("lease_ttl")? {
+        if !(0.1..=3600.0).contains(&ttl) {
+            return Err(f.error("lease_ttl", "must be between 0.1 and 3600 seconds"));
+        }
+        c.lease_ttl = std::time::Duration::from_secs_f64(ttl);
+    }
+    if let Some(hold) = f.number("failure_hold")? {
+        let max = crate::cache::MAX_FAILURE_HOLD.as_secs_f64();
+        if !(1.0..=max).contains(&hold) {
+            return Err(f.error(
+                "failure_hold",
+                format!("must be between 1 and {max} seconds"),
+            ));
+        }
+        c.failure_hold = std::time::Duration::from_secs_f64(hold);
+    }
     let mut known = vec![
         "store",
         "path",
@@ -397,6 +426,8 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "refresh_share",
         "refresh_jitter",
         "default_ttl",
+        "lease_ttl",
+        "failure_hold",
     ];
     known.extend(crate::redis_config::KEYS);
     f.finish(&known)?;
@@ -422,6 +453,9 @@ fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
     if let Some(v) = f.number("timeout")? {
         h.timeout_secs = positive(&f, "timeout", v)?;
     }
+    if let Some(v) = f.number("deadline")? {
+        h.deadline_secs = positive(&f, "deadline", v)?;
+    }
     if let Some(v) = f.number("max_retries")? {
         h.max_retries = limits::count(v, 0..=MAX_RETRIES).ok_or_else(|| {
             f.error(
@@ -437,6 +471,7 @@ fn parse_http(map: Map<String, Value>) -> Result<HttpConfig> {
     f.finish(&[
         "connect_timeout",
         "timeout",
+        "deadline",
         "max_retries",
         "max_retry_wait",
         "ca_file",

@@ -31,11 +31,14 @@ pub enum ErrorKind {
     /// An interactive step failed: the browser redirect, `state` mismatch, the user denied or
     /// the device code expired.
     Interaction,
+    /// The provider asked to be called again later (`Retry-After`) than the call's deadline
+    /// or the longest retry wait allows; [`Error::retry_after`] says when.
+    RateLimited,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Config,
         ErrorKind::Transport,
         ErrorKind::Timeout,
@@ -44,6 +47,7 @@ impl ErrorKind {
         ErrorKind::Cache,
         ErrorKind::Registration,
         ErrorKind::Interaction,
+        ErrorKind::RateLimited,
     ];
 
     /// The kind's stable snake_case name (`"oauth"`, `"invalid_response"`, …).
@@ -57,6 +61,7 @@ impl ErrorKind {
             ErrorKind::Cache => "cache",
             ErrorKind::Registration => "registration",
             ErrorKind::Interaction => "interaction",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -151,6 +156,16 @@ pub enum Error {
         /// What failed.
         reason: String,
     },
+    /// The provider answered 429 or 503 with a `Retry-After` beyond what the call may wait.
+    #[error("{endpoint} is rate limiting (HTTP {status}): retry after {} s", .retry_after.as_secs())]
+    RateLimited {
+        /// The URL that answered.
+        endpoint: String,
+        /// The HTTP status (429 or 503).
+        status: u16,
+        /// How long the server asked to wait before the next request.
+        retry_after: Duration,
+    },
 }
 
 impl Error {
@@ -165,6 +180,7 @@ impl Error {
             Error::Cache { .. } => ErrorKind::Cache,
             Error::Registration { .. } => ErrorKind::Registration,
             Error::Interaction { .. } => ErrorKind::Interaction,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
         }
     }
 
@@ -181,6 +197,15 @@ impl Error {
         match self {
             Error::OAuth { error, .. } => Some(error.status),
             Error::InvalidResponse { status, .. } | Error::Registration { status, .. } => *status,
+            Error::RateLimited { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked to wait (`Retry-After`) when this is a rate limit.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -241,6 +266,24 @@ mod tests {
         let huge = "k".repeat(100_000);
         let text = Error::config(format!("profile 'p', key '{huge}'"), huge.clone()).to_string();
         assert!(text.len() < 4096, "{} bytes", text.len());
+    }
+
+    #[test]
+    fn rate_limits_carry_the_servers_retry_after() {
+        let err = Error::RateLimited {
+            endpoint: "http://127.0.0.1/token".into(),
+            status: 429,
+            retry_after: Duration::from_secs(120),
+        };
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.kind().as_str(), "rate_limited");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(120)));
+        assert_eq!(err.status(), Some(429));
+        assert_eq!(
+            err.to_string(),
+            "http://127.0.0.1/token is rate limiting (HTTP 429): retry after 120 s"
+        );
+        assert_eq!(Error::cache("x").retry_after(), None);
     }
 
     #[test]

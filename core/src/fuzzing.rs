@@ -123,6 +123,7 @@ pub fn config_toml(text: &str) -> Result<Config> {
     let default = HttpConfig::default();
     let h = &config.http;
     let http_given = h.timeout_secs != default.timeout_secs
+        || h.deadline_secs != default.deadline_secs
         || h.connect_timeout_secs != default.connect_timeout_secs
         || h.max_retry_wait_secs != default.max_retry_wait_secs;
     if http_given {

@@ -277,7 +277,10 @@ impl Profile {
         };
         profile.resolve_endpoints(&f, &overrides)?;
         profile.issuer = match issuer {
-            Some(i) => Some(i),
+            Some(i) => Some(
+                provider::expand(&i, &profile.values)
+                    .map_err(|why| f.error("issuer", format!("cannot be built: {why}")))?,
+            ),
             None => preset
                 .issuer
                 .as_deref()
@@ -316,7 +319,10 @@ impl Profile {
         ];
         for (key, template) in ENDPOINTS.into_iter().zip(templates) {
             let text = match (overrides.get(key), template) {
-                (Some(url), _) => url.clone(),
+                // An override takes the same `{placeholders}` as the preset's template; braces
+                // cannot stand in a URL, so one the profile does not fill is an error.
+                (Some(url), _) => provider::expand(url, &self.values)
+                    .map_err(|why| f.error(key, format!("cannot be built: {why}")))?,
                 (None, Some(t)) => match provider::expand(t, &self.values) {
                     Ok(url) => url,
                     Err(why) => {

@@ -34,3 +34,35 @@ fn a_missing_header_variable_is_a_config_error_naming_the_header() {
         "{text}"
     );
 }
+
+fn alvaria(extra: &str) -> Result<Profile> {
+    let text = format!(
+        "[profiles.a]\nprovider = \"alvaria\"\nregion = \"eu\"\nclient_id = \"c\"\n\
+         client_secret = \"s\"\norg = \"org-42\"\n{extra}"
+    );
+    let config = crate::Config::from_toml_str(&text)?;
+    Ok(config.profile("a")?.clone())
+}
+
+#[test]
+fn placeholders_in_an_overridden_url_are_expanded_like_the_preset_s() {
+    let p = alvaria(
+        "registration_url = \"http://127.0.0.1:3100/via/v1/organizations/{org}/oauth/clients\"",
+    )
+    .unwrap();
+    assert_eq!(
+        p.endpoint("registration_url").unwrap().as_str(),
+        "http://127.0.0.1:3100/via/v1/organizations/org-42/oauth/clients"
+    );
+}
+
+#[test]
+fn an_overridden_url_with_an_unknown_placeholder_is_a_config_error_naming_it() {
+    let err = alvaria("token_url = \"http://127.0.0.1:3100/{tenant_id}/token\"").unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Config);
+    let text = err.to_string();
+    assert!(
+        text.contains("token_url") && text.contains("tenant_id"),
+        "{text}"
+    );
+}

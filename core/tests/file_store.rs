@@ -547,3 +547,41 @@ async fn child_process() {
         other => panic!("unknown child mode {other}"),
     }
 }
+
+#[tokio::test]
+async fn lease_is_held_while_its_holder_works() {
+    let tmp = TempDir::new();
+    let (a, b) = (store(&tmp.0), store(&tmp.0));
+    lease::check_lease_renewed_while_held(&a, &b, &key("renewed"), Duration::from_millis(100))
+        .await;
+}
+
+#[tokio::test]
+async fn writes_under_a_lost_lease_are_refused() {
+    let tmp = TempDir::new();
+    let (a, b) = (store(&tmp.0), store(&tmp.0));
+    let k = key("fenced");
+    let lock = tmp.0.join("locks").join(format!("{}.lock", k.digest_hex()));
+    // The lock file replaced under the holder: its flock no longer excludes anyone.
+    let lose = async move { fs::remove_file(&lock).unwrap() };
+    lease::check_fenced_writes(&a, &b, &k, lose).await;
+}
+
+#[tokio::test]
+async fn a_lease_holder_never_replaces_a_newer_entry() {
+    let tmp = TempDir::new();
+    let store = store(&tmp.0);
+    let k = key("newer");
+    let older = lease::fresh_token("at-old", "rt-old");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .put(&k, &lease::fresh_token("at-new", "rt-new"))
+        .await
+        .unwrap();
+    let held = store.lease(&k, Duration::ZERO).await.unwrap();
+    assert!(!held.put_fenced(&k, &older).await.unwrap());
+    assert_eq!(
+        store.get(&k).await.unwrap().unwrap().access_token.expose(),
+        "at-new"
+    );
+}

@@ -117,3 +117,73 @@ fn forks_while_other_threads_use_the_broker_leave_no_lock_held() {
         t.join().unwrap();
     }
 }
+
+#[test]
+fn a_child_forked_while_the_parent_derives_the_credential_digest_does_not_wait_for_it() {
+    // The first call of a profile derives its credential digest (PBKDF2, tens of ms); a fork
+    // a few ms into it leaves that derivation unfinished in the child, which must do its own.
+    let url = support::provider_url();
+    let text = format!(
+        "[cache]\nstore = \"memory\"\n[profiles.p]\nprovider = \"alliance\"\n\
+         client_id = \"aos-client\"\nclient_secret = \"aos-secret-digest\"\n\
+         token_url = \"{url}/API/v2/OAuth/token\"\n"
+    );
+    for round in 0..5 {
+        let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
+        let parent = {
+            let broker = broker.clone();
+            std::thread::spawn(move || broker.cached_token("p", &TokenOptions::default()))
+        };
+        std::thread::sleep(Duration::from_millis(3));
+        // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            unsafe { libc::alarm(10) };
+            let ok = broker.cached_token("p", &TokenOptions::default()).is_ok();
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child {round} failed or hung (wait status {status:#x})"
+        );
+        parent.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn a_child_forked_during_the_parent_s_discovery_discovers_for_itself() {
+    // The parent's OIDC discovery takes 2 s at the provider; a child forked meanwhile must
+    // not wait for a discovery whose task does not exist in it.
+    let url = support::provider_url();
+    let text = format!(
+        "[cache]\nstore = \"memory\"\n[profiles.p]\nissuer = \"{url}/fork-tenant\"\n\
+         client_id = \"fork-client\"\nclient_secret = \"fork-secret\"\n"
+    );
+    let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
+    let fault = json!({"route": "azure.discovery", "kind": "delay", "delay_ms": 2000, "count": 1});
+    runtime::block_on(support::admin("faults", Some(fault)));
+    let parent = {
+        let broker = broker.clone();
+        std::thread::spawn(move || runtime::block_on(broker.token("p", &TokenOptions::default())))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        unsafe { libc::alarm(10) };
+        // Whatever the token endpoint then says, the call must come back.
+        let _ = runtime::block_on(broker.token("p", &TokenOptions::default()));
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child hung (wait status {status:#x})"
+    );
+    let _ = parent.join().unwrap();
+}

@@ -197,17 +197,43 @@ async fn lease_excludes_another_broker_and_is_released_on_drop() {
 }
 
 #[tokio::test]
-async fn an_unreleased_lease_expires_and_a_late_release_spares_the_new_holder() {
+async fn a_paused_holder_loses_its_lease_and_its_late_release_spares_the_new_holder() {
     let Some(server) = RedisServer::start(None) else {
         return;
     };
-    let a = broker(&server)
-        .await
-        .with_lease_ttl(Duration::from_millis(400));
-    let b = broker(&server).await;
+    let url = server.url();
     let k = key("stuck");
-    let stuck = a.lease(&k, Duration::ZERO).await.unwrap();
-
+    // The holder runs on its own single-threaded runtime: while its thread is blocked (a GC
+    // pause, a stopped VM) nothing renews its lease.
+    let (taken_tx, taken_rx) = std::sync::mpsc::channel::<()>();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn({
+        let k = k.clone();
+        move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let cipher = CacheCipher::from_bytes(&KEY).unwrap();
+                let a = RedisStore::connect(&url, PREFIX, cipher)
+                    .await
+                    .unwrap()
+                    .with_lease_ttl(Duration::from_millis(400));
+                let stuck = a.lease(&k, Duration::ZERO).await.unwrap();
+                taken_tx.send(()).unwrap();
+                resume_rx.recv().unwrap(); // paused: the runtime does not run
+                let late = token("at-late", Duration::from_secs(600), Some("rt-late"));
+                let refused = !stuck.put_fenced(&k, &late).await.unwrap();
+                let fence = stuck.fencing_token();
+                drop(stuck); // wakes up late: its release must not free the new lease
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                (refused, fence)
+            })
+        }
+    });
+    taken_rx.recv().unwrap();
+    let b = broker(&server).await;
     let started = Instant::now();
     let taken = b.lease(&k, Duration::from_secs(5)).await.unwrap();
     let waited = started.elapsed();
@@ -219,12 +245,42 @@ async fn an_unreleased_lease_expires_and_a_late_release_spares_the_new_holder() 
         waited < Duration::from_secs(2),
         "lease did not expire: {waited:?}"
     );
-    assert!(taken.fencing_token() > stuck.fencing_token());
-
-    drop(stuck); // the old holder wakes up late: its release must not free b's lease
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(a.lease(&k, Duration::from_millis(100)).await.is_err());
+    resume_tx.send(()).unwrap();
+    let (refused, old_fence) = tokio::task::spawn_blocking(move || holder.join().unwrap())
+        .await
+        .unwrap();
+    assert!(refused, "the paused holder's late write was refused");
+    assert!(taken.fencing_token() > old_fence);
+    assert!(b.get(&k).await.unwrap().is_none());
+    assert!(b.lease(&k, Duration::from_millis(100)).await.is_err());
     drop(taken);
+}
+
+#[tokio::test]
+async fn lease_is_renewed_while_its_holder_works() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let ttl = Duration::from_millis(300);
+    let a = broker(&server).await.with_lease_ttl(ttl);
+    let b = broker(&server).await;
+    lease::check_lease_renewed_while_held(&a, &b, &key("renewed"), ttl).await;
+}
+
+#[tokio::test]
+async fn writes_under_a_lost_lease_are_refused() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let (a, b) = (broker(&server).await, broker(&server).await);
+    let k = key("fenced");
+    let mut conn = raw(&server).await;
+    let lease_key = format!("{PREFIX}lease:{{{}}}", k.digest_hex());
+    // The lease key gone (expired during a pause, lost in a failover).
+    let lose = async move {
+        let _: i64 = conn.del(lease_key).await.unwrap();
+    };
+    lease::check_fenced_writes(&a, &b, &k, lose).await;
 }
 
 #[tokio::test]

@@ -126,6 +126,7 @@ export type ErrorKind =
   | 'cache'
   | 'registration'
   | 'interaction'
+  | 'rate_limited'
 
 export type TokenBrokerErrorCode =
   | 'ERR_TOKENBROKER_CONFIG'
@@ -136,6 +137,7 @@ export type TokenBrokerErrorCode =
   | 'ERR_TOKENBROKER_CACHE'
   | 'ERR_TOKENBROKER_REGISTRATION'
   | 'ERR_TOKENBROKER_INTERACTION'
+  | 'ERR_TOKENBROKER_RATE_LIMITED'
 
 export declare const ErrorCode: Readonly<Record<ErrorKind, TokenBrokerErrorCode>>
 
@@ -146,6 +148,11 @@ export declare class TokenBrokerError extends Error {
   readonly kind: ErrorKind
   /** HTTP status, when the server answered. */
   readonly status?: number
+  /**
+   * Seconds the server asked to wait (`Retry-After`), when it did: kind `rate_limited` means
+   * it asked for longer than the call's `http.deadline` allows.
+   */
+  readonly retryAfter?: number
   /** OAuth `error` (kind `oauth` only), e.g. `invalid_client`. */
   readonly oauthError?: string
   /** OAuth `error_description` (kind `oauth` only). */

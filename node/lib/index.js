@@ -18,6 +18,7 @@ const ErrorCode = Object.freeze({
   cache: 'ERR_TOKENBROKER_CACHE',
   registration: 'ERR_TOKENBROKER_REGISTRATION',
   interaction: 'ERR_TOKENBROKER_INTERACTION',
+  rate_limited: 'ERR_TOKENBROKER_RATE_LIMITED',
 })
 
 class TokenBrokerError extends Error {
@@ -27,6 +28,7 @@ class TokenBrokerError extends Error {
     this.kind = detail.kind
     this.code = ErrorCode[detail.kind] || 'ERR_TOKENBROKER'
     if (detail.status !== undefined) this.status = detail.status
+    if (detail.retryAfter !== undefined) this.retryAfter = detail.retryAfter
     if (detail.kind === 'oauth') {
       this.oauthError = detail.oauthError
       this.description = detail.description ?? undefined

@@ -37,6 +37,7 @@ test('codes are stable and one per kind', () => {
     'ERR_TOKENBROKER_CACHE',
     'ERR_TOKENBROKER_REGISTRATION',
     'ERR_TOKENBROKER_INTERACTION',
+    'ERR_TOKENBROKER_RATE_LIMITED',
   ])
 })
 
@@ -118,6 +119,23 @@ test('timeout: the provider answers too late', async () => {
   await admin('faults', { route: 'alvys.token', kind: 'delay', delay_ms: 1500, count: 1 })
   const err = await rejectsWith(broker.token('p'), 'ERR_TOKENBROKER_TIMEOUT')
   assert.equal(err.kind, 'timeout')
+  assertNoSecret(err, client.secret)
+})
+
+test('rate_limited: a Retry-After beyond the deadline carries retryAfter and is not retried', async () => {
+  const base = await provider()
+  const client = await newClient('limited')
+  const broker = new Broker({
+    cache: { store: 'memory' },
+    http: { deadline: 10 },
+    profiles: { p: await alvysProfile(base, client, 'limited') },
+  })
+  await admin('faults', { route: 'alvys.token', kind: 'status', status: 429, retry_after: '120', count: 1 })
+  const err = await rejectsWith(broker.token('p'), 'ERR_TOKENBROKER_RATE_LIMITED')
+  assert.equal(err.kind, 'rate_limited')
+  assert.equal(err.status, 429)
+  assert.equal(err.retryAfter, 120)
+  assert.match(err.message, /retry after 120 s/)
   assertNoSecret(err, client.secret)
 })
 

@@ -17,6 +17,7 @@ from tokenbroker import (
     InvalidResponseError,
     OAuthError,
     ProviderTimeoutError,
+    RateLimitedError,
     TokenBrokerError,
     TransportError,
 )
@@ -136,6 +137,23 @@ def test_slow_provider_is_a_provider_timeout_error(alvys: Any, admin: Admin) -> 
     with pytest.raises(ProviderTimeoutError) as info:
         broker.token("p")
     assert info.value.kind == "timeout"
+
+
+def test_retry_after_beyond_the_deadline_is_a_rate_limited_error(alvys: Any, admin: Admin) -> None:
+    config, _, _ = alvys()
+    config["http"] = {"deadline": 10}
+    broker = Broker(config)
+    before = admin.route("alvys.token")
+    admin.fault(route="alvys.token", kind="status", status=429, retry_after="120", count=1)
+    with pytest.raises(RateLimitedError) as info:
+        broker.token("p")
+    err = info.value
+    assert err.kind == "rate_limited" and err.status == 429 and err.retry_after == 120
+    assert "retry after 120 s" in str(err)
+    assert admin.route("alvys.token") == before + 1, "no retry before the server's Retry-After"
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is RateLimitedError and back.retry_after == 120
+    assert broker.token("p").access_token
 
 
 def test_bad_config_values_are_type_errors_without_values() -> None:

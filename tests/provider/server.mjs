@@ -521,8 +521,20 @@ function takeCode(codeValue, family) {
 
 // ---------------------------------------------------------------- faults
 
-function findFault(route) {
-  const i = S.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*'));
+// A fault with `client_id` applies only to that client's requests (form body or Basic user),
+// so tests sharing one provider do not take each other's faults.
+function faultClientId(ctx) {
+  const h = ctx?.req.headers.authorization;
+  if (h && /^basic /i.test(h)) {
+    const user = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8').split(':')[0];
+    try { return decodeURIComponent(user.replace(/\+/g, ' ')); } catch { return user; }
+  }
+  return ctx ? new URLSearchParams(ctx.rawBody.toString('utf8')).get('client_id') : null;
+}
+
+function findFault(route, ctx) {
+  const i = S.faults.findIndex((f) => f.remaining > 0 && (f.route === route || f.route === '*')
+    && (f.client_id === undefined || f.client_id === faultClientId(ctx)));
   if (i < 0) return null;
   const f = S.faults[i];
   f.remaining -= 1;
@@ -592,12 +604,25 @@ async function applyFault(f, ctx) {
     }
     case 'echo':
       return echoFault(f, ctx, headers);
+    case 'stall_body':
+      return stallBodyFault(f, res, headers);
     default:
       return false;
   }
 }
 
-const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset', 'echo']);
+const FAULT_KINDS = new Set(['delay', 'status', 'html', 'empty', 'malformed', 'oversize', 'reset', 'echo', 'stall_body']);
+
+// `stall_body` fault: 200 with the headers and the first half of a token response, then
+// nothing for `stall_ms` (default 60 s) before the connection is closed without the rest.
+async function stallBodyFault(f, res, headers) {
+  const body = Buffer.from(JSON.stringify({ access_token: randomToken(32), token_type: 'Bearer', expires_in: 3600 }));
+  res.writeHead(f.status || 200, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...headers });
+  res.write(body.subarray(0, body.length >> 1));
+  await new Promise((r) => { const t = setTimeout(r, f.stall_ms ?? 60000); res.once('close', () => { clearTimeout(t); r(); }); });
+  if (!res.destroyed) res.destroy();
+  return true;
+}
 
 // The whole request as a hostile server would quote it back: the request line, every header
 // (Authorization with its base64 Basic credentials, x-api-key, ...), the raw body (secrets
@@ -622,10 +647,17 @@ function echoDump(ctx) {
 //   tokens_text      200 text/plain that is not JSON but carries a new access and refresh token
 //                    (kept for GET /_admin/echoes) before the quote
 // `pad` puts that many filler characters first (to move a secret onto an excerpt boundary);
+// `align_at` N with `align_on` [strings] chooses `pad` instead: the first of those strings found
+// in the quoted place (error_description, error, or body) then straddles its character N (a
+// negative pad leaves out the start of the quote).
 // `prefix` is sent verbatim first (terminal escape sequences, control characters).
 function echoFault(f, ctx, headers) {
   const { res } = ctx;
-  const text = (f.prefix || '') + 'x'.repeat(f.pad || 0) + echoDump(ctx);
+  const dump = echoDump(ctx);
+  const issued = f.as === 'tokens_text' ? { access_token: randomToken(32), refresh_token: randomToken(32) } : null;
+  const place = (pad) => echoPlace(f.as || 'oauth', (f.prefix || '') + (pad < 0 ? dump.slice(-pad) : 'x'.repeat(pad) + dump), issued);
+  const pad = f.align_at === undefined ? f.pad || 0 : echoAlignedPad(f, place);
+  const text = place(pad);
   const plain = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...headers };
   switch (f.as || 'oauth') {
     case 'oauth':
@@ -635,21 +667,44 @@ function echoFault(f, ctx, headers) {
       sendJson(res, f.status || 400, { error: text }, headers);
       return true;
     case 'text':
+    case 'json_text':
       send(res, f.status || 400, text, plain);
       return true;
-    case 'json_text':
-      send(res, f.status || 400, `echo ${JSON.stringify({ received: text })}`, plain);
-      return true;
-    case 'tokens_text': {
-      const issued = { access_token: randomToken(32), refresh_token: randomToken(32) };
+    case 'tokens_text':
       S.echoes.push(issued);
-      const body = `access_token=${issued.access_token}&token_type=Bearer&expires_in=3600&refresh_token=${issued.refresh_token}\n${text}`;
-      send(res, 200, body, plain);
+      send(res, 200, text, plain);
       return true;
-    }
     default:
       throw oauthErr(400, 'invalid_request', `echo: unknown 'as' ${f.as}`);
   }
+}
+
+// The string an echo puts where the broker reads it (description, code or body).
+function echoPlace(as, text, issued) {
+  if (as === 'json_text') return `echo ${JSON.stringify({ received: text })}`;
+  if (as === 'tokens_text') {
+    return `access_token=${issued.access_token}&token_type=Bearer&expires_in=3600&refresh_token=${issued.refresh_token}\n${text}`;
+  }
+  return text;
+}
+
+// The pad that centres the earliest of `align_on` on character `align_at` of the place; a
+// negative pad leaves out the start of the quote (a few rounds: JSON escaping is uneven).
+function echoAlignedPad(f, place) {
+  let pad = 0;
+  for (let round = 0; round < 4; round++) {
+    const placed = place(pad);
+    let at = -1;
+    let len = 0;
+    for (const s of f.align_on || []) {
+      const i = s ? placed.indexOf(s) : -1;
+      if (i >= 0 && (at < 0 || i < at)) [at, len] = [i, s.length];
+    }
+    const shift = at < 0 ? 0 : f.align_at - at - Math.floor(len / 2);
+    if (shift === 0) break;
+    pad += shift;
+  }
+  return pad;
 }
 
 // ---------------------------------------------------------------- Alliance (seeds 000/001)
@@ -1351,7 +1406,7 @@ async function handle(req, res) {
   try {
     if (isAdmin) return admin(ctx);
     if (!route) throw oauthErr(404, 'not_found', `no route for ${req.method} ${url.pathname}`);
-    const fault = findFault(name);
+    const fault = findFault(name, ctx);
     if (fault && (await applyFault(fault, ctx))) return undefined;
     if (route.methods && !route.methods.includes(req.method)) {
       throw oauthErr(405, 'method_not_allowed', `method ${req.method} not allowed`, { headers: { Allow: route.methods.join(', ') } });

@@ -46,6 +46,9 @@ fn to_napi(err: Error) -> napi::Error {
     if let Some(status) = err.status() {
         detail["status"] = json!(status);
     }
+    if let Some(wait) = err.retry_after() {
+        detail["retryAfter"] = json!(wait.as_secs());
+    }
     if let Some(oauth) = err.oauth() {
         detail["oauthError"] = json!(oauth.error);
         detail["description"] = json!(oauth.description);

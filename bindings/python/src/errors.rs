@@ -47,6 +47,9 @@ pub(crate) fn to_exception<'py>(py: Python<'py>, err: &Error) -> PyResult<Bound<
     let kwargs = PyDict::new(py);
     kwargs.set_item("kind", kind)?;
     kwargs.set_item("status", err.status())?;
+    if let Some(wait) = err.retry_after() {
+        kwargs.set_item("retry_after", wait.as_secs())?;
+    }
     if let Some(oauth) = err.oauth() {
         kwargs.set_item("error", &oauth.error)?;
         kwargs.set_item("description", oauth.description.as_deref())?;

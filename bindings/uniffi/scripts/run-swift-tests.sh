@@ -41,6 +41,9 @@ cmp -s "$out/libtokenbroker_uniffi.so" "$work/module/libtokenbroker_uniffi.so" |
   cp "$out/libtokenbroker_uniffi.so" "$work/module/"
 [ -f "$work/module/libTokenBroker.so" ] || changed=1
 rm -rf "$work/tests" && mkdir -p "$work/tests" && cp "$tests"/*.swift "$work/tests/"
+# The leak matrix's case list and the test key pair (the chroot cannot see the host's /tmp).
+rm -rf "$work/leak" && mkdir -p "$work/leak" && cp "$here/../../tests/leak/cases.json" "$work/leak/"
+if [ -n "${TB_TEST_KEYS:-}" ]; then cp "$TB_TEST_KEYS/client-key.pem" "$work/leak/"; fi
 
 # drive_login.mjs needs node, which the chroot lacks: driver.mjs runs it on the host for the
 # tests. Its stdin is fd 9, so it exits when this script does.
@@ -54,6 +57,7 @@ rm -f "$driver_out"
 chroot "$root" /usr/bin/env -i \
   PATH=/usr/libexec/swift/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
   TB_TEST_PROVIDER="$TB_TEST_PROVIDER" TB_TEST_ISSUER="$TB_TEST_ISSUER" TB_DRIVER="$driver_url" \
+  TB_LEAK_DIR=/tb-work/leak \
   CHANGED="$changed" \
   /bin/bash -euo pipefail -c '
     cd /tb-work/module

@@ -52,9 +52,15 @@ if [ ! -f "$ROOT/.tb-base-ready" ]; then
   touch "$ROOT/.tb-base-ready"
 fi
 
+# The toolchain and its downloads take about 5 GB; say so plainly rather than let apt fail.
+free_kb=$(df -Pk "$ROOT" | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt $((5 * 1024 * 1024)) ]; then
+  say "needs about 5 GB free under $ROOT for $PACKAGES; $((free_kb / 1024)) MB left"
+  exit 1
+fi
 say "installing $PACKAGES in the chroot (about a minute)"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
-  sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null"
+  sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null && apt-get clean"
 echo "$PACKAGES" >"$ROOT/.tb-swift-ready"
 say "ready"

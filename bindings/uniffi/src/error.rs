@@ -57,6 +57,17 @@ pub enum TokenBrokerError {
     /// An interactive step failed: the redirect, a `state` mismatch, the user denied.
     #[error("{reason}")]
     Interaction { reason: String },
+    /// The provider answered 429/503 with a `Retry-After` longer than the call's deadline
+    /// allows; nothing was retried early.
+    #[error("{reason}")]
+    RateLimited {
+        reason: String,
+        endpoint: String,
+        /// The HTTP status (429 or 503).
+        status: u16,
+        /// The seconds the server asked to wait.
+        retry_after_seconds: u64,
+    },
 }
 
 impl From<CoreError> for TokenBrokerError {
@@ -98,6 +109,16 @@ impl From<CoreError> for TokenBrokerError {
                 status,
             },
             CoreError::Interaction { .. } => Self::Interaction { reason },
+            CoreError::RateLimited {
+                endpoint,
+                status,
+                retry_after,
+            } => Self::RateLimited {
+                reason,
+                endpoint,
+                status,
+                retry_after_seconds: retry_after.as_secs(),
+            },
         }
     }
 }

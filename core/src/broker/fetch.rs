@@ -8,8 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use futures::FutureExt;
 
 use super::{Inner, ProfileState};
-use crate::cache::CacheKey;
 use crate::cache::memory::{Entry, Lookup};
+use crate::cache::{CacheKey, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::flow;
 use crate::profile::{Grant, Profile};
@@ -85,6 +85,9 @@ impl Inner {
         min_ttl: Duration,
         newer_than: Option<SystemTime>,
     ) -> Result<AccessToken> {
+        if let Some(failure) = self.failures.get(key, SystemTime::now()) {
+            return Err(failure.to_error());
+        }
         let http = self.http();
         let profile = state.resolved(&http).await?;
         let usable = |set: &TokenSet| {
@@ -92,7 +95,9 @@ impl Inner {
                 && newer_than.is_none_or(|t| set.issued_at > t)
         };
         let Some(store) = self.shared().await else {
-            let set = self.issue(state, &profile, scopes).await?;
+            let set = self
+                .issue_shared(None, state, &profile, key, scopes)
+                .await?;
             return Ok(self.remember(key, set));
         };
         match store.get(key).await {
@@ -103,6 +108,9 @@ impl Inner {
             Ok(_) => {}
             Err(e) => self.store_error(&e),
         }
+        if let Some(e) = self.shared_failure(&*store, key).await {
+            return Err(e);
+        }
         let lease = match store.lease(key, LEASE_WAIT).await {
             Ok(lease) => Some(lease),
             Err(e) => {
@@ -110,21 +118,101 @@ impl Inner {
                 None
             }
         };
-        if lease.is_some() {
-            // Whoever held the lease before us may have fetched already.
-            if let Ok(Some(set)) = store.get(key).await {
-                if usable(&set) {
-                    Counters::bump(&self.counters.shared_hits);
-                    return Ok(self.remember(key, set));
+        let outcome = async {
+            if lease.is_some() {
+                // Whoever held the lease before us may have fetched already, or failed.
+                if let Ok(Some(set)) = store.get(key).await {
+                    if usable(&set) {
+                        Counters::bump(&self.counters.shared_hits);
+                        return Ok(self.remember(key, set));
+                    }
+                }
+                if let Some(e) = self.shared_failure(&*store, key).await {
+                    return Err(e);
                 }
             }
+            let set = self
+                .issue_shared(Some(&*store), state, &profile, key, scopes)
+                .await?;
+            // Only the lease holder writes, and only while its fence is the newest: without the
+            // lease a write could replace a newer holder's token.
+            if let Some(lease) = &lease {
+                match lease.put_fenced(key, &set).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("fetch lease lost before the token was stored; re-reading");
+                        if let Ok(Some(stored)) = store.get(key).await {
+                            if usable(&stored) {
+                                return Ok(self.remember(key, stored));
+                            }
+                        }
+                    }
+                    Err(e) => self.store_error(&e),
+                }
+            }
+            Ok(self.remember(key, set))
         }
-        let set = self.issue(state, &profile, scopes).await?;
-        if let Err(e) = store.put(key, &set).await {
-            self.store_error(&e);
+        .await;
+        if let Some(lease) = &lease {
+            lease.release().await;
         }
-        drop(lease);
-        Ok(self.remember(key, set))
+        outcome
+    }
+
+    /// [`Inner::issue`], publishing an outage (in memory and in `store`) for the callers
+    /// that come after.
+    async fn issue_shared(
+        &self,
+        store: Option<&dyn SharedStore>,
+        state: &ProfileState,
+        profile: &Profile,
+        key: &CacheKey,
+        scopes: &[String],
+    ) -> Result<TokenSet> {
+        let error = match self.issue(state, profile, scopes).await {
+            Ok(set) => {
+                self.failures.clear(key);
+                return Ok(set);
+            }
+            Err(e) => e,
+        };
+        self.publish_failure(store, key, &error).await;
+        Err(error)
+    }
+
+    /// Whether refresh tokens live in the shared tier itself, so that its lease can fence
+    /// their writes in the same step.
+    async fn secrets_in_shared_store(&self) -> bool {
+        if self.app_secrets.is_some() {
+            return false;
+        }
+        let stores = self.stores().await;
+        stores.shared.as_ref().is_some_and(|shared| {
+            std::ptr::addr_eq(Arc::as_ptr(shared), Arc::as_ptr(&stores.secrets))
+        })
+    }
+
+    /// Stores a rotated refresh token: fenced by the refresh lease when there is one. `false`
+    /// when the lease was lost, so a newer holder's token is kept.
+    async fn store_rotated(
+        &self,
+        lease: Option<&dyn Lease>,
+        secrets: &dyn SecretStore,
+        name: &str,
+        rotated: &crate::Secret,
+    ) -> Result<bool> {
+        let Some(lease) = lease else {
+            secrets.set_secret(name, rotated).await?;
+            return Ok(true);
+        };
+        if self.secrets_in_shared_store().await {
+            return lease.set_secret_fenced(name, rotated).await;
+        }
+        if !lease.is_current().await? {
+            return Ok(false);
+        }
+        secrets.set_secret(name, rotated).await?;
+        Ok(true)
     }
 
     pub(crate) fn store_error(&self, e: &Error) {
@@ -171,6 +259,24 @@ impl Inner {
             Some(store) => Some(store.lease(state.refresh_lease(), LEASE_WAIT).await?),
             None => None,
         };
+        let outcome = self
+            .refresh_holding(lease.as_deref(), state, profile, scopes, ttl)
+            .await;
+        if let Some(lease) = &lease {
+            lease.release().await;
+        }
+        outcome
+    }
+
+    /// [`Inner::refresh`] once the refresh lease (if any) is held.
+    async fn refresh_holding(
+        &self,
+        lease: Option<&dyn Lease>,
+        state: &ProfileState,
+        profile: &Profile,
+        scopes: &[String],
+        ttl: Duration,
+    ) -> Result<TokenSet> {
         let secrets = self.secret_store().await;
         let name = state.refresh_secret_name();
         let stored = secrets.get_secret(&name).await?;
@@ -203,6 +309,12 @@ impl Inner {
                 // The grant ended at the server (sign-out, expiry, revocation): this refresh
                 // token will never work again, so it is dropped rather than resent.
                 if from_store {
+                    // A holder that lost its lease leaves the newer holder's token alone.
+                    if let Some(lease) = lease {
+                        if !lease.is_current().await? {
+                            return Err(e);
+                        }
+                    }
                     secrets.delete_secret(&name).await?;
                 } else {
                     secrets
@@ -229,11 +341,16 @@ impl Inner {
             secrets.set_secret(&subject_name, &sub.into()).await?;
         }
         if let Some(rotated) = set.refresh_token.take() {
-            if rotated != current || profile.refresh_token.as_ref() == Some(&current) {
-                secrets.set_secret(&name, &rotated).await?;
+            if (rotated != current || profile.refresh_token.as_ref() == Some(&current))
+                && !self
+                    .store_rotated(lease, &*secrets, &name, &rotated)
+                    .await?
+            {
+                tracing::warn!(
+                    "refresh lease lost during the refresh: keeping the newer holder's refresh token"
+                );
             }
         }
-        drop(lease);
         Ok(set)
     }
 

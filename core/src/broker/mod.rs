@@ -1,5 +1,6 @@
 //! The broker: profiles, one HTTP client, one cache, and `token()`.
 
+mod failures;
 mod fetch;
 mod login;
 mod state;
@@ -60,6 +61,8 @@ pub(crate) struct Inner {
     flights: Mutex<HashMap<CacheKey, (u32, Flight)>>,
     http: Mutex<(u32, HttpClient)>,
     counters: Counters,
+    /// Provider failures shared by every caller of a key until they lapse.
+    failures: failures::Failures,
 }
 
 impl std::fmt::Debug for Broker {
@@ -105,6 +108,7 @@ impl Broker {
                 flights: Mutex::new(HashMap::new()),
                 http: Mutex::new((std::process::id(), http)),
                 counters: Counters::default(),
+                failures: failures::Failures::default(),
             }),
         };
         let weak: std::sync::Weak<dyn crate::fork::ForkLocks> = Arc::downgrade(&broker.inner) as _;
@@ -283,6 +287,7 @@ impl crate::fork::ForkLocks for Inner {
             Box::new(crate::locks::lock(&self.flights)),
             Box::new(self.memory.lock_for_fork()),
             Box::new(crate::locks::lock(&self.http)),
+            Box::new(self.failures.lock_for_fork()),
         ]
     }
 }
@@ -405,5 +410,7 @@ async fn open_redis(cache: &crate::config::CacheConfig) -> Result<crate::cache::
         None => crate::cache::FileStore::default_dir()?,
     };
     let cipher = crate::cache::CacheCipher::load_default(&dir)?;
-    crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher).await
+    crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher)
+        .await
+        .map(|store| store.with_lease_ttl(cache.lease_ttl))
 }

@@ -11,7 +11,7 @@ use crate::profile::{Grant, Profile};
 #[derive(Debug)]
 pub struct ProfileState {
     base: Profile,
-    resolved: tokio::sync::OnceCell<Arc<Profile>>,
+    resolved: OnceLock<Arc<Profile>>,
     /// The profile's [`crate::cache::credential_fingerprint`], computed on first use (it is
     /// deliberately slow).
     credential: OnceLock<String>,
@@ -33,7 +33,7 @@ impl ProfileState {
             CacheKey::from_canonical(format!("refresh-lease\n{}", grant_key.canonical()));
         Self {
             base: profile,
-            resolved: tokio::sync::OnceCell::new(),
+            resolved: OnceLock::new(),
             credential: OnceLock::new(),
             default_key: OnceLock::new(),
             grant_key,
@@ -59,12 +59,13 @@ impl ProfileState {
     /// The cache key for the profile's own scopes.
     #[inline]
     pub fn default_key(&self) -> &CacheKey {
-        self.default_key
-            .get_or_init(|| cache_key(&self.base, &self.base.scopes).bound_to(self.credential()))
+        first_set(&self.default_key, || {
+            cache_key(&self.base, &self.base.scopes).bound_to(self.credential())
+        })
     }
 
     fn credential(&self) -> &str {
-        self.credential.get_or_init(|| {
+        first_set::<String>(&self.credential, || {
             let p = &self.base;
             let mut credentials: Vec<(&str, &str)> = [
                 ("client_secret", &p.client_secret),
@@ -114,19 +115,20 @@ impl ProfileState {
 
     /// The profile with its endpoints discovered (once) when it names an OIDC issuer.
     pub async fn resolved(&self, http: &HttpClient) -> Result<Arc<Profile>> {
-        self.resolved
-            .get_or_try_init(|| async {
-                let mut profile = self.base.clone();
-                if profile.preset.discovery {
-                    if let Some(issuer) = profile.issuer.clone() {
-                        let metadata = crate::discovery::discover(http, &issuer).await?;
-                        crate::discovery::apply(&metadata, &mut profile);
-                    }
-                }
-                Ok(Arc::new(profile))
-            })
-            .await
-            .cloned()
+        // Not `get_or_try_init`: a caller would wait for a discovery in flight, and one in
+        // flight in the parent at a fork never ends in the child. Two first callers may both
+        // discover (fetches of one key already share a flight); the first result is kept.
+        if let Some(profile) = self.resolved.get() {
+            return Ok(profile.clone());
+        }
+        let mut profile = self.base.clone();
+        if profile.preset.discovery {
+            if let Some(issuer) = profile.issuer.clone() {
+                let metadata = crate::discovery::discover(http, &issuer).await?;
+                crate::discovery::apply(&metadata, &mut profile);
+            }
+        }
+        Ok(first_set(&self.resolved, || Arc::new(profile)).clone())
     }
 }
 
@@ -149,4 +151,15 @@ fn cache_key(profile: &Profile, scopes: &[String]) -> CacheKey {
         scopes,
         params: &profile.params,
     })
+}
+
+/// The cell's value, computed by the caller when it is empty. Unlike `get_or_init` nobody
+/// waits for another thread's computation: a thread that was computing when the process
+/// forked does not exist in the child, which would wait for it forever.
+fn first_set<T>(cell: &OnceLock<T>, compute: impl FnOnce() -> T) -> &T {
+    if let Some(value) = cell.get() {
+        return value;
+    }
+    let _ = cell.set(compute());
+    cell.get().expect("set just now, by this thread or another")
 }

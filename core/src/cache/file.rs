@@ -5,7 +5,8 @@
 //! - `key`: the cache key when [`KEY_ENV`](crate::cache::KEY_ENV) is not set;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
-//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted).
+//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
+//! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies.
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
@@ -21,8 +22,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
+use super::file_lease::{FileLease, failure_name, read_fence};
 use crate::cache::crypto::{self, CacheCipher};
-use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, record};
 use crate::error::{Error, Result};
 use crate::regular_file;
@@ -41,6 +43,7 @@ const MAX_ENTRY_BYTES: u64 = 16 << 20;
 const TOKENS: &str = "tokens";
 const SECRETS: &str = "secrets";
 const LOCKS: &str = "locks";
+const FAILURES: &str = "failures";
 const TMP_PREFIX: &str = ".tmp-";
 
 /// The persistent per-user tier: encrypted files, cross-process leases through `flock`.
@@ -51,12 +54,12 @@ const TMP_PREFIX: &str = ".tmp-";
 /// absent. [`SharedStore::clear`] removes token entries only, never secrets or the key.
 #[derive(Clone)]
 pub struct FileStore {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     root: PathBuf,
-    cipher: CacheCipher,
+    pub(super) cipher: CacheCipher,
 }
 
 impl FileStore {
@@ -74,15 +77,16 @@ impl FileStore {
     /// Opens the store in `dir` with an explicit cipher.
     pub fn with_cipher(dir: PathBuf, cipher: CacheCipher) -> Result<Self> {
         disk::ensure_private_dir(&dir, false)?;
-        for sub in [TOKENS, SECRETS, LOCKS] {
+        for sub in [TOKENS, SECRETS, LOCKS, FAILURES] {
             disk::ensure_private_dir(&dir.join(sub), true)?;
         }
         let store = Self {
             inner: Arc::new(Inner { root: dir, cipher }),
         };
-        for sub in [TOKENS, SECRETS] {
+        for sub in [TOKENS, SECRETS, FAILURES] {
             sweep_orphans(&store.inner.root.join(sub));
         }
+        sweep_lapsed_failures(&store.inner.root.join(FAILURES));
         Ok(store)
     }
 
@@ -111,7 +115,7 @@ impl FileStore {
         self.inner.secret_path(name)
     }
 
-    async fn blocking<T, F>(&self, op: F) -> Result<T>
+    pub(super) async fn blocking<T, F>(&self, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
@@ -147,6 +151,44 @@ impl Inner {
     fn secret_path(&self, name: &str) -> PathBuf {
         let digest = record::name_digest(name);
         self.root.join(SECRETS).join(format!("{digest}.bin"))
+    }
+
+    fn failure_path(&self, digest: &str) -> PathBuf {
+        self.root.join(FAILURES).join(format!("{digest}.bin"))
+    }
+
+    /// The failure record for `digest` while it applies; a lapsed one is removed.
+    fn failure(&self, digest: &str) -> Result<Option<FailureRecord>> {
+        let path = self.failure_path(digest);
+        let Some((bytes, ino)) = read_file(&path)? else {
+            return Ok(None);
+        };
+        // One that does not open (another key) is left alone: the sweep on open removes it
+        // once it is older than any record applies.
+        let Some(record) = record::open_secret(&self.cipher, &failure_name(digest), &bytes)
+            .ok()
+            .and_then(|json| FailureRecord::from_json(json.expose()))
+        else {
+            return Ok(None);
+        };
+        if !record.is_active(SystemTime::now()) {
+            remove_if_same(&path, ino)?;
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+
+    /// Writes `token` under `key` unless the stored entry was issued later (a late writer
+    /// never replaces a newer token). Called with the entry's lease held.
+    pub(super) fn put_unless_newer(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
+        if let Loaded::Found(stored, existing, _) = self.read_token(key.digest_hex())? {
+            if stored.canonical() == key.canonical() && existing.issued_at > token.issued_at {
+                return Ok(false);
+            }
+        }
+        let sealed = record::seal_token(&self.cipher, key, token)?;
+        write_atomic(&self.token_path(key.digest_hex()), &sealed)?;
+        Ok(true)
     }
 
     fn read_token(&self, digest: &str) -> Result<Loaded> {
@@ -248,6 +290,19 @@ impl SharedStore for FileStore {
         self.blocking(Inner::clear).await
     }
 
+    async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
+        let digest = key.digest_hex().to_owned();
+        self.blocking(move |inner| inner.failure(&digest)).await
+    }
+
+    async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
+        let digest = key.digest_hex();
+        let json = Secret::new(failure.to_json());
+        let sealed = record::seal_secret(&self.inner.cipher, &failure_name(digest), &json)?;
+        let path = self.inner.failure_path(digest);
+        self.blocking(move |_| write_atomic(&path, &sealed)).await
+    }
+
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
         let path = self
             .inner
@@ -278,9 +333,8 @@ impl SharedStore for FileStore {
             let jitter = Duration::from_millis(rand::random_range(5..=20));
             tokio::time::sleep(left.min(jitter)).await;
         }
-        let mut lease = FileLease { file, fencing: 0 };
-        lease.fencing = bump_fence(&lease.file).map_err(|e| io_error("update", &path, e))?;
-        Ok(Box::new(lease))
+        let fencing = bump_fence(&file).map_err(|e| io_error("update", &path, e))?;
+        Ok(Box::new(FileLease::new(self.clone(), file, path, fencing)))
     }
 }
 
@@ -317,25 +371,6 @@ impl SecretStore for FileStore {
     }
 }
 
-/// A held `flock` on a lock file; unlocked and closed on drop.
-struct FileLease {
-    file: File,
-    fencing: u64,
-}
-
-impl Lease for FileLease {
-    fn fencing_token(&self) -> u64 {
-        self.fencing
-    }
-}
-
-impl Drop for FileLease {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is open for the lifetime of `self.file`.
-        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
-    }
-}
-
 fn try_lock(file: &File) -> std::io::Result<bool> {
     // SAFETY: the descriptor is open for the lifetime of `file`.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -348,20 +383,16 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
     }
 }
 
-/// Reads, increments and durably rewrites the decimal counter in a locked lock file.
+/// Reads, increments and durably rewrites the decimal counter in a locked lock file. The
+/// counter is at least the clock in microseconds, so it keeps growing even when a lock file
+/// is deleted and made afresh.
 fn bump_fence(file: &File) -> std::io::Result<u64> {
-    let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0)?;
-    let text = std::str::from_utf8(&buf[..n]).unwrap_or("").trim();
-    let current = if text.is_empty() {
-        0
-    } else {
-        text.parse::<u64>().unwrap_or_else(|_| {
-            tracing::warn!("fencing counter in a lock file is corrupt; restarting it");
-            0
-        })
-    };
-    let next = current.saturating_add(1);
+    let current = read_fence(file)?;
+    let clock = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let next = current.saturating_add(1).max(clock);
     let text = format!("{next}\n");
     file.set_len(0)?;
     file.write_at(text.as_bytes(), 0)?;
@@ -386,7 +417,7 @@ fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
 }
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = disk::parent_dir(path);
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{}-{}",
@@ -464,6 +495,21 @@ fn sweep_orphans(dir: &Path) {
     }
 }
 
-fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
+/// Deletes failure records written longer ago than any record applies.
+fn sweep_lapsed_failures(dir: &Path) {
+    for name in entry_names(dir).unwrap_or_default() {
+        let path = dir.join(name);
+        let lapsed = fs::symlink_metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > crate::cache::MAX_FAILURE_HOLD);
+        if lapsed {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+pub(super) fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
     Error::cache(format!("cannot {op} {}: {e}", path.display()))
 }

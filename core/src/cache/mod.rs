@@ -2,17 +2,21 @@
 
 mod crypto;
 mod disk;
+mod failure;
 mod file;
+mod file_lease;
 mod key;
 pub mod memory;
 pub(crate) mod record;
 mod redis;
 mod redis_conn;
+mod redis_lease;
 mod secrets;
 mod store;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
+pub use failure::{DEFAULT_FAILURE_HOLD, FailureRecord, MAX_FAILURE_HOLD};
 pub use file::{DIR_ENV, FileStore};
 pub(crate) use key::credential_fingerprint;
 pub use key::{CacheKey, KeyIdentity, KeyParts};

@@ -1,12 +1,18 @@
 //! The Redis tier: one sealed entry per key, shared by brokers on many machines.
 //!
 //! Keys (all under the configured prefix; the digest is a hash tag, so that an entry, its
-//! lease and its fence live in one Redis Cluster slot):
+//! lease and its fence, or a secret and its fence, live in one Redis Cluster slot; secrets
+//! stored before the tags, `{prefix}secret:` + digest, are still read and deleted):
 //! - `{prefix}token:{digest}`: the sealed `{canonical key, TokenSet}`, expiring (`PX`) with
 //!   the access token, plus a grace period while it holds a refresh token;
 //! - `{prefix}secret:{sha256(name)}`: a sealed secret, without expiry;
 //! - `{prefix}lease:{digest}`: the fetch lease (`SET NX PX`), holding a random owner id;
-//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted.
+//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted;
+//! - `{prefix}secret-fence:{sha256(name)}`: the fence of the newest fenced secret write;
+//! - `{prefix}failure:{digest}`: a sealed [`FailureRecord`], expiring (`PX`) when it lapses.
+//!
+//! Writes under a lease are Lua scripts that compare the fence and write in one round trip,
+//! with every key passed in `KEYS`, so they run on a Redis Cluster too.
 //!
 //! The deployment (one server, a Cluster, or Sentinel) is [`RedisTopology`]'s business.
 //!
@@ -22,7 +28,7 @@ use async_trait::async_trait;
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
 use crate::cache::redis_conn::{RedisConn, RedisTopology};
-use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
 use crate::token::TokenSet;
@@ -47,7 +53,7 @@ static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Deletes a key only if it still holds the given value.
-static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
            return redis.call('DEL', KEYS[1]) \
@@ -63,11 +69,11 @@ static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// secrets are kept). [`SharedStore::clear`] removes token entries only.
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: RedisConn,
+    pub(super) conn: RedisConn,
     prefix: String,
     endpoint: String,
-    cipher: CacheCipher,
-    lease_ttl: Duration,
+    pub(super) cipher: CacheCipher,
+    pub(super) lease_ttl: Duration,
     refresh_grace: Duration,
 }
 
@@ -118,12 +124,14 @@ impl RedisStore {
         &self.endpoint
     }
 
-    fn key(&self, kind: &str, digest: &str) -> String {
-        if kind == "secret" {
-            // One key per command: no slot to share, and the name stays what it was.
-            return format!("{}{kind}:{digest}", self.prefix);
-        }
+    pub(super) fn key(&self, kind: &str, digest: &str) -> String {
         format!("{}{kind}:{{{digest}}}", self.prefix)
+    }
+
+    /// The name secrets had before keys carried hash tags, still read (and deleted) so that
+    /// an upgrade keeps the refresh tokens a fleet stored.
+    fn legacy_secret_key(&self, digest: &str) -> String {
+        format!("{}secret:{digest}", self.prefix)
     }
 
     async fn delete(&self, redis_key: String) -> Result<()> {
@@ -136,7 +144,21 @@ impl RedisStore {
         Ok(())
     }
 
-    fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
+    /// How long an entry for `token` is kept: its validity, plus the grace period while it
+    /// holds a refresh token.
+    pub(super) fn entry_ttl(&self, token: &TokenSet) -> Duration {
+        let mut ttl = token.remaining_at(SystemTime::now());
+        if token.refresh_token.is_some() {
+            ttl += self.refresh_grace;
+        }
+        ttl
+    }
+
+    fn failure_name(digest: &str) -> String {
+        format!("failure:{digest}")
+    }
+
+    pub(super) fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
 
@@ -198,10 +220,7 @@ impl SharedStore for RedisStore {
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
         let redis_key = self.key("token", key.digest_hex());
-        let mut ttl = token.remaining_at(SystemTime::now());
-        if token.refresh_token.is_some() {
-            ttl += self.refresh_grace;
-        }
+        let ttl = self.entry_ttl(token);
         let mut conn = self.conn.clone();
         if ttl.is_zero() {
             // Already useless: store nothing, and drop whatever was there.
@@ -272,6 +291,41 @@ impl SharedStore for RedisStore {
         Ok(())
     }
 
+    async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
+        let digest = key.digest_hex();
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .clone()
+            .get(self.key("failure", digest))
+            .await
+            .map_err(|e| self.failed("GET", e))?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let record = record::open_secret(&self.cipher, &Self::failure_name(digest), &sealed)
+            .ok()
+            .and_then(|json| FailureRecord::from_json(json.expose()));
+        Ok(record.filter(|r| r.is_active(SystemTime::now())))
+    }
+
+    async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
+        let digest = key.digest_hex();
+        let hold = failure.remaining(SystemTime::now());
+        if hold.is_zero() {
+            return Ok(());
+        }
+        let json = Secret::new(failure.to_json());
+        let sealed = record::seal_secret(&self.cipher, &Self::failure_name(digest), &json)?;
+        ::redis::cmd("SET")
+            .arg(self.key("failure", digest))
+            .arg(sealed)
+            .arg("PX")
+            .arg(millis(hold))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.failed("SET", e))
+    }
+
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
         let lease_key = self.key("lease", key.digest_hex());
         let fence_key = self.key("fence", key.digest_hex());
@@ -288,12 +342,13 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("lease", e))?;
             if fencing > 0 {
-                return Ok(Box::new(RedisLease {
-                    conn,
-                    key: lease_key,
+                return Ok(Box::new(super::redis_lease::RedisLease::start(
+                    self.clone(),
+                    lease_key,
+                    fence_key,
                     owner,
                     fencing,
-                }));
+                )));
             }
             let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
             if left.is_zero() {
@@ -312,13 +367,21 @@ impl SharedStore for RedisStore {
 #[async_trait]
 impl SecretStore for RedisStore {
     async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
-        let redis_key = self.key("secret", &record::name_digest(name));
-        let sealed: Option<Vec<u8>> = self
-            .conn
-            .clone()
-            .get(&redis_key)
-            .await
-            .map_err(|e| self.failed("GET", e))?;
+        let digest = record::name_digest(name);
+        let mut sealed: Option<Vec<u8>> = None;
+        let mut redis_key = String::new();
+        for candidate in [self.key("secret", &digest), self.legacy_secret_key(&digest)] {
+            sealed = self
+                .conn
+                .clone()
+                .get(&candidate)
+                .await
+                .map_err(|e| self.failed("GET", e))?;
+            redis_key = candidate;
+            if sealed.is_some() {
+                break;
+            }
+        }
         let Some(sealed) = sealed else {
             return Ok(None);
         };
@@ -342,50 +405,13 @@ impl SecretStore for RedisStore {
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {
-        self.delete(self.key("secret", &record::name_digest(name)))
-            .await
+        let digest = record::name_digest(name);
+        self.delete(self.legacy_secret_key(&digest)).await?;
+        self.delete(self.key("secret", &digest)).await
     }
 }
 
-/// A held Redis lease. Dropping it releases the lease from a task on the current Tokio
-/// runtime; without a runtime (or if that fails) the lease simply expires.
-struct RedisLease {
-    conn: RedisConn,
-    key: String,
-    owner: String,
-    fencing: u64,
-}
-
-impl Lease for RedisLease {
-    fn fencing_token(&self) -> u64 {
-        self.fencing
-    }
-}
-
-impl Drop for RedisLease {
-    fn drop(&mut self) {
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let mut conn = self.conn.clone();
-        let (key, owner) = (
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.owner),
-        );
-        runtime.spawn(async move {
-            let released: ::redis::RedisResult<i64> = DELETE_IF_EQUAL
-                .key(&key)
-                .arg(&owner)
-                .invoke_async(&mut conn)
-                .await;
-            if let Err(e) = released {
-                tracing::debug!(key = %key, error = %e, "lease release failed; it will expire");
-            }
-        });
-    }
-}
-
-fn millis(d: Duration) -> u64 {
+pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::cache::CacheKey;
+use crate::cache::{CacheKey, FailureRecord};
 use crate::error::Result;
 use crate::token::TokenSet;
 
@@ -34,13 +34,42 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
     /// others wait. Waits up to `wait` for a holder to finish; on timeout returns an error of
     /// kind `cache`. The lease is released when the returned guard is dropped, or expires by
     /// itself if the holder dies.
+    /// A lease that expires (Redis) is renewed in the background while its guard lives; a
+    /// holder that lost it anyway (a pause, a partition) finds its fenced writes refused.
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>>;
+
+    /// The provider failure published for `key` while it still applies, if any.
+    async fn failure(&self, _key: &CacheKey) -> Result<Option<FailureRecord>> {
+        Ok(None)
+    }
+
+    /// Publishes a provider failure for `key` until the record lapses.
+    async fn put_failure(&self, _key: &CacheKey, _record: &FailureRecord) -> Result<()> {
+        Ok(())
+    }
 }
 
-/// A held fetch lease. Dropping it releases the lease.
+/// A held fetch lease. Dropping it releases the lease (and stops its renewal).
+#[async_trait]
 pub trait Lease: Send + Sync {
     /// A number that grows with each lease granted for the same key (a fencing token).
     fn fencing_token(&self) -> u64;
+
+    /// Whether this is still the newest lease granted for its key.
+    async fn is_current(&self) -> Result<bool>;
+
+    /// Stores `token` under `key` only if this lease is still the newest granted and no
+    /// later holder wrote there, checked and written in one step. `Ok(false)` means the
+    /// lease was lost and nothing was written: re-read instead.
+    async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool>;
+
+    /// Releases the lease now, waiting for the release to be done (a process about to exit
+    /// would otherwise leave it to expire). Dropping the guard afterwards does nothing more.
+    async fn release(&self);
+
+    /// Stores a secret in this lease's store under the same condition as
+    /// [`Lease::put_fenced`].
+    async fn set_secret_fenced(&self, name: &str, value: &crate::Secret) -> Result<bool>;
 }
 
 /// What `list` reports about one entry: never the token itself.

@@ -16,6 +16,7 @@ __all__ = [
     "InvalidResponseError",
     "OAuthError",
     "ProviderTimeoutError",
+    "RateLimitedError",
     "RegistrationError",
     "TokenBrokerError",
     "TransportError",
@@ -26,18 +27,28 @@ class TokenBrokerError(Exception):
     """Base class of every tokenbroker error.
 
     ``kind`` is the core's stable error kind (``"config"``, ``"oauth"``, …); ``status`` is the
-    HTTP status the server answered with, when there was one.
+    HTTP status the server answered with, when there was one; ``retry_after`` the seconds the
+    server asked to wait (``Retry-After``), when it did.
     """
 
     kind: ClassVar[str] = "unknown"
     status: int | None
+    retry_after: int | None
 
-    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message)
         if kind is not None and kind != type(self).kind:
             # A kind newer than this package: keep it on the instance.
             self.kind = kind  # type: ignore[misc]
         self.status = status
+        self.retry_after = retry_after
 
     @property
     def message(self) -> str:
@@ -82,12 +93,13 @@ class OAuthError(TokenBrokerError):
         *,
         kind: str | None = None,
         status: int | None = None,
+        retry_after: int | None = None,
         error: str = "",
         description: str | None = None,
         uri: str | None = None,
         provider_codes: list[int] | None = None,
     ) -> None:
-        super().__init__(message, kind=kind, status=status)
+        super().__init__(message, kind=kind, status=status, retry_after=retry_after)
         self.error = error
         self.description = description
         self.uri = uri
@@ -118,6 +130,13 @@ class InteractionError(TokenBrokerError):
     kind = "interaction"
 
 
+class RateLimitedError(TokenBrokerError):
+    """The provider answered 429/503 with a ``Retry-After`` longer than the call's deadline
+    allows; ``retry_after`` holds the seconds it asked for. Nothing was retried early."""
+
+    kind = "rate_limited"
+
+
 BY_KIND: dict[str, type[TokenBrokerError]] = {
     cls.kind: cls
     for cls in (
@@ -129,5 +148,6 @@ BY_KIND: dict[str, type[TokenBrokerError]] = {
         CacheError,
         RegistrationError,
         InteractionError,
+        RateLimitedError,
     )
 }

@@ -279,6 +279,16 @@ func timeoutError() async throws {
     }
 }
 
+func rateLimitedError() async throws {
+    let (id, secret) = try await newClient("limited")
+    let broker = try Broker(configToml: alliance(id, secret, http: "[http]\ndeadline = 10"))
+    _ = try await admin("faults", #"{"route":"alliance.token","kind":"status","status":429,"retry_after":"120"}"#)
+    _ = try await expectError("RateLimited", { try await broker.token(profile: "aos") }) {
+        if case let TokenBrokerError.RateLimited(_, _, status, retryAfter) = $0 { return status == 429 && retryAfter == 120 }
+        return false
+    }
+}
+
 func interactionError() async throws {
     let broker = try Broker.withSecretStore(configToml: oidcWeb, store: RecordingStore())
     _ = try await expectError("Interaction", { try await broker.token(profile: "web") }) {
@@ -352,10 +362,12 @@ let tests: [(String, () async throws -> Void)] = [
     ("transport error", transportError),
     ("invalid_response error", invalidResponseError),
     ("timeout error", timeoutError),
+    ("rate limited error", rateLimitedError),
     ("interaction errors", interactionError),
     ("cache error from the app's store", cacheErrorFromAppStore),
     ("cancellation", cancellation),
     ("concurrent callers share one fetch", concurrentCallersShareOneFetch),
+    ("leak matrix (tests/leak)", leakMatrix),
 ]
 
 if provider.isEmpty || issuer.isEmpty || driver.isEmpty {

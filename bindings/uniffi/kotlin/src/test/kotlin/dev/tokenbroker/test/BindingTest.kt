@@ -271,6 +271,14 @@ fun timeoutError() = runBlocking {
     expect(e.afterSeconds > 0.4 && e.afterSeconds < 1.0) { "$e" }
 }
 
+fun rateLimitedError() = runBlocking {
+    val (id, secret) = newClient("limited")
+    val broker = Broker(alliance(id, secret, "[http]\ndeadline = 10"))
+    admin("faults", """{"route":"alliance.token","kind":"status","status":429,"retry_after":"120"}""")
+    val e = expectThrows<TokenBrokerException.RateLimited> { runBlocking { broker.token("aos") } }
+    expect(e.retryAfterSeconds == 120.toULong() && e.status == 429.toUShort()) { "$e" }
+}
+
 fun interactionError() = runBlocking {
     // An authorization-code profile that never signed in has no refresh token to use.
     val broker = Broker.withSecretStore(oidcWeb, RecordingStore())
@@ -336,10 +344,12 @@ fun main() {
         "transport error" to ::transportError,
         "invalid_response error" to ::invalidResponseError,
         "timeout error" to ::timeoutError,
+        "rate limited error" to ::rateLimitedError,
         "interaction errors" to ::interactionError,
         "cache error from the app's store" to ::cacheErrorFromAppStore,
         "cancellation" to ::cancellation,
         "concurrent callers share one fetch" to ::concurrentCallersShareOneFetch,
+        "leak matrix (tests/leak)" to ::leakMatrix,
     )
     var passed = 0
     var failed = 0
