@@ -65,7 +65,6 @@ fn plain_redis_to_another_host_is_a_config_error_unless_allowed() {
 }
 
 #[test]
-#[ignore = "20 CLI processes on Redis (one server too) time out on the fetch lease and fetch on their own; see the topology report"]
 fn a_cold_herd_of_twenty_processes_on_a_cluster_makes_one_request() {
     let Some(cluster) = RedisCluster::start() else {
         return;
@@ -88,7 +87,6 @@ fn a_cold_herd_of_twenty_processes_on_a_cluster_makes_one_request() {
 }
 
 #[test]
-#[ignore = "20 CLI processes on Redis (one server too) time out on the fetch lease and fetch on their own; see the topology report"]
 fn a_sentinel_failover_mid_fetch_keeps_the_herd_to_two_requests_and_every_rotated_token() {
     let Some(fleet) = RedisSentinels::start() else {
         return;

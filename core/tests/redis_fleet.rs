@@ -1,6 +1,7 @@
 //! The Redis tier on a real Redis Cluster (3 masters) and on a master + replica followed
 //! through 3 Sentinels, all started per test on 127.0.0.1.
 
+#[allow(dead_code)]
 #[path = "support/lease.rs"]
 mod lease;
 #[path = "support/redis_fleet.rs"]
@@ -124,6 +125,26 @@ async fn the_lease_excludes_another_broker_on_a_cluster() {
         Duration::from_secs(5),
     )
     .await;
+
+    // Renewal, and fenced writes (scripts over a key and its fence, which share a slot),
+    // work on a cluster too.
+    let ttl = Duration::from_secs(2);
+    let (c, d) = (
+        store(&topology).await.with_lease_ttl(ttl),
+        store(&topology).await.with_lease_ttl(ttl),
+    );
+    lease::check_lease_renewed_while_held(&c, &d, &key("renewed"), ttl).await;
+    let k = key("fenced");
+    let lease_key = format!("{PREFIX}lease:{{{}}}", k.digest_hex());
+    let port = cluster.ports()[0].to_string();
+    let lose = async move {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-c", "-h", "127.0.0.1", "-p", &port, "DEL", &lease_key])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    };
+    lease::check_fenced_writes(&a, &b, &k, lose).await;
 }
 
 #[tokio::test]

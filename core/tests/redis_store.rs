@@ -339,3 +339,32 @@ async fn rediss_urls_use_tls_and_refuse_an_untrusted_certificate() {
     );
     eprintln!("{text}");
 }
+
+#[tokio::test]
+async fn secrets_stored_before_hash_tags_are_still_read_and_deleted() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let store = broker(&server).await;
+    store
+        .set_secret("refresh/old", &Secret::new("rt-from-before"))
+        .await
+        .unwrap();
+    // Move it to the name an older version used: `{prefix}secret:{digest}` without braces.
+    let mut conn = raw(&server).await;
+    let keys: Vec<String> = conn.keys(format!("{PREFIX}secret:*")).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let legacy = keys[0].replace(['{', '}'], "");
+    assert_ne!(legacy, keys[0], "the current name carries a hash tag");
+    let _: () = conn.rename(&keys[0], &legacy).await.unwrap();
+
+    let got = store
+        .get_secret("refresh/old")
+        .await
+        .unwrap()
+        .expect("legacy name read");
+    assert_eq!(got.expose(), "rt-from-before");
+    store.delete_secret("refresh/old").await.unwrap();
+    assert!(!conn.exists::<_, bool>(&legacy).await.unwrap());
+    assert!(store.get_secret("refresh/old").await.unwrap().is_none());
+}
