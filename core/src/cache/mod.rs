@@ -11,6 +11,7 @@ pub(crate) mod record;
 mod redis;
 mod redis_conn;
 mod redis_lease;
+mod redis_sentinel;
 mod secrets;
 mod store;
 
