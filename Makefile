@@ -8,7 +8,7 @@ export PROPTEST_CASES ?= 256
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECS ?= 60
 
-.PHONY: demo test setup system-deps lint test-rust test-keyring test-python test-node test-uniffi bench-rust bench-herd fuzz
+.PHONY: demo test setup system-deps lint test-rust test-keyring test-python test-node test-uniffi bench-rust bench-herd bench-fleet fuzz
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
@@ -18,11 +18,13 @@ test: setup lint test-rust test-keyring test-python test-node test-uniffi
 
 setup: system-deps tests/oidc/node_modules
 
-# System packages the tests use, installed only if missing: redis-server (Redis tier), curl
+# System packages the tests use, installed only if missing: redis-server and redis-sentinel
+# (Redis tier, Cluster and Sentinel tests), curl
 # (`tokenbroker curl`), chromium (the CLI's real browser login), gnome-keyring + dbus +
 # secret-tool + dbus-launch (the OS keyring tests, tests/keyring/session.sh), jq (the example
 # secret helpers, examples/secret-helpers).
 APT_NEEDS := $(strip $(if $(shell command -v redis-server),,redis-server) \
+	$(if $(shell command -v redis-sentinel),,redis-sentinel) \
 	$(if $(shell command -v curl),,curl) $(if $(shell command -v chromium),,chromium) \
 	$(if $(shell command -v gnome-keyring-daemon),,gnome-keyring) \
 	$(if $(shell command -v dbus-run-session),,dbus) \
@@ -69,6 +71,11 @@ bench-rust:
 
 bench-herd: tests/oidc/node_modules
 	cargo run -q --release -p tokenbroker --example herd
+
+# Fleet herds on a Redis Cluster and across a Sentinel failover, and a Redis hit from a cold
+# process (docs/benchmarks.md, "Fleets on Redis").
+bench-fleet: system-deps
+	cargo run -q --release -p tokenbroker --example fleet
 
 # Coverage-guided fuzzing of every parser (fuzz/, cargo-fuzz): FUZZ_SECS per target; prints
 # runs and crashes per target (docs/security.md, "Fuzzing").

@@ -34,8 +34,16 @@ pub struct CacheConfig {
     pub store: StoreKind,
     /// Directory of the file store (default: the user cache dir).
     pub path: Option<PathBuf>,
-    /// Redis URL (`redis://` or `rediss://`), for `store = "redis"`.
+    /// Redis URL (`redis://` or `rediss://`), for `store = "redis"` on one server.
     pub redis_url: Option<String>,
+    /// Seed nodes of a Redis Cluster (instead of `redis_url`).
+    pub redis_cluster_nodes: Vec<String>,
+    /// Sentinels that name the current master (instead of `redis_url`).
+    pub redis_sentinels: Vec<String>,
+    /// The master's name at the sentinels, with `redis_sentinels`.
+    pub redis_sentinel_master: Option<String>,
+    /// Allows plain `redis://` to a host that is not loopback.
+    pub allow_plaintext: bool,
     /// Prefix for every Redis key.
     pub redis_prefix: String,
     /// Most tokens kept in memory.
@@ -59,6 +67,10 @@ impl Default for CacheConfig {
             store: StoreKind::File,
             path: None,
             redis_url: None,
+            redis_cluster_nodes: Vec::new(),
+            redis_sentinels: Vec::new(),
+            redis_sentinel_master: None,
+            allow_plaintext: false,
             redis_prefix: "tokenbroker:".into(),
             max_entries: 10_000,
             refresh_share: 0.8,
@@ -289,6 +301,14 @@ impl Fields {
         }
     }
 
+    pub(crate) fn boolean(&mut self, key: &str) -> Result<Option<bool>> {
+        match self.map.remove(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(_) => Err(self.error(key, "must be true or false")),
+        }
+    }
+
     pub(crate) fn number(&mut self, key: &str) -> Result<Option<f64>> {
         match self.map.remove(key) {
             None | Some(Value::Null) => Ok(None),
@@ -359,7 +379,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         };
     }
     c.path = f.string("path")?.map(PathBuf::from);
-    c.redis_url = f.string("redis_url")?;
+    crate::redis_config::parse(&mut f, &mut c)?;
     if let Some(prefix) = f.string("redis_prefix")? {
         c.redis_prefix = prefix;
     }
@@ -404,13 +424,9 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         }
         c.failure_hold = std::time::Duration::from_secs_f64(hold);
     }
-    if c.store == StoreKind::Redis && c.redis_url.is_none() {
-        return Err(f.error("redis_url", "is required when store = \"redis\""));
-    }
-    f.finish(&[
+    let mut known = vec![
         "store",
         "path",
-        "redis_url",
         "redis_prefix",
         "max_entries",
         "refresh_share",
@@ -418,7 +434,9 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "default_ttl",
         "lease_ttl",
         "failure_hold",
-    ])?;
+    ];
+    known.extend(crate::redis_config::KEYS);
+    f.finish(&known)?;
     Ok(c)
 }
 

@@ -21,6 +21,7 @@ mod locks;
 pub mod profile;
 pub mod provider;
 pub mod redact;
+mod redis_config;
 pub mod registration;
 pub mod regular_file;
 pub mod runtime;

@@ -77,7 +77,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
     assert_eq!(got.refresh_token.unwrap().expose(), "rt-redis-1");
 
     let mut conn = raw(&server).await;
-    let redis_key = format!("{PREFIX}token:{}", k.digest_hex());
+    let redis_key = format!("{PREFIX}token:{{{}}}", k.digest_hex());
     let stored: Vec<u8> = conn.get(&redis_key).await.unwrap();
     let text = String::from_utf8_lossy(&stored);
     assert!(stored.starts_with(b"TBKC\x01"));
@@ -85,7 +85,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
 
     // A value copied under another key's name does not open: skipped, counted, kept.
     let other = key("mallory");
-    let other_key = format!("{PREFIX}token:{}", other.digest_hex());
+    let other_key = format!("{PREFIX}token:{{{}}}", other.digest_hex());
     let _: () = conn.set(&other_key, &stored).await.unwrap();
     assert!(b.get(&other).await.unwrap().is_none());
     assert!(conn.exists::<_, bool>(&other_key).await.unwrap());
@@ -94,7 +94,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
 
     // Garbage under a real key reads as absent and is kept (it may be another tenant's).
     let junk = key("junk");
-    let junk_key = format!("{PREFIX}token:{}", junk.digest_hex());
+    let junk_key = format!("{PREFIX}token:{{{}}}", junk.digest_hex());
     let _: () = conn.set(&junk_key, "garbage").await.unwrap();
     let list = a.list().await.unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
@@ -142,7 +142,7 @@ async fn entries_expire_with_the_token_plus_grace_for_refresh_tokens() {
         .with_refresh_grace(Duration::from_secs(100));
     let mut conn = raw(&server).await;
     let (short, refreshable, dead) = (key("short"), key("refreshable"), key("dead"));
-    let name = |k: &CacheKey| format!("{PREFIX}token:{}", k.digest_hex());
+    let name = |k: &CacheKey| format!("{PREFIX}token:{{{}}}", k.digest_hex());
 
     store
         .put(&short, &token("at-short", Duration::from_millis(700), None))
@@ -279,7 +279,7 @@ async fn writes_under_a_lost_lease_are_refused() {
     let (a, b) = (broker(&server).await, broker(&server).await);
     let k = key("fenced");
     let mut conn = raw(&server).await;
-    let lease_key = format!("{PREFIX}lease:{}", k.digest_hex());
+    let lease_key = format!("{PREFIX}lease:{{{}}}", k.digest_hex());
     // The lease key gone (expired during a pause, lost in a failover).
     let lose = async move {
         let _: i64 = conn.del(lease_key).await.unwrap();
@@ -342,4 +342,33 @@ async fn rediss_urls_use_tls_and_refuse_an_untrusted_certificate() {
         "{text}"
     );
     eprintln!("{text}");
+}
+
+#[tokio::test]
+async fn secrets_stored_before_hash_tags_are_still_read_and_deleted() {
+    let Some(server) = RedisServer::start(None) else {
+        return;
+    };
+    let store = broker(&server).await;
+    store
+        .set_secret("refresh/old", &Secret::new("rt-from-before"))
+        .await
+        .unwrap();
+    // Move it to the name an older version used: `{prefix}secret:{digest}` without braces.
+    let mut conn = raw(&server).await;
+    let keys: Vec<String> = conn.keys(format!("{PREFIX}secret:*")).await.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let legacy = keys[0].replace(['{', '}'], "");
+    assert_ne!(legacy, keys[0], "the current name carries a hash tag");
+    let _: () = conn.rename(&keys[0], &legacy).await.unwrap();
+
+    let got = store
+        .get_secret("refresh/old")
+        .await
+        .unwrap()
+        .expect("legacy name read");
+    assert_eq!(got.expose(), "rt-from-before");
+    store.delete_secret("refresh/old").await.unwrap();
+    assert!(!conn.exists::<_, bool>(&legacy).await.unwrap());
+    assert!(store.get_secret("refresh/old").await.unwrap().is_none());
 }

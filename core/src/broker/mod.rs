@@ -494,7 +494,7 @@ async fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn Secre
 async fn open_redis(
     cache: &crate::config::CacheConfig,
 ) -> Result<(crate::cache::RedisStore, String)> {
-    let url = cache.redis_url.as_deref().ok_or_else(|| {
+    let topology = crate::cache::RedisTopology::from_config(cache).ok_or_else(|| {
         Error::config(
             "[cache], key 'redis_url'",
             "is required for store = \"redis\"",
@@ -508,7 +508,7 @@ async fn open_redis(
         .await
         .map_err(|e| Error::cache(format!("loading the cache key failed: {e}")))??;
     let key_source = cipher.key_source().to_owned();
-    crate::cache::RedisStore::connect(url, &cache.redis_prefix, cipher)
+    crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher)
         .await
         .map(|store| (store.with_lease_ttl(cache.lease_ttl), key_source))
 }

@@ -1,6 +1,8 @@
 //! The Redis tier: one sealed entry per key, shared by brokers on many machines.
 //!
-//! Keys (all under the configured prefix):
+//! Keys (all under the configured prefix; the digest is a hash tag, so that an entry, its
+//! lease and its fence, or a secret and its fence, live in one Redis Cluster slot; secrets
+//! stored before the tags, `{prefix}secret:` + digest, are still read and deleted):
 //! - `{prefix}token:{digest}`: the sealed `{canonical key, TokenSet}`, expiring (`PX`) with
 //!   the access token, plus a grace period while it holds a refresh token;
 //! - `{prefix}secret:{sha256(name)}`: a sealed secret, without expiry;
@@ -12,18 +14,20 @@
 //! Writes under a lease are Lua scripts that compare the fence and write in one round trip,
 //! with every key passed in `KEYS`, so they run on a Redis Cluster too.
 //!
+//! The deployment (one server, a Cluster, or Sentinel) is [`RedisTopology`]'s business.
+//!
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
+use crate::cache::redis_conn::{RedisConn, RedisTopology};
 use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
@@ -36,10 +40,14 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Takes the lease and, only if taken, increments the fencing counter (one round trip).
+/// Run again by the same owner (a retry after a failover), it answers the fence it got.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
            return redis.call('INCR', KEYS[2]) \
+         end \
+         if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return tonumber(redis.call('GET', KEYS[2])) or 0 \
          end \
          return 0",
     )
@@ -63,7 +71,7 @@ pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
 /// removes the token entries this store can open, only.
 #[derive(Clone)]
 pub struct RedisStore {
-    pub(super) conn: ConnectionManager,
+    pub(super) conn: RedisConn,
     prefix: String,
     endpoint: String,
     pub(super) cipher: CacheCipher,
@@ -76,33 +84,22 @@ impl RedisStore {
     /// Connects to `url` (`redis://[user][:password@]host[:port][/db]` or `rediss://…`),
     /// storing keys under `prefix` and sealing values with `cipher`.
     pub async fn connect(url: &str, prefix: &str, cipher: CacheCipher) -> Result<Self> {
-        let endpoint = redact_url(url);
-        let userinfo = url_secrets(url);
-        let fail = |what: &str, e: ::redis::RedisError| {
+        Self::connect_to(&RedisTopology::Single(url.to_owned()), prefix, cipher).await
+    }
+
+    /// Connects to one server, a Cluster or a Sentinel-managed master, storing keys under
+    /// `prefix` and sealing values with `cipher`.
+    pub async fn connect_to(
+        topology: &RedisTopology,
+        prefix: &str,
+        cipher: CacheCipher,
+    ) -> Result<Self> {
+        let endpoint = topology.describe(redact_url);
+        let userinfo: Vec<String> = topology.urls().into_iter().flat_map(url_secrets).collect();
+        let conn = RedisConn::connect(topology).await.map_err(|e| {
             let text = scrub(&e.to_string(), userinfo.iter().map(String::as_str));
-            Error::cache(format!("{what} redis at {endpoint}: {text}"))
-        };
-        let client = ::redis::Client::open(url).map_err(|e| fail("invalid URL for", e))?;
-        let timeout = Duration::from_secs(5);
-        // One direct attempt first, so a wrong password or an unreachable server fails fast
-        // instead of going through the manager's reconnection backoff.
-        let probe = ::redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout);
-        drop(
-            client
-                .get_multiplexed_async_connection_with_config(&probe)
-                .await
-                .map_err(|e| fail("cannot connect to", e))?,
-        );
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(timeout)
-            .set_response_timeout(timeout)
-            .set_number_of_retries(2)
-            .set_max_delay(1000);
-        let conn = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| fail("cannot connect to", e))?;
+            Error::cache(format!("cannot connect to redis at {endpoint}: {text}"))
+        })?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
@@ -132,7 +129,13 @@ impl RedisStore {
     }
 
     pub(super) fn key(&self, kind: &str, digest: &str) -> String {
-        format!("{}{kind}:{digest}", self.prefix)
+        format!("{}{kind}:{{{digest}}}", self.prefix)
+    }
+
+    /// The name secrets had before keys carried hash tags, still read (and deleted) so that
+    /// an upgrade keeps the refresh tokens a fleet stored.
+    fn legacy_secret_key(&self, digest: &str) -> String {
+        format!("{}secret:{digest}", self.prefix)
     }
 
     async fn delete(&self, redis_key: String) -> Result<()> {
@@ -174,7 +177,7 @@ impl RedisStore {
     /// Every token entry under the prefix that opens with this store's key: `(redis key,
     /// sealed value, key, token)`.
     async fn own_entries(&self) -> Result<Vec<(String, Vec<u8>, CacheKey, TokenSet)>> {
-        let token_prefix = self.key("token", "");
+        let token_prefix = format!("{}token:{{", self.prefix);
         let mut out = Vec::new();
         for chunk in self.token_keys().await?.chunks(100) {
             let values: Vec<Option<Vec<u8>>> = ::redis::cmd("MGET")
@@ -183,8 +186,10 @@ impl RedisStore {
                 .await
                 .map_err(|e| self.failed("MGET", e))?;
             for (redis_key, sealed) in chunk.iter().zip(values) {
-                let (Some(digest), Some(sealed)) = (redis_key.strip_prefix(&token_prefix), sealed)
-                else {
+                let digest = redis_key
+                    .strip_prefix(&token_prefix)
+                    .and_then(|k| k.strip_suffix('}'));
+                let (Some(digest), Some(sealed)) = (digest, sealed) else {
                     continue;
                 };
                 if let Some((key, token)) = self.open_or_skip(digest, &sealed) {
@@ -197,27 +202,12 @@ impl RedisStore {
 
     /// Every token key under the prefix (SCAN, so the server never blocks).
     async fn token_keys(&self) -> Result<Vec<String>> {
-        let pattern = format!("{}token:*", glob_escape(&self.prefix));
-        let mut conn = self.conn.clone();
-        let (mut cursor, mut keys) = (0u64, Vec::new());
-        loop {
-            let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| self.failed("SCAN", e))?;
-            keys.extend(batch);
-            if next == 0 {
-                keys.sort();
-                keys.dedup();
-                return Ok(keys);
-            }
-            cursor = next;
-        }
+        let pattern = format!("{}token:{{*}}", glob_escape(&self.prefix));
+        self.conn
+            .clone()
+            .scan(&pattern)
+            .await
+            .map_err(|e| self.failed("SCAN", e))
     }
 }
 
@@ -387,13 +377,21 @@ impl SharedStore for RedisStore {
 #[async_trait]
 impl SecretStore for RedisStore {
     async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
-        let redis_key = self.key("secret", &record::name_digest(name));
-        let sealed: Option<Vec<u8>> = self
-            .conn
-            .clone()
-            .get(&redis_key)
-            .await
-            .map_err(|e| self.failed("GET", e))?;
+        let digest = record::name_digest(name);
+        let mut sealed: Option<Vec<u8>> = None;
+        let mut redis_key = String::new();
+        for candidate in [self.key("secret", &digest), self.legacy_secret_key(&digest)] {
+            sealed = self
+                .conn
+                .clone()
+                .get(&candidate)
+                .await
+                .map_err(|e| self.failed("GET", e))?;
+            redis_key = candidate;
+            if sealed.is_some() {
+                break;
+            }
+        }
         let Some(sealed) = sealed else {
             return Ok(None);
         };
@@ -417,8 +415,9 @@ impl SecretStore for RedisStore {
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {
-        self.delete(self.key("secret", &record::name_digest(name)))
-            .await
+        let digest = record::name_digest(name);
+        self.delete(self.legacy_secret_key(&digest)).await?;
+        self.delete(self.key("secret", &digest)).await
     }
 }
 
