@@ -5,7 +5,8 @@
 //! - `key`: the cache key when [`KEY_ENV`](crate::cache::KEY_ENV) is not set;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
-//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted).
+//! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
+//! - `generation`: the invalidation generation, replaced after each `remove` and `clear`.
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
@@ -23,7 +24,7 @@ use async_trait::async_trait;
 
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::{CacheKey, EntryInfo, Lease, SecretStore, SharedStore};
-use crate::cache::{disk, record};
+use crate::cache::{disk, file_generation, record};
 use crate::error::{Error, Result};
 use crate::regular_file;
 use crate::secret::Secret;
@@ -237,7 +238,11 @@ impl SharedStore for FileStore {
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
         let path = self.entry_path(key);
-        self.blocking(move |_| remove_durably(&path)).await
+        self.blocking(move |inner| {
+            remove_durably(&path)?;
+            file_generation::bump(&inner.root)
+        })
+        .await
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
@@ -245,7 +250,11 @@ impl SharedStore for FileStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        self.blocking(Inner::clear).await
+        self.blocking(|inner| {
+            inner.clear()?;
+            file_generation::bump(&inner.root)
+        })
+        .await
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
@@ -281,6 +290,11 @@ impl SharedStore for FileStore {
         let mut lease = FileLease { file, fencing: 0 };
         lease.fencing = bump_fence(&lease.file).map_err(|e| io_error("update", &path, e))?;
         Ok(Box::new(lease))
+    }
+
+    async fn generation(&self) -> Result<u64> {
+        self.blocking(|inner| file_generation::read(&inner.root))
+            .await
     }
 }
 
@@ -370,7 +384,7 @@ fn bump_fence(file: &File) -> std::io::Result<u64> {
 }
 
 /// The bytes and inode of a regular file, or `None` when it does not exist.
-fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
+pub(super) fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
     let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -386,7 +400,7 @@ fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
 }
 
 /// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = disk::parent_dir(path);
     let tmp = dir.join(format!(
         "{TMP_PREFIX}{}-{}",

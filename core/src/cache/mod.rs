@@ -3,6 +3,8 @@
 mod crypto;
 mod disk;
 mod file;
+mod file_generation;
+pub(crate) mod invalidation;
 mod key;
 pub mod memory;
 pub(crate) mod record;
@@ -13,6 +15,7 @@ mod store;
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
 pub use file::{DIR_ENV, FileStore};
+pub use invalidation::INVALIDATION_BOUND;
 pub(crate) use key::credential_fingerprint;
 pub use key::{CacheKey, KeyIdentity, KeyParts};
 pub use memory::MemoryCache;

@@ -5,7 +5,9 @@
 //!   the access token, plus a grace period while it holds a refresh token;
 //! - `{prefix}secret:{sha256(name)}`: a sealed secret, without expiry;
 //! - `{prefix}lease:{digest}`: the fetch lease (`SET NX PX`), holding a random owner id;
-//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted.
+//! - `{prefix}fence:{digest}`: the fencing counter, incremented on each lease granted;
+//! - `{prefix}generation:store`: the invalidation generation, incremented after each
+//!   `remove` and `clear`.
 //!
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
@@ -136,6 +138,21 @@ impl RedisStore {
         Ok(())
     }
 
+    fn generation_key(&self) -> String {
+        self.key("generation", "store")
+    }
+
+    /// Tells every broker that entries were removed (after removing them).
+    async fn bump_generation(&self) -> Result<()> {
+        let _: u64 = self
+            .conn
+            .clone()
+            .incr(self.generation_key(), 1)
+            .await
+            .map_err(|e| self.failed("INCR", e))?;
+        Ok(())
+    }
+
     fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
@@ -238,7 +255,8 @@ impl SharedStore for RedisStore {
     }
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
-        self.delete(self.key("token", key.digest_hex())).await
+        self.delete(self.key("token", key.digest_hex())).await?;
+        self.bump_generation().await
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
@@ -282,7 +300,17 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("UNLINK", e))?;
         }
-        Ok(())
+        self.bump_generation().await
+    }
+
+    async fn generation(&self) -> Result<u64> {
+        let value: Option<u64> = self
+            .conn
+            .clone()
+            .get(self.generation_key())
+            .await
+            .map_err(|e| self.failed("GET", e))?;
+        Ok(value.unwrap_or(0))
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
