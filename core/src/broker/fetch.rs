@@ -52,9 +52,15 @@ impl Inner {
                 let inner = this.clone();
                 let task_key = key.clone();
                 let task = runtime::handle().spawn(async move {
+                    let epoch = inner.memory.epoch();
                     let result = inner
                         .fetch(&state, &task_key, &scopes, min_ttl, newer_than)
                         .await;
+                    if inner.memory.epoch() != epoch {
+                        // Memory was dropped for an invalidation meanwhile: what this fetch
+                        // read may be gone from the shared tier, so it is not kept.
+                        inner.memory.remove(&task_key);
+                    }
                     crate::locks::lock(&inner.flights).remove(&task_key);
                     result
                 });

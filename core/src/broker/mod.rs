@@ -64,6 +64,7 @@ pub(crate) struct Inner {
     counters: Counters,
     /// Provider failures shared by every caller of a key until they lapse.
     failures: failures::Failures,
+    invalidation: crate::cache::invalidation::Invalidation,
 }
 
 impl std::fmt::Debug for Broker {
@@ -110,6 +111,7 @@ impl Broker {
                 http: Mutex::new((std::process::id(), http)),
                 counters: Counters::default(),
                 failures: failures::Failures::default(),
+                invalidation: Default::default(),
             }),
         };
         let weak: std::sync::Weak<dyn crate::fork::ForkLocks> = Arc::downgrade(&broker.inner) as _;
@@ -149,7 +151,11 @@ impl Broker {
         let mut key = state.key(options.scopes.as_deref());
         let mut newer_than = options.force_refresh.then(SystemTime::now);
         if !options.force_refresh {
-            match self.inner.lookup(&state, &key, options.min_ttl) {
+            let mut found = self.inner.lookup(&state, &key, options.min_ttl);
+            if found.is_none() && Inner::revalidate(&self.inner).await {
+                found = self.inner.lookup(&state, &key, options.min_ttl);
+            }
+            match found {
                 Some(token) if options.rejected == Some(token.id()) => {
                     newer_than = Some(token.token_set().issued_at);
                 }
@@ -170,7 +176,9 @@ impl Broker {
         Inner::flight(&self.inner, state, key, scopes, options.min_ttl, newer_than).await
     }
 
-    /// The cached token for `profile` if a valid one is in memory; never does I/O.
+    /// The cached token for `profile` if a valid one is in memory; never does I/O. With a
+    /// shared tier this is `None` once per [`crate::cache::INVALIDATION_BOUND`] until
+    /// [`Broker::token`] has checked that tier for invalidations.
     pub fn cached_token(
         &self,
         profile: &str,
@@ -288,7 +296,8 @@ pub struct ProfileHandle {
 }
 
 impl ProfileHandle {
-    /// The profile's token with its own scopes if a valid one is in memory; never does I/O.
+    /// The profile's token with its own scopes if a valid one is in memory; never does I/O
+    /// (`None` while an invalidation check is due, as for [`Broker::cached_token`]).
     #[inline]
     pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
         self.inner
@@ -345,6 +354,9 @@ impl Inner {
         min_ttl: Duration,
     ) -> Option<AccessToken> {
         let now = SystemTime::now();
+        if self.invalidation.due(now) {
+            return None;
+        }
         match self.memory.get(key, now, min_ttl) {
             Lookup::Hit(token, due) => {
                 Counters::bump(&self.counters.hits);
@@ -355,6 +367,27 @@ impl Inner {
             }
             Lookup::Miss => None,
         }
+    }
+
+    /// Checks the shared tier for invalidations when a check is due (see
+    /// `cache::invalidation`), on the core runtime; returns whether one was due.
+    async fn revalidate(this: &Arc<Self>) -> bool {
+        if !this.invalidation.due(SystemTime::now()) {
+            return false;
+        }
+        let inner = this.clone();
+        let check = crate::runtime::handle().spawn(async move {
+            let store = inner.shared().await;
+            if let Err(e) = inner
+                .invalidation
+                .check(store.as_deref(), &inner.memory)
+                .await
+            {
+                inner.store_error(&e);
+            }
+        });
+        let _ = check.await;
+        true
     }
 
     fn http(&self) -> HttpClient {

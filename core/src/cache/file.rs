@@ -7,7 +7,8 @@
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
-//! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies.
+//! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies;
+//! - `generation`: the invalidation generation, replaced after each `remove` and `clear`.
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
@@ -27,7 +28,7 @@ use super::file_lease::{FileLease, failure_name, read_fence};
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
-use crate::cache::{disk, record};
+use crate::cache::{disk, file_generation, record};
 use crate::error::{Error, Result};
 use crate::regular_file;
 use crate::secret::Secret;
@@ -290,7 +291,11 @@ impl SharedStore for FileStore {
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
         let path = self.entry_path(key);
-        self.blocking(move |_| remove_durably(&path)).await
+        self.blocking(move |inner| {
+            remove_durably(&path)?;
+            file_generation::bump(&inner.root)
+        })
+        .await
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
@@ -298,7 +303,11 @@ impl SharedStore for FileStore {
     }
 
     async fn clear(&self) -> Result<()> {
-        self.blocking(Inner::clear).await
+        self.blocking(|inner| {
+            inner.clear()?;
+            file_generation::bump(&inner.root)
+        })
+        .await
     }
 
     async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
@@ -350,6 +359,11 @@ impl SharedStore for FileStore {
 
     fn undecryptable(&self) -> u64 {
         self.inner.unreadable.count()
+    }
+
+    async fn generation(&self) -> Result<u64> {
+        self.blocking(|inner| file_generation::read(&inner.root))
+            .await
     }
 }
 
@@ -415,7 +429,7 @@ fn bump_fence(file: &File) -> std::io::Result<u64> {
 }
 
 /// The bytes and inode of a regular file, or `None` when it does not exist.
-fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
+pub(super) fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
     let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
         Ok(file) => file,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),

@@ -47,6 +47,9 @@ pub enum Lookup {
 pub struct MemoryCache {
     map: RwLock<HashMap<CacheKey, Arc<Entry>>>,
     cap: usize,
+    /// Bumped by every `clear`: a fetch that saw it change may have read an entry that was
+    /// invalidated meanwhile.
+    epoch: AtomicU64,
 }
 
 impl MemoryCache {
@@ -55,6 +58,7 @@ impl MemoryCache {
         Self {
             map: RwLock::new(HashMap::with_capacity(cap.min(1024))),
             cap: cap.max(1),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -107,6 +111,12 @@ impl MemoryCache {
     /// Forgets everything.
     pub fn clear(&self) {
         locks::write(&self.map).clear();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A number that changes with every `clear`.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     /// Write-locks the map until the guard drops (held across a fork, see `crate::fork`).

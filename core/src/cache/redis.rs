@@ -15,6 +15,8 @@
 //! with every key passed in `KEYS`, so they run on a Redis Cluster too.
 //!
 //! The deployment (one server, a Cluster, or Sentinel) is [`RedisTopology`]'s business.
+//! - `{prefix}generation:store`: the invalidation generation, incremented after each
+//!   `remove` and `clear`.
 //!
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
@@ -162,6 +164,21 @@ impl RedisStore {
         format!("failure:{digest}")
     }
 
+    fn generation_key(&self) -> String {
+        self.key("generation", "store")
+    }
+
+    /// Tells every broker that entries were removed (after removing them).
+    async fn bump_generation(&self) -> Result<()> {
+        let _: u64 = self
+            .conn
+            .clone()
+            .incr(self.generation_key(), 1)
+            .await
+            .map_err(|e| self.failed("INCR", e))?;
+        Ok(())
+    }
+
     pub(super) fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
@@ -264,7 +281,8 @@ impl SharedStore for RedisStore {
     }
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
-        self.delete(self.key("token", key.digest_hex())).await
+        self.delete(self.key("token", key.digest_hex())).await?;
+        self.bump_generation().await
     }
 
     async fn list(&self) -> Result<Vec<EntryInfo>> {
@@ -294,7 +312,17 @@ impl SharedStore for RedisStore {
                 .await
                 .map_err(|e| self.failed("DEL", e))?;
         }
-        Ok(())
+        self.bump_generation().await
+    }
+
+    async fn generation(&self) -> Result<u64> {
+        let value: Option<u64> = self
+            .conn
+            .clone()
+            .get(self.generation_key())
+            .await
+            .map_err(|e| self.failed("GET", e))?;
+        Ok(value.unwrap_or(0))
     }
 
     async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {

@@ -55,6 +55,17 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
     fn undecryptable(&self) -> u64 {
         0
     }
+
+    // Invalidation (see `crate::cache::invalidation`).
+
+    /// The invalidation generation: a number that `remove` and `clear` change after they
+    /// have removed entries, so that every broker drops memory hits the shared tier no longer
+    /// backs. Brokers read it at most once per
+    /// [`INVALIDATION_BOUND`](crate::cache::INVALIDATION_BOUND). A store whose entries are
+    /// never invalidated elsewhere may keep the default (always 0).
+    async fn generation(&self) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 /// A held fetch lease. Dropping it releases the lease (and stops its renewal).

@@ -1,0 +1,89 @@
+//! Invalidation across brokers: the shared tier is the source of truth, and a broker's
+//! memory hits never outlive an invalidation there (`remove`, `clear`) by more than
+//! [`INVALIDATION_BOUND`].
+//!
+//! Each shared store keeps an invalidation generation that `remove` and `clear` change
+//! after they have removed entries. A broker reads it at most once per bound (the first
+//! lookup after the bound has passed waits for the read; hits in between cost one atomic
+//! load) and drops its whole memory tier when it changed. Tokens still in the shared tier
+//! come back from there without a provider request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cache::{MemoryCache, SharedStore};
+use crate::error::{Error, Result};
+
+/// How long a memory hit may outlive an invalidation in the shared tier (while the shared
+/// tier answers the check within 250 ms).
+///
+/// One second: short next to any token's lifetime and to the time a person or a script
+/// takes to use a token after `logout`, and long enough that the check (a small file read,
+/// or one Redis `GET`) is one operation per second per broker, invisible on the warm path.
+pub const INVALIDATION_BOUND: Duration = Duration::from_secs(1);
+
+/// Longest wait for the generation: a slow or unreachable shared tier must not stall warm
+/// hits, which keep being served (and the check is retried after the bound).
+pub(crate) const CHECK_TIMEOUT: Duration = Duration::from_millis(250);
+
+const BOUND_MS: u64 = INVALIDATION_BOUND.as_millis() as u64;
+/// `checked_ms` of a broker without a shared tier: never due.
+const NEVER: u64 = u64::MAX;
+
+/// When the generation was last read, and what it was.
+#[derive(Debug, Default)]
+pub(crate) struct Invalidation {
+    /// Unix ms when the last check started (0: never; [`NEVER`]: nothing to check).
+    checked_ms: AtomicU64,
+    /// The generation last read; held while a check runs, so checks do not pile up.
+    known: tokio::sync::Mutex<Option<u64>>,
+}
+
+impl Invalidation {
+    /// Whether memory hits must wait for a check: the last one started a bound ago or more
+    /// (or the clock went back).
+    #[inline]
+    pub(crate) fn due(&self, now: SystemTime) -> bool {
+        let checked = self.checked_ms.load(Ordering::Acquire);
+        checked != NEVER && unix_ms(now).wrapping_sub(checked) >= BOUND_MS
+    }
+
+    /// Reads the generation of `store` if a check is due and drops `memory` when it
+    /// changed. Without a store, checks stop for good. A read that fails or times out
+    /// keeps the memory tier (the error is returned) and is retried after the bound.
+    pub(crate) async fn check(
+        &self,
+        store: Option<&dyn SharedStore>,
+        memory: &MemoryCache,
+    ) -> Result<()> {
+        let mut known = self.known.lock().await;
+        let started = SystemTime::now();
+        if !self.due(started) {
+            return Ok(()); // another caller just checked
+        }
+        let Some(store) = store else {
+            self.checked_ms.store(NEVER, Ordering::Release);
+            return Ok(());
+        };
+        let read = match tokio::time::timeout(CHECK_TIMEOUT, store.generation()).await {
+            Ok(read) => read,
+            Err(_) => Err(Error::cache(format!(
+                "reading the invalidation generation took over {CHECK_TIMEOUT:?}"
+            ))),
+        };
+        if let Ok(generation) = &read {
+            if *known != Some(*generation) {
+                memory.clear();
+                *known = Some(*generation);
+            }
+        }
+        // After the clear: a caller that sees the new time finds the memory tier cleared.
+        self.checked_ms.store(unix_ms(started), Ordering::Release);
+        read.map(|_| ())
+    }
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
