@@ -64,7 +64,7 @@ async fn stores_with_different_keys_skip_and_count_each_others_entries() {
     a.set_secret("refresh_token:a", &Secret::new("rt-secret-a"))
         .await
         .unwrap();
-    let a_entry = format!("{PREFIX}token:{}", ka.digest_hex());
+    let a_entry = format!("{PREFIX}token:{{{}}}", ka.digest_hex());
 
     // b cannot open a's entry: it reads as absent, and stays.
     assert!(b.get(&ka).await.unwrap().is_none());
@@ -148,8 +148,11 @@ async fn brokers_with_different_cache_keys_keep_working_and_keep_each_others_ent
     let Some(server) = RedisServer::start(None) else {
         return;
     };
-    // Two cache dirs: each broker generates its own cache key there.
+    // Two cache dirs, each with its own key (a key file an older release left there is kept
+    // when it differs from the user's key, as two users on one Redis would have).
     let (dir_a, dir_b) = (tempdir("a"), tempdir("b"));
+    write_cache_key(&dir_a, rand::random());
+    write_cache_key(&dir_b, rand::random());
     let (id1, secret1) = new_client("tenant-1").await;
     let (id2, secret2) = new_client("tenant-2").await;
     let profiles = format!(
@@ -180,18 +183,23 @@ async fn brokers_with_different_cache_keys_keep_working_and_keep_each_others_ent
 
 /// Writes the same 32-byte cache key into `dirs`, as users of one fleet key would have.
 fn same_cache_key(dirs: &[&std::path::Path]) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let key: [u8; 32] = rand::random();
     for dir in dirs {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(dir.join("key"))
-            .unwrap();
-        file.write_all(&key).unwrap();
+        write_cache_key(dir, key);
     }
+}
+
+/// Leaves `key` in `dir` as an older release's key file.
+fn write_cache_key(dir: &std::path::Path, key: [u8; 32]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(dir.join("key"))
+        .unwrap();
+    file.write_all(&key).unwrap();
 }
 
 /// A broker of one user: its own cache dir, the shared Redis, and a profile named `web` at
