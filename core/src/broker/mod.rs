@@ -57,7 +57,8 @@ pub(crate) struct Inner {
     config: Config,
     profiles: HashMap<String, Arc<ProfileState>>,
     memory: MemoryCache,
-    stores: tokio::sync::OnceCell<Stores>,
+    /// The stores and the process that opened them (see `Inner::stores`).
+    stores: std::sync::Mutex<Option<(u32, Arc<Stores>)>>,
     app_secrets: Option<Arc<dyn SecretStore>>,
     flights: Mutex<HashMap<CacheKey, (u32, Flight)>>,
     http: Mutex<(u32, HttpClient)>,
@@ -105,7 +106,7 @@ impl Broker {
                 memory: MemoryCache::new(config.cache.max_entries),
                 config,
                 profiles,
-                stores: tokio::sync::OnceCell::new(),
+                stores: std::sync::Mutex::new(None),
                 app_secrets,
                 flights: Mutex::new(HashMap::new()),
                 http: Mutex::new((std::process::id(), http)),
@@ -201,8 +202,8 @@ impl Broker {
     /// A snapshot of this broker's counters.
     pub fn stats(&self) -> Stats {
         let mut stats = self.inner.counters.snapshot(self.inner.memory.len());
-        stats.undecryptable = (self.inner.stores.get())
-            .and_then(|stores| stores.shared.as_ref())
+        stats.undecryptable = (crate::locks::lock(&self.inner.stores).as_ref())
+            .and_then(|(_, stores)| stores.shared.as_ref())
             .map_or(0, |shared| shared.undecryptable());
         stats
     }
@@ -330,6 +331,7 @@ impl crate::fork::ForkLocks for Inner {
         held.push(Box::new(crate::locks::lock(&self.flights)));
         held.push(Box::new(self.memory.lock_for_fork()));
         held.push(Box::new(crate::locks::lock(&self.http)));
+        held.push(Box::new(crate::locks::lock(&self.stores)));
         held.push(Box::new(self.failures.lock_for_fork()));
         held
     }
@@ -404,16 +406,34 @@ impl Inner {
         slot.1.clone()
     }
 
-    async fn stores(&self) -> &Stores {
-        self.stores
-            .get_or_init(|| async {
-                open_stores(&self.config).await.unwrap_or_else(|e| {
-                    Counters::bump(&self.counters.store_errors);
-                    tracing::warn!("shared token cache unavailable, using memory only: {e}");
-                    Stores::memory()
-                })
-            })
-            .await
+    /// The stores, opened on first use in this process. A forked child opens its own: the
+    /// parent's connections are served by tasks the child does not have, and an opening in
+    /// flight in the parent at the fork never ends in the child.
+    async fn stores(&self) -> Arc<Stores> {
+        let pid = std::process::id();
+        if let Some((owner, stores)) = &*crate::locks::lock(&self.stores) {
+            if *owner == pid {
+                return stores.clone();
+            }
+        }
+        let opened = Arc::new(open_stores(&self.config).await.unwrap_or_else(|e| {
+            Counters::bump(&self.counters.store_errors);
+            tracing::warn!("shared token cache unavailable, using memory only: {e}");
+            Stores::memory()
+        }));
+        let mut slot = crate::locks::lock(&self.stores);
+        match &*slot {
+            // Another caller of this process opened them meanwhile: use those.
+            Some((owner, stores)) if *owner == pid => stores.clone(),
+            _ => {
+                if let Some(parent) = slot.replace((pid, opened.clone())) {
+                    // The parent's connections belong to its runtime; dropping them here
+                    // could touch it. Leak them instead.
+                    std::mem::forget(parent);
+                }
+                opened
+            }
+        }
     }
 
     async fn shared(&self) -> Option<Arc<dyn SharedStore>> {

@@ -8,7 +8,7 @@
 //! load) and drops its whole memory tier when it changed. Tokens still in the shared tier
 //! come back from there without a provider request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{MemoryCache, SharedStore};
@@ -30,13 +30,39 @@ const BOUND_MS: u64 = INVALIDATION_BOUND.as_millis() as u64;
 /// `checked_ms` of a broker without a shared tier: never due.
 const NEVER: u64 = u64::MAX;
 
+/// `known` before the first read.
+const UNKNOWN: u64 = u64::MAX;
+
 /// When the generation was last read, and what it was.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Invalidation {
     /// Unix ms when the last check started (0: never; [`NEVER`]: nothing to check).
     checked_ms: AtomicU64,
-    /// The generation last read; held while a check runs, so checks do not pile up.
-    known: tokio::sync::Mutex<Option<u64>>,
+    /// The generation last read ([`UNKNOWN`] before the first).
+    known: AtomicU64,
+    /// The pid of the process one of whose tasks is checking, 0 when none: checks do not pile
+    /// up, and a check the parent had under way at a fork (which never ends in the child)
+    /// does not stop the child's.
+    checker: AtomicU32,
+}
+
+impl Default for Invalidation {
+    fn default() -> Self {
+        Self {
+            checked_ms: AtomicU64::new(0),
+            known: AtomicU64::new(UNKNOWN),
+            checker: AtomicU32::new(0),
+        }
+    }
+}
+
+/// Ends a check: frees the checker slot if this process still holds it.
+struct Checking<'a>(&'a AtomicU32, u32);
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        let _ = (self.0).compare_exchange(self.1, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 impl Invalidation {
@@ -56,7 +82,16 @@ impl Invalidation {
         store: Option<&dyn SharedStore>,
         memory: &MemoryCache,
     ) -> Result<()> {
-        let mut known = self.known.lock().await;
+        let pid = std::process::id();
+        let holder = self.checker.load(Ordering::Acquire);
+        if holder == pid
+            || (self.checker)
+                .compare_exchange(holder, pid, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return Ok(()); // another task of this process is checking
+        }
+        let _checking = Checking(&self.checker, pid);
         let started = SystemTime::now();
         if !self.due(started) {
             return Ok(()); // another caller just checked
@@ -72,9 +107,8 @@ impl Invalidation {
             ))),
         };
         if let Ok(generation) = &read {
-            if *known != Some(*generation) {
+            if self.known.swap(*generation, Ordering::AcqRel) != *generation {
                 memory.clear();
-                *known = Some(*generation);
             }
         }
         // After the clear: a caller that sees the new time finds the memory tier cleared.
