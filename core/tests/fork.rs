@@ -28,24 +28,12 @@ fn a_child_forked_during_a_fetch_fetches_for_itself() {
     };
     std::thread::sleep(Duration::from_millis(300));
 
-    // SAFETY: the child only calls into the broker (which rebuilds its runtime and HTTP pool
-    // by pid) and leaves with `_exit`, never returning into the test harness.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        unsafe { libc::alarm(10) };
+    support::in_forked_child("the child", || {
         let started = Instant::now();
         let ok = runtime::block_on(broker.token("p", &TokenOptions::default())).is_ok();
         // Well before the parent's 2 s fetch could have ended: the child fetched itself.
-        let prompt = started.elapsed() < Duration::from_millis(1500);
-        unsafe { libc::_exit(if ok && prompt { 0 } else { 1 }) };
-    }
-    let mut status = 0;
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child failed, was slow, or hung (wait status {status:#x})"
-    );
+        ok && started.elapsed() < Duration::from_millis(1500)
+    });
     parent
         .join()
         .unwrap()
@@ -89,28 +77,17 @@ fn forks_while_other_threads_use_the_broker_leave_no_lock_held() {
         .collect();
     for round in 0..40 {
         std::thread::sleep(Duration::from_millis(5));
-        // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            unsafe { libc::alarm(10) };
+        support::in_forked_child(&format!("child {round}"), || {
             let forced = TokenOptions {
                 force_refresh: true,
                 ..Default::default()
             };
-            let ok = runtime::block_on(broker.token("p", &forced)).is_ok()
+            runtime::block_on(broker.token("p", &forced)).is_ok()
                 && broker
                     .cached_token("p", &TokenOptions::default())
                     .unwrap()
-                    .is_some();
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        let mut status = 0;
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "child {round} failed or hung (wait status {status:#x})"
-        );
+                    .is_some()
+        });
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for t in busy {
@@ -135,20 +112,9 @@ fn a_child_forked_while_the_parent_derives_the_credential_digest_does_not_wait_f
             std::thread::spawn(move || broker.cached_token("p", &TokenOptions::default()))
         };
         std::thread::sleep(Duration::from_millis(3));
-        // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            unsafe { libc::alarm(10) };
-            let ok = broker.cached_token("p", &TokenOptions::default()).is_ok();
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        let mut status = 0;
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-            "child {round} failed or hung (wait status {status:#x})"
-        );
+        support::in_forked_child(&format!("child {round}"), || {
+            broker.cached_token("p", &TokenOptions::default()).is_ok()
+        });
         parent.join().unwrap().unwrap();
     }
 }
@@ -170,20 +136,10 @@ fn a_child_forked_during_the_parent_s_discovery_discovers_for_itself() {
         std::thread::spawn(move || runtime::block_on(broker.token("p", &TokenOptions::default())))
     };
     std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: as above: the child only uses the broker and leaves with `_exit`.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        unsafe { libc::alarm(10) };
+    support::in_forked_child("the child", || {
         // Whatever the token endpoint then says, the call must come back.
         let _ = runtime::block_on(broker.token("p", &TokenOptions::default()));
-        unsafe { libc::_exit(0) };
-    }
-    let mut status = 0;
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child hung (wait status {status:#x})"
-    );
+        true
+    });
     let _ = parent.join().unwrap();
 }

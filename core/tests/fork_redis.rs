@@ -52,20 +52,10 @@ fn fork_during_a_call(broker: &Broker, wait: Duration) {
         std::thread::spawn(move || runtime::block_on(broker.token("p", &TokenOptions::default())))
     };
     std::thread::sleep(wait);
-    // SAFETY: the child only calls into the broker and leaves with `_exit`.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork failed");
-    if pid == 0 {
-        unsafe { libc::alarm(10) };
+    support::in_forked_child("the child", || {
         let _ = runtime::block_on(broker.token("p", &TokenOptions::default()));
-        unsafe { libc::_exit(0) };
-    }
-    let mut status = 0;
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "the child hung (wait status {status:#x})"
-    );
+        true
+    });
     parent.join().unwrap().expect("the parent's call completes");
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -19,7 +21,7 @@ import pytest
 from conftest import Admin
 
 import tokenbroker
-from tokenbroker import AccessToken, Broker
+from tokenbroker import AccessToken, Broker, TokenBrokerError
 
 
 def test_100_threads_on_a_cold_cache_make_one_request(alvys: Any, admin: Admin) -> None:
@@ -236,3 +238,44 @@ def test_token_async_raises_the_typed_error(alvys: Any, admin: Admin) -> None:
             await broker.token_async("nope")
 
     asyncio.run(main())
+
+
+def test_forks_while_core_threads_log_never_hang_the_child(alvys: Any, admin: Admin) -> None:
+    """A fork while runtime threads push log events (and the forwarder waits for them) must
+    leave the child a usable log queue: a child that hangs in the fork hooks fails here."""
+    config, _, _ = alvys(client_secret="wrong")  # every call fails and logs a warning
+    broker = Broker(config)
+    logger = logging.getLogger("tokenbroker")
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    stop = threading.Event()
+
+    def noisy() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TokenBrokerError):
+                broker.token("p", force_refresh=True)
+
+    threads = [threading.Thread(target=noisy) for _ in range(2)]
+    for t in threads:
+        t.start()
+    hung = []
+    try:
+        for _ in range(30):
+            time.sleep(0.02)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child
+                os._exit(0)
+            deadline = time.monotonic() + 10
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    hung.append(pid)
+                    break
+                time.sleep(0.01)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        logger.setLevel(old_level)
+    assert not hung, f"{len(hung)} of 30 forked children hung in the fork hooks"

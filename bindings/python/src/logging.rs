@@ -17,13 +17,17 @@
 //!
 //! Fork: `os.register_at_fork` hooks (installed by `tokenbroker/__init__.py`) hold the queue
 //! lock across `fork()`; the child starts with an empty queue and its own forwarder thread.
+//! The lock is std's futex mutex: its unlock in the child frees it outright, where a
+//! parking_lot mutex could hand it to a thread that was waiting in the parent (and does not
+//! exist in the child).
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use tracing::field::{Field, Visit};
@@ -64,6 +68,11 @@ const SETTLE_WAIT: Duration = Duration::from_secs(1);
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 /// The pid whose forwarder thread is running (0: none yet).
 static FORWARDER_PID: AtomicU32 = AtomicU32::new(0);
+
+/// The queue, locked (a panic while it was held leaves nothing half-done worth refusing).
+fn queue() -> MutexGuard<'static, Queue> {
+    QUEUE.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Installs the layer as the global `tracing` subscriber of this extension (once).
 pub(crate) fn install() {
@@ -174,7 +183,7 @@ where
 
 fn push(record: Record) {
     {
-        let mut queue = QUEUE.lock();
+        let mut queue = queue();
         if queue.records.len() >= QUEUE_CAP {
             queue.records.pop_front();
             DROPPED.fetch_add(1, Ordering::Relaxed);
@@ -207,9 +216,9 @@ fn ensure_forwarder() {
 fn forward(pid: u32) {
     loop {
         {
-            let mut queue = QUEUE.lock();
+            let mut queue = queue();
             while queue.records.is_empty() {
-                READY.wait(&mut queue);
+                queue = READY.wait(queue).unwrap_or_else(PoisonError::into_inner);
             }
         }
         if std::process::id() != pid {
@@ -220,7 +229,7 @@ fn forward(pid: u32) {
             let records = take(true);
             if !records.is_empty() {
                 emit(py, records);
-                QUEUE.lock().in_flight -= 1;
+                queue().in_flight -= 1;
                 DONE.notify_all();
             }
         });
@@ -234,7 +243,7 @@ static GET_LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Takes every queued record; `forwarder` marks the batch in flight.
 fn take(forwarder: bool) -> Vec<Record> {
-    let mut queue = QUEUE.lock();
+    let mut queue = queue();
     if queue.records.is_empty() {
         return Vec::new();
     }
@@ -257,16 +266,21 @@ pub(crate) fn drain(py: Python<'_>) {
 /// call returns even if a handler released the GIL while the forwarder was logging them.
 pub(crate) fn settle(py: Python<'_>) {
     drain(py);
-    if QUEUE.lock().in_flight == 0 {
+    if queue().in_flight == 0 {
         return;
     }
     py.detach(|| {
-        let mut queue = QUEUE.lock();
+        let mut queue = queue();
         let deadline = std::time::Instant::now() + SETTLE_WAIT;
         while queue.in_flight > 0 {
-            if DONE.wait_until(&mut queue, deadline).timed_out() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
                 break;
             }
+            queue = DONE
+                .wait_timeout(queue, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     });
     drain(py);
@@ -330,25 +344,31 @@ pub fn _flush_logs(py: Python<'_>) {
     drain(py);
 }
 
+thread_local! {
+    /// The queue lock held across a fork by the forking thread (`_before_fork`).
+    static FORK_GUARD: RefCell<Option<MutexGuard<'static, Queue>>> = const { RefCell::new(None) };
+}
+
 /// `os.register_at_fork(before=…)`: no other thread may hold the queue lock across the fork.
 #[pyfunction]
 pub fn _before_fork() {
-    std::mem::forget(QUEUE.lock());
+    let guard = queue();
+    FORK_GUARD.with(|g| *g.borrow_mut() = Some(guard));
 }
 
 /// `os.register_at_fork(after_in_parent=…)`.
 #[pyfunction]
 pub fn _after_fork_parent() {
-    // SAFETY: locked by `_before_fork` on this thread, whose guard was forgotten.
-    unsafe { QUEUE.force_unlock() };
+    FORK_GUARD.with(|g| drop(g.borrow_mut().take()));
 }
 
 /// `os.register_at_fork(after_in_child=…)`: the parent's pending events are the parent's.
 #[pyfunction]
 pub fn _after_fork_child() {
-    // SAFETY: as above; in the child only this thread exists.
-    unsafe { QUEUE.force_unlock() };
-    let mut queue = QUEUE.lock();
-    queue.records.clear();
-    queue.in_flight = 0;
+    FORK_GUARD.with(|g| {
+        if let Some(mut queue) = g.borrow_mut().take() {
+            queue.records.clear();
+            queue.in_flight = 0;
+        }
+    });
 }

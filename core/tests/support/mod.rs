@@ -10,3 +10,25 @@ pub fn broker(toml: &str) -> tokenbroker::Broker {
     let config = tokenbroker::Config::from_toml_str(&text).expect("test config");
     tokenbroker::Broker::new(config).expect("broker")
 }
+
+/// Forks; the child runs `child` with a 10 s alarm (a hang becomes SIGALRM) and leaves with
+/// `_exit`, 0 when `child` returned true. Returns the child's wait status, after asserting it
+/// exited with 0 (`what` names the child in the failure).
+pub fn in_forked_child(what: &str, child: impl FnOnce() -> bool) -> i32 {
+    // SAFETY: the child only runs `child` (which uses the broker, whose runtime and pools
+    // are rebuilt by pid) and leaves with `_exit`, never returning into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        unsafe { libc::alarm(10) };
+        let ok = child();
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{what} failed, was slow, or hung (wait status {status:#x})"
+    );
+    status
+}
