@@ -223,7 +223,8 @@ pub struct ClientId {
     /// Profile whose provider and credentials manage clients
     #[arg(short, long, env = "TOKENBROKER_PROFILE")]
     pub profile: Option<String>,
-    /// The client id
+    /// The client id (may start with `-`: ids are random text)
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
 }
 

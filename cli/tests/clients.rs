@@ -218,3 +218,23 @@ fn alvaria_create_list_get_update_delete() {
         run.stderr()
     );
 }
+
+/// Client ids are random text and may start with `-` (oidc-provider issues such ids): they
+/// are taken as the id, not as an option.
+#[test]
+fn a_client_id_starting_with_a_dash_is_an_id() {
+    let env = Env::new("[profiles.p]\nissuer = \"http://127.0.0.1:9/none\"\nclient_id = \"c\"\n");
+    for command in ["get", "delete"] {
+        let run = env.run(&["clients", command, "-aqV86KbQ", "--profile", "nowhere"]);
+        assert!(
+            !run.stderr().contains("unexpected argument"),
+            "{command}: {}",
+            run.stderr()
+        );
+        assert!(
+            run.stderr().contains("nowhere"),
+            "{command}: {}",
+            run.stderr()
+        );
+    }
+}
