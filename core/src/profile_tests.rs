@@ -1,10 +1,15 @@
 use super::*;
 
 fn profile(extra: &str) -> Result<Profile> {
-    let text = format!(
-        "[profiles.p]\nprovider = \"alvys\"\ntenant = \"t\"\nclient_id = \"c\"\n\
-         client_secret = \"s3cr3t-client\"\n{extra}"
-    );
+    profile_of(
+        "provider = \"alvys\"\ntenant = \"t\"\nclient_secret = \"s3cr3t-client\"",
+        extra,
+    )
+}
+
+/// Profile `p` of a config holding `preset` lines, a client id and `extra` lines.
+fn profile_of(preset: &str, extra: &str) -> Result<Profile> {
+    let text = format!("[profiles.p]\n{preset}\nclient_id = \"c\"\n{extra}");
     let config = crate::Config::from_toml_str(&text)?;
     Ok(config.profile("p")?.clone())
 }
@@ -36,12 +41,8 @@ fn a_missing_header_variable_is_a_config_error_naming_the_header() {
 }
 
 fn alvaria(extra: &str) -> Result<Profile> {
-    let text = format!(
-        "[profiles.a]\nprovider = \"alvaria\"\nregion = \"eu\"\nclient_id = \"c\"\n\
-         client_secret = \"s\"\norg = \"org-42\"\n{extra}"
-    );
-    let config = crate::Config::from_toml_str(&text)?;
-    Ok(config.profile("a")?.clone())
+    let preset = "provider = \"alvaria\"\nregion = \"eu\"\nclient_secret = \"s\"\norg = \"org-42\"";
+    profile_of(preset, extra)
 }
 
 #[test]
@@ -65,4 +66,12 @@ fn an_overridden_url_with_an_unknown_placeholder_is_a_config_error_naming_it() {
         text.contains("token_url") && text.contains("tenant_id"),
         "{text}"
     );
+}
+
+#[test]
+fn a_broken_override_is_refused_without_quoting_it() {
+    let err = alvaria("token_url = \"http://u:s3cret-pw@127.0.0.1:3100/{org/token\"").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("token_url"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
 }

@@ -251,7 +251,7 @@ pub fn expand(
         out.push_str(&rest[..start]);
         let end = rest[start..]
             .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in '{template}'"))?;
+            .ok_or_else(|| "has an unclosed '{'".to_owned())?;
         let name = &rest[start + 1..start + end];
         let value = values.get(name).ok_or_else(|| format!("needs '{name}'"))?;
         out.push_str(value);
