@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import socket
+import time
 import traceback
 from typing import Any
 
@@ -95,13 +96,21 @@ def test_unknown_profile_is_a_config_error_naming_known_ones(alvys: Any) -> None
 def test_html_answer_is_an_invalid_response_error(alvys: Any, admin: Admin) -> None:
     config, _client_id, _ = alvys()
     config["http"] = NO_RETRY
+    config["cache"]["failure_hold"] = 1
     broker = Broker(config)
     admin.fault(route="alvys.token", kind="html", count=1)
+    before = admin.route("alvys.token")
     with pytest.raises(InvalidResponseError) as info:
         broker.token("p")
     assert info.value.status == 500
     assert info.value.kind == "invalid_response"
-    broker.token("p")  # the fault was used up
+    # The outage is shared for `failure_hold`: the next call fails fast, without a request.
+    with pytest.raises(InvalidResponseError) as again:
+        broker.token("p")
+    assert str(again.value) == str(info.value)
+    assert admin.route("alvys.token") == before + 1
+    time.sleep(1.1)
+    broker.token("p")  # the hold lapsed and the fault was used up
 
 
 def test_unreachable_port_is_a_transport_error() -> None:
@@ -153,7 +162,11 @@ def test_retry_after_beyond_the_deadline_is_a_rate_limited_error(alvys: Any, adm
     assert admin.route("alvys.token") == before + 1, "no retry before the server's Retry-After"
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is RateLimitedError and back.retry_after == 120
-    assert broker.token("p").access_token
+    # Callers after it fail fast with the same error until the (capped) hold lapses.
+    with pytest.raises(RateLimitedError) as again:
+        broker.token("p")
+    assert again.value.retry_after == 120
+    assert admin.route("alvys.token") == before + 1
 
 
 def test_bad_config_values_are_type_errors_without_values() -> None:

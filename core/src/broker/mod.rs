@@ -96,6 +96,7 @@ impl Broker {
 
     fn build(config: Config, app_secrets: Option<Arc<dyn SecretStore>>) -> Result<Self> {
         let http = new_http(&config)?;
+        let shared = config.cache.store != crate::config::StoreKind::Memory;
         let profiles = config
             .profiles
             .iter()
@@ -112,7 +113,7 @@ impl Broker {
                 http: Mutex::new((std::process::id(), http)),
                 counters: Counters::default(),
                 failures: failures::Failures::default(),
-                invalidation: Default::default(),
+                invalidation: crate::cache::invalidation::Invalidation::new(shared),
             }),
         };
         let weak: std::sync::Weak<dyn crate::fork::ForkLocks> = Arc::downgrade(&broker.inner) as _;

@@ -46,10 +46,12 @@ pub(crate) struct Invalidation {
     checker: AtomicU32,
 }
 
-impl Default for Invalidation {
-    fn default() -> Self {
+impl Invalidation {
+    /// The state of a broker that has a shared tier (`shared`), whose first lookup checks
+    /// it, or has none, whose checks are never due.
+    pub(crate) fn new(shared: bool) -> Self {
         Self {
-            checked_ms: AtomicU64::new(0),
+            checked_ms: AtomicU64::new(if shared { 0 } else { NEVER }),
             known: AtomicU64::new(UNKNOWN),
             checker: AtomicU32::new(0),
         }
@@ -120,4 +122,17 @@ impl Invalidation {
 fn unix_ms(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broker_without_a_shared_tier_is_never_due() {
+        let now = SystemTime::now();
+        assert!(!Invalidation::new(false).due(now));
+        assert!(!Invalidation::new(false).due(now + Duration::from_secs(3600)));
+        assert!(Invalidation::new(true).due(now), "the first lookup checks");
+    }
 }
