@@ -279,3 +279,50 @@ def test_forks_while_core_threads_log_never_hang_the_child(alvys: Any, admin: Ad
             t.join()
         logger.setLevel(old_level)
     assert not hung, f"{len(hung)} of 30 forked children hung in the fork hooks"
+
+
+_FORKING_PARENT = """
+import contextlib, json, logging, os, sys, threading
+from tokenbroker import Broker, TokenBrokerError
+
+logging.getLogger("tokenbroker").setLevel(logging.DEBUG)
+sys.setswitchinterval(1e-6)  # hand the GIL over at every chance, the fork hooks' included
+broker = Broker(json.loads(sys.argv[1]))
+stop = threading.Event()
+
+def noisy():
+    while not stop.is_set():
+        with contextlib.suppress(TokenBrokerError):
+            broker.token("p", force_refresh=True)
+
+threads = [threading.Thread(target=noisy) for _ in range(2)]
+for t in threads:
+    t.start()
+for _ in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+stop.set()
+for t in threads:
+    t.join()
+print("done")
+"""
+
+
+def test_forks_while_core_threads_log_never_hang_the_parent(alvys: Any) -> None:
+    """The parent runs Python fork hooks (logging's own among them) after `fork()`, where
+    another thread may take the GIL: a log forwarder that then waits for the queue lock the
+    forking thread still holds deadlocks the parent. Run in a subprocess so a hang is a
+    failure, not a stuck suite."""
+    config, _, _ = alvys(client_secret="wrong")  # every call fails and logs a warning
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _FORKING_PARENT, json.dumps(config), "300"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the forking parent hung in the fork hooks")
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]

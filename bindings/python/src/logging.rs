@@ -19,7 +19,10 @@
 //! lock across `fork()`; the child starts with an empty queue and its own forwarder thread.
 //! The lock is std's futex mutex: its unlock in the child frees it outright, where a
 //! parking_lot mutex could hand it to a thread that was waiting in the parent (and does not
-//! exist in the child).
+//! exist in the child). Between those hooks the parent runs other fork hooks (`logging`'s),
+//! Python code that may hand the GIL to another thread; so no thread ever waits for the queue
+//! lock while it holds the GIL (the forwarder takes its batch before attaching; a caller
+//! holding the GIL only tries the lock, and releases the GIL to wait for it).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -215,24 +218,24 @@ fn ensure_forwarder() {
 
 fn forward(pid: u32) {
     loop {
-        {
+        // The batch is taken before attaching and settled after detaching: a thread holding
+        // the GIL never waits for the queue lock here. The thread that forks holds that lock
+        // while the fork hooks run Python code, which may hand the GIL to this thread.
+        let records = {
             let mut queue = queue();
             while queue.records.is_empty() {
                 queue = READY.wait(queue).unwrap_or_else(PoisonError::into_inner);
             }
-        }
+            queue.in_flight += 1;
+            queue.records.drain(..).collect::<Vec<_>>()
+        };
         if std::process::id() != pid {
             return;
         }
         // `None` once the interpreter is shutting down: nothing is left to log to.
-        let attached = Python::try_attach(|py| {
-            let records = take(true);
-            if !records.is_empty() {
-                emit(py, records);
-                queue().in_flight -= 1;
-                DONE.notify_all();
-            }
-        });
+        let attached = Python::try_attach(|py| emit(py, records));
+        queue().in_flight -= 1;
+        DONE.notify_all();
         if attached.is_none() {
             return;
         }
@@ -241,21 +244,27 @@ fn forward(pid: u32) {
 
 static GET_LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Takes every queued record; `forwarder` marks the batch in flight.
-fn take(forwarder: bool) -> Vec<Record> {
-    let mut queue = queue();
+/// Takes every queued record, holding the GIL: when the lock is taken (by the forwarder for a
+/// moment, or across a fork by a thread that may be waiting for the GIL in a fork hook), it is
+/// waited for with the GIL released.
+fn take(py: Python<'_>) -> Vec<Record> {
+    let mut queue = match QUEUE.try_lock() {
+        Ok(queue) => queue,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            let records = py.detach(|| queue().records.drain(..).collect::<Vec<_>>());
+            return records;
+        }
+    };
     if queue.records.is_empty() {
         return Vec::new();
-    }
-    if forwarder {
-        queue.in_flight += 1;
     }
     queue.records.drain(..).collect()
 }
 
 /// Logs every queued event. Needs the GIL; never holds the queue lock while calling Python.
 pub(crate) fn drain(py: Python<'_>) {
-    let records = take(false);
+    let records = take(py);
     if !records.is_empty() {
         emit(py, records);
     }
@@ -266,7 +275,8 @@ pub(crate) fn drain(py: Python<'_>) {
 /// call returns even if a handler released the GIL while the forwarder was logging them.
 pub(crate) fn settle(py: Python<'_>) {
     drain(py);
-    if queue().in_flight == 0 {
+    // With the GIL held the lock is only tried (see `take`); a busy one is waited for below.
+    if QUEUE.try_lock().is_ok_and(|queue| queue.in_flight == 0) {
         return;
     }
     py.detach(|| {
