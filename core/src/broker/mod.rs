@@ -4,6 +4,7 @@ mod failures;
 mod fetch;
 mod identity;
 mod login;
+mod resolve;
 mod state;
 
 use std::collections::HashMap;
@@ -285,7 +286,7 @@ impl Broker {
     /// The resolved profile (endpoints discovered for OIDC issuers).
     pub async fn resolved_profile(&self, profile: &str) -> Result<Arc<crate::profile::Profile>> {
         let state = self.inner.state(profile)?;
-        state.resolved(&self.inner.http()).await
+        self.inner.resolved(&state).await
     }
 }
 

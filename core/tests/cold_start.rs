@@ -1,0 +1,143 @@
+//! Zero network for a cached token: a new broker (what a new process builds) with an `issuer`
+//! profile answers from the shared tier without a single request, discovery included; on a
+//! miss it sends the token request only, the issuer's metadata coming from the shared tier.
+//! The test provider counts every request (`plain.discovery`, and token requests by client).
+
+#[path = "support/redis.rs"]
+mod redis_server;
+mod support;
+
+use support::{admin, client_requests, new_client};
+use tokenbroker::{Broker, TokenOptions};
+
+/// Requests the provider logged for `/plain/{tag}/.well-known/openid-configuration`.
+async fn discovery_requests(tag: &str) -> usize {
+    let log = admin("requests?route=plain.discovery", None).await;
+    let suffix = format!("/plain/{tag}/.well-known/openid-configuration");
+    log.as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter(|e| e["path"].as_str() == Some(suffix.as_str()))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn profile(cache: &str, tag: &str, id: &str, secret: &str, scopes: &str) -> String {
+    format!(
+        r#"[cache]
+{cache}
+[profiles.p]
+provider = "oidc"
+grant = "client_credentials"
+issuer = "{{P}}/plain/{tag}"
+client_id = "{id}"
+client_secret = "{secret}"
+scopes = [{scopes}]
+"#
+    )
+}
+
+fn tag(words: &str) -> String {
+    let n: u32 = rand::random();
+    format!("{words}.t{n:x}")
+}
+
+async fn token(broker: &Broker) -> String {
+    broker
+        .token("p", &TokenOptions::default())
+        .await
+        .unwrap()
+        .secret()
+        .to_owned()
+}
+
+/// First broker: discovery + token. A new broker, token cached: nothing. A new broker for a
+/// scope set not cached yet: the token request only.
+async fn a_cached_token_costs_no_request(cache: &str, words: &str, discoveries_on_miss: usize) {
+    let tag = tag(words);
+    let (id, secret) = new_client("generic").await;
+    let text = profile(cache, &tag, &id, &secret, "\"read\"");
+    let first = token(&support::broker(&text)).await;
+    assert_eq!(discovery_requests(&tag).await, 1);
+    assert_eq!(client_requests(&id).await, 1);
+
+    let cold = support::broker(&text);
+    assert_eq!(token(&cold).await, first, "the shared tier's token");
+    assert_eq!(
+        discovery_requests(&tag).await,
+        1,
+        "a cached token needed discovery"
+    );
+    assert_eq!(client_requests(&id).await, 1);
+
+    let other_scopes = profile(cache, &tag, &id, &secret, "\"read\", \"write\"");
+    let miss = token(&support::broker(&other_scopes)).await;
+    assert_ne!(miss, first);
+    assert_eq!(client_requests(&id).await, 2, "one token request on a miss");
+    assert_eq!(
+        discovery_requests(&tag).await,
+        1 + discoveries_on_miss,
+        "the metadata's Cache-Control was not honoured"
+    );
+}
+
+#[tokio::test]
+async fn file_store_new_broker_makes_no_request_for_a_cached_token() {
+    let dir = tempdir("file");
+    let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
+    a_cached_token_costs_no_request(&cache, "max-age-300", 0).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn redis_new_broker_makes_no_request_for_a_cached_token() {
+    let Some(redis) = redis_server::RedisServer::start(None) else {
+        return;
+    };
+    let dir = tempdir("redis");
+    let cache = format!(
+        "store = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"",
+        redis.url(),
+        dir.display()
+    );
+    a_cached_token_costs_no_request(&cache, "max-age-300", 0).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Metadata the server forbids storing is fetched again by each new broker that needs it,
+/// and a cached token still needs none.
+#[tokio::test]
+async fn metadata_marked_no_store_is_not_kept() {
+    let dir = tempdir("nostore");
+    let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
+    a_cached_token_costs_no_request(&cache, "no-store", 1).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Without a shared tier a broker discovers once, and a forced refresh does not discover again.
+#[tokio::test]
+async fn a_memory_broker_discovers_once() {
+    let tag = tag("max-age-300");
+    let (id, secret) = new_client("generic").await;
+    let text = profile("store = \"memory\"", &tag, &id, &secret, "\"read\"");
+    let broker = support::broker(&text);
+    token(&broker).await;
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..TokenOptions::default()
+    };
+    broker.token("p", &forced).await.unwrap();
+    assert_eq!(discovery_requests(&tag).await, 1);
+    assert_eq!(client_requests(&id).await, 2);
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let n: u64 = rand::random();
+    let dir = std::env::temp_dir().join(format!("tb-cold-test-{name}-{n:x}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
