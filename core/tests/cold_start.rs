@@ -1,13 +1,18 @@
 //! Zero network for a cached token: a new broker (what a new process builds) with an `issuer`
 //! profile answers from the shared tier without a single request, discovery included; on a
 //! miss it sends the token request only, the issuer's metadata coming from the shared tier.
-//! The test provider counts every request (`plain.discovery`, and token requests by client).
+//! A refresh checks its ID token with the JWKS the shared tier keeps. The test provider counts
+//! every request (`plain.discovery`, `strict.keys`, and token requests by client).
 
 #[path = "support/redis.rs"]
 mod redis_server;
 mod support;
 
+use std::time::SystemTime;
+
+use serde_json::json;
 use support::{admin, client_requests, new_client};
+use tokenbroker::cache::{CachedDocument, FileStore, SharedStore};
 use tokenbroker::{Broker, TokenOptions};
 
 /// Requests the provider logged for `/plain/{tag}/.well-known/openid-configuration`.
@@ -140,4 +145,80 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     dir
+}
+
+/// Signs in to the strict issuer `tag` with the device flow, approving through the admin API.
+async fn device_login(broker: &Broker) {
+    broker
+        .device_login("p", None, |auth| {
+            let user_code = auth.user_code.clone();
+            tokio::spawn(async move {
+                admin("device/approve", Some(json!({ "user_code": user_code }))).await;
+            });
+        })
+        .await
+        .unwrap();
+}
+
+/// Requests the strict issuer `tag` received for its JWKS.
+async fn jwks_requests(tag: &str) -> usize {
+    let log = admin("requests?route=strict.keys", None).await;
+    let path = format!("/strict/{tag}/keys");
+    let entries = log.as_array().cloned().unwrap_or_default();
+    entries
+        .iter()
+        .filter(|e| e["path"].as_str() == Some(path.as_str()))
+        .count()
+}
+
+/// A refresh's ID token is checked with the JWKS the shared tier keeps: a new broker
+/// refreshing a signed-in grant fetches no JWKS. A kept JWKS without the signing key (the
+/// provider rotated its keys) is fetched again, and the refresh still succeeds.
+#[tokio::test]
+async fn refreshes_check_id_tokens_with_the_kept_jwks() {
+    let tag = tag("keys-cacheable");
+    let dir = tempdir("jwks");
+    let text = format!(
+        r#"[cache]
+store = "file"
+path = "{}"
+[profiles.p]
+issuer = "{{P}}/strict/{tag}"
+grant = "device_code"
+client_id = "generic-client"
+client_secret = "generic-secret"
+scopes = ["openid", "api"]
+"#,
+        dir.display()
+    );
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..TokenOptions::default()
+    };
+    device_login(&support::broker(&text)).await;
+    let signed_in = jwks_requests(&tag).await;
+
+    let refreshed = support::broker(&text).token("p", &forced).await.unwrap();
+    assert!(refreshed.token_set().id_token.is_some());
+    assert_eq!(jwks_requests(&tag).await, signed_in + 1, "first refresh");
+    support::broker(&text).token("p", &forced).await.unwrap();
+    assert_eq!(
+        jwks_requests(&tag).await,
+        signed_in + 1,
+        "a new broker fetched the JWKS the shared tier keeps"
+    );
+
+    // Another key set kept under the JWKS's name: the check fails with it, so it is refetched.
+    let other_keys = admin("keys", None).await.to_string();
+    let store = FileStore::open(Some(dir.clone())).unwrap();
+    let url = format!("{}/strict/{tag}/keys", support::provider_url());
+    let doc = CachedDocument::new(other_keys, None, SystemTime::now()).unwrap();
+    store
+        .put_document(&format!("jwks:{url}"), &doc)
+        .await
+        .unwrap();
+    let after_rotation = support::broker(&text).token("p", &forced).await.unwrap();
+    assert!(after_rotation.token_set().id_token.is_some());
+    assert_eq!(jwks_requests(&tag).await, signed_in + 2, "refetched once");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1502,7 +1502,8 @@ function strictDiscovery(ctx) {
 }
 
 function strictKeys(ctx) {
-  return sendJson(ctx.res, 200, { keys: [STRICT_JWK] });
+  const cacheable = strictInfo(ctx).words.has('keys-cacheable');
+  return sendJson(ctx.res, 200, { keys: [STRICT_JWK] }, cacheable ? { 'Cache-Control': 'max-age=300' } : {});
 }
 
 async function strictAuthorize(ctx) {

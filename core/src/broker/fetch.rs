@@ -334,13 +334,13 @@ impl Inner {
         };
         let subject_name = state.subject_secret_name();
         let signed_in = secrets.get_secret(&subject_name).await?;
-        let subject = crate::id_token::check_response(
-            &http,
-            profile,
-            &mut set,
-            signed_in.as_ref().map(crate::Secret::expose),
-        )
-        .await?;
+        let subject = self
+            .check_id_token(
+                profile,
+                &mut set,
+                signed_in.as_ref().map(crate::Secret::expose),
+            )
+            .await?;
         if let (Some(sub), None) = (subject, &signed_in) {
             secrets.set_secret(&subject_name, &sub.into()).await?;
         }

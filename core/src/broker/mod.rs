@@ -1,10 +1,10 @@
 //! The broker: profiles, one HTTP client, one cache, and `token()`.
 
+mod documents;
 mod failures;
 mod fetch;
 mod identity;
 mod login;
-mod resolve;
 mod state;
 
 use std::collections::HashMap;

@@ -1,6 +1,8 @@
-//! A profile's endpoints: from its configuration, else from its issuer's metadata, which the
-//! shared tier keeps for every process and machine (see `cache::document`), so that a new
-//! process with a cached token needs no network at all.
+//! The provider's public documents: its metadata (a profile's endpoints come from it when
+//! the configuration names an issuer) and its JWKS (ID tokens of refreshes are checked with
+//! it). The shared tier keeps both for every process and machine (see `cache::document`), so
+//! that a new process with a cached token needs no network at all, and a refresh needs the
+//! token request only.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -9,7 +11,10 @@ use super::{Inner, ProfileState};
 use crate::cache::{CachedDocument, SharedStore};
 use crate::discovery::{self, Metadata};
 use crate::error::Result;
+use crate::http::Response;
+use crate::id_token;
 use crate::profile::Profile;
+use crate::token::TokenSet;
 
 impl Inner {
     /// The profile of `state` with its endpoints resolved, discovering them once per process
@@ -56,9 +61,14 @@ impl Inner {
         name: &str,
     ) -> Result<Metadata> {
         let (metadata, resp) = discovery::discover_document(&self.http(), issuer).await?;
-        let Some(store) = store else {
-            return Ok(metadata);
-        };
+        self.keep(store, name, &resp).await;
+        Ok(metadata)
+    }
+
+    /// Keeps the document `resp` answered in `store` under `name`, as its `Cache-Control`
+    /// allows.
+    async fn keep(&self, store: Option<&dyn SharedStore>, name: &str, resp: &Response) {
+        let Some(store) = store else { return };
         let body = String::from_utf8_lossy(&resp.body).into_owned();
         let kept = CachedDocument::new(body, resp.cache_control.as_deref(), SystemTime::now());
         if let Some(doc) = kept {
@@ -66,7 +76,44 @@ impl Inner {
                 self.store_error(&e);
             }
         }
-        Ok(metadata)
+    }
+
+    /// Checks the ID token of a refresh response as [`id_token::check_response`] does, with
+    /// the JWKS the shared tier keeps while it is fresh; when that fails (the provider may
+    /// have rotated its keys) or there is none, with a JWKS fetched now, which is kept.
+    pub(super) async fn check_id_token(
+        &self,
+        profile: &Profile,
+        set: &mut TokenSet,
+        signed_in: Option<&str>,
+    ) -> Result<Option<String>> {
+        let Some(url) = id_token::jwks_url_for(profile, set) else {
+            return id_token::check_response_with(None, profile, set, signed_in);
+        };
+        let store = self.shared().await;
+        let name = format!("jwks:{url}");
+        if let Some(store) = &store {
+            let kept = match store.document(&name).await {
+                Ok(doc) => doc.filter(|d| d.is_fresh(SystemTime::now())),
+                Err(e) => {
+                    self.store_error(&e);
+                    None
+                }
+            };
+            if let Some(jwks) = kept.and_then(|d| id_token::jwks_from_kept(url, d.body()).ok()) {
+                let mut trial = set.clone();
+                if let Ok(sub) =
+                    id_token::check_response_with(Some(&jwks), profile, &mut trial, signed_in)
+                {
+                    *set = trial;
+                    return Ok(sub);
+                }
+                tracing::debug!("the kept JWKS does not check the ID token; fetching it again");
+            }
+        }
+        let (jwks, resp) = id_token::fetch_jwks_document(&self.http(), url).await?;
+        self.keep(store.as_deref(), &name, &resp).await;
+        id_token::check_response_with(Some(&jwks), profile, set, signed_in)
     }
 
     /// Fetches a stale document's new copy without holding up the caller, who uses the stale
