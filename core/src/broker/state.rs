@@ -219,11 +219,12 @@ impl ProfileState {
         self.resolved.get().cloned()
     }
 
-    /// Whether resolving the profile needs its issuer's metadata (an OIDC issuer to discover).
+    /// The issuer whose metadata resolving the profile needs, if it discovers its endpoints.
     pub fn discovers(&self) -> Option<&str> {
-        let base = &self.base;
-        base.preset.discovery.then_some(())?;
-        base.issuer.as_deref()
+        match self.base.preset.discovery {
+            true => self.base.issuer.as_deref(),
+            false => None,
+        }
     }
 
     /// Resolves the profile's endpoints with `metadata` (`None`: nothing to discover) and keeps
