@@ -70,11 +70,19 @@ pub fn metadata_urls(issuer: &Url) -> [Url; 2] {
 /// (a single trailing `/` may differ; the document's spelling is kept, since ID tokens carry
 /// it), and every endpoint must be an https URL (or http on loopback).
 pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Metadata> {
+    discover_document(http, issuer).await.map(|(m, _)| m)
+}
+
+/// [`discover`], with the response the metadata came from (for keeping the document).
+pub(crate) async fn discover_document(
+    http: &HttpClient,
+    issuer: &str,
+) -> Result<(Metadata, Response)> {
     let issuer_url = check_endpoint(issuer).map_err(|r| Error::config("issuer", r))?;
     let mut failures = Vec::new();
     for url in metadata_urls(&issuer_url) {
         match fetch_document(http, &url).await {
-            Ok((resp, map)) => return parse(&resp, &map, issuer),
+            Ok((resp, map)) => return parse(&resp, &map, issuer).map(|m| (m, resp)),
             Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => return Err(e),
             Err(e) => failures.push(e),
         }
@@ -85,6 +93,21 @@ pub async fn discover(http: &HttpClient, issuer: &str) -> Result<Metadata> {
         status: failures.last().and_then(Error::status),
         reason: format!("no usable metadata document: {}", reasons.join("; ")),
     })
+}
+
+/// Reads a metadata document of `issuer` kept from an earlier fetch, checked as a fetched
+/// one is.
+pub(crate) fn from_kept(issuer: &str, body: &str) -> Result<Metadata> {
+    let resp = Response {
+        endpoint: format!("{} (kept metadata)", issuer.trim_end_matches('/')),
+        status: 200,
+        content_type: Some("application/json".into()),
+        cache_control: None,
+        body: body.as_bytes().to_vec(),
+        redactor: Default::default(),
+    };
+    let map = validate::json_object(&resp)?;
+    parse(&resp, &map, issuer)
 }
 
 /// Fetches the metadata document at `url` and checks it against `issuer` as [`discover`]

@@ -42,6 +42,7 @@ pub fn response(status: u16, content_type: Option<&str>, body: &[u8]) -> Respons
         endpoint: "https://issuer.test/token".into(),
         status,
         content_type: content_type.map(str::to_owned),
+        cache_control: None,
         body: body.to_vec(),
         redactor: crate::redact::Redactor::new([SECRET]),
     }

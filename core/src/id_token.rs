@@ -112,19 +112,43 @@ pub async fn check_response(
     set: &mut TokenSet,
     signed_in: Option<&str>,
 ) -> Result<Option<String>> {
-    let Some(token) = &set.id_token else {
-        return Ok(None);
+    let jwks = match jwks_url_for(profile, set) {
+        Some(url) => Some(fetch_jwks(http, url).await?),
+        None => None,
     };
-    let (Some(issuer), true, Some(jwks_url)) = (
+    check_response_with(jwks.as_ref(), profile, set, signed_in)
+}
+
+/// The JWKS that [`check_response`] needs for `set`: `None` when the set has no ID token or
+/// the profile gives no way to check one.
+pub(crate) fn jwks_url_for<'a>(profile: &'a Profile, set: &TokenSet) -> Option<&'a Url> {
+    set.id_token.as_ref()?;
+    match (
         &profile.issuer,
         profile.preset.id_token,
         &profile.endpoints.jwks,
-    ) else {
+    ) {
+        (Some(_), true, Some(url)) => Some(url),
+        _ => None,
+    }
+}
+
+/// [`check_response`] with the JWKS from [`jwks_url_for`] already at hand (`None` when that
+/// named none: the unverifiable ID token is dropped).
+pub(crate) fn check_response_with(
+    jwks: Option<&JwkSet>,
+    profile: &Profile,
+    set: &mut TokenSet,
+    signed_in: Option<&str>,
+) -> Result<Option<String>> {
+    let Some(token) = &set.id_token else {
+        return Ok(None);
+    };
+    let (Some(issuer), Some(jwks)) = (&profile.issuer, jwks) else {
         set.id_token = None;
         return Ok(None);
     };
-    let jwks = fetch_jwks(http, jwks_url).await?;
-    let check = IdTokenCheck::new(issuer, &profile.client_id, &jwks);
+    let check = IdTokenCheck::new(issuer, &profile.client_id, jwks);
     let claims = validate(token.expose(), &check)?;
     let sub = claims
         .get("sub")
@@ -150,8 +174,28 @@ pub fn validated_subject(id_token: &str) -> Option<String> {
 /// Fetches a JWKS. Keys this library cannot use (unknown `kty`, encryption-only keys of
 /// exotic types) are skipped; a set with no usable key is an error.
 pub async fn fetch_jwks(http: &HttpClient, url: &Url) -> Result<JwkSet> {
+    fetch_jwks_document(http, url).await.map(|(jwks, _)| jwks)
+}
+
+/// [`fetch_jwks`], with the response it came from (for keeping the document).
+pub(crate) async fn fetch_jwks_document(
+    http: &HttpClient,
+    url: &Url,
+) -> Result<(JwkSet, Response)> {
     let resp = http.send(&Request::get(url.clone())).await?;
-    parse_jwks(&resp)
+    parse_jwks(&resp).map(|jwks| (jwks, resp))
+}
+
+/// Reads a JWKS kept from an earlier fetch of `url`, as a fetched one is read.
+pub(crate) fn jwks_from_kept(url: &Url, body: &str) -> Result<JwkSet> {
+    parse_jwks(&Response {
+        endpoint: format!("{} (kept JWKS)", crate::http::endpoint_name(url)),
+        status: 200,
+        content_type: Some("application/json".into()),
+        cache_control: None,
+        body: body.as_bytes().to_vec(),
+        redactor: Default::default(),
+    })
 }
 
 /// Reads a JWKS response as [`fetch_jwks`] does.

@@ -5,6 +5,7 @@ fn resp(status: u16, body: &str) -> Response {
         endpoint: "http://127.0.0.1/token".into(),
         status,
         content_type: Some("application/json".into()),
+        cache_control: None,
         body: body.as_bytes().to_vec(),
         redactor: crate::redact::Redactor::new(["s3cr3t-value"]),
     }

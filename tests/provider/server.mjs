@@ -1502,7 +1502,8 @@ function strictDiscovery(ctx) {
 }
 
 function strictKeys(ctx) {
-  return sendJson(ctx.res, 200, { keys: [STRICT_JWK] });
+  const cacheable = strictInfo(ctx).words.has('keys-cacheable');
+  return sendJson(ctx.res, 200, { keys: [STRICT_JWK] }, cacheable ? { 'Cache-Control': 'max-age=300' } : {});
 }
 
 async function strictAuthorize(ctx) {
@@ -1604,6 +1605,28 @@ for (const r of [
   ROUTES.push(r);
   ROUTE_NAMES.add(r[0]);
 }
+
+// ---------------------------------------------------------------- plain issuers (discovery only)
+
+// `/plain/{tag}`: an issuer whose metadata names `generic.token` (client credentials with any
+// generic client). Its Cache-Control comes from the tag: `max-age-N`, `no-store`, or none.
+function plainDiscovery(ctx) {
+  const { tag } = ctx.params;
+  const words = tag.split('.');
+  const maxAge = words.find((w) => /^max-age-\d+$/.test(w));
+  const headers = {};
+  if (maxAge) headers['Cache-Control'] = `max-age=${maxAge.slice('max-age-'.length)}`;
+  if (words.includes('no-store')) headers['Cache-Control'] = 'no-store';
+  return sendJson(ctx.res, 200, {
+    issuer: `${BASE}/plain/${tag}`,
+    token_endpoint: `${BASE}/generic/token`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['client_credentials'],
+  }, headers);
+}
+
+ROUTES.push(['plain.discovery', ['GET'], /^\/plain\/(?<tag>[^/]+)\/\.well-known\/openid-configuration$/, plainDiscovery, 'rfc']);
+ROUTE_NAMES.add('plain.discovery');
 
 // ---------------------------------------------------------------- startup
 

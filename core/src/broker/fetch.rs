@@ -84,7 +84,7 @@ impl Inner {
     }
 
     async fn fetch(
-        &self,
+        self: &Arc<Self>,
         state: &ProfileState,
         key: &CacheKey,
         scopes: &[String],
@@ -94,16 +94,13 @@ impl Inner {
         if let Some(failure) = self.failures.get(key, SystemTime::now()) {
             return Err(failure.to_error());
         }
-        let http = self.http();
-        let profile = state.resolved(&http).await?;
+        // The shared tier first: a cached token needs no network, not even discovery.
         let usable = |set: &TokenSet| {
             set.remaining_at(SystemTime::now()) > min_ttl
                 && newer_than.is_none_or(|t| set.issued_at > t)
         };
         let Some(store) = self.shared().await else {
-            let set = self
-                .issue_shared(None, state, &profile, key, scopes)
-                .await?;
+            let set = self.issue_shared(None, state, key, scopes).await?;
             return Ok(self.remember(key, set));
         };
         match store.get(key).await {
@@ -137,9 +134,7 @@ impl Inner {
                     return Err(e);
                 }
             }
-            let set = self
-                .issue_shared(Some(&*store), state, &profile, key, scopes)
-                .await?;
+            let set = self.issue_shared(Some(&*store), state, key, scopes).await?;
             // Only the lease holder writes, and only while its fence is the newest: without the
             // lease a write could replace a newer holder's token.
             if let Some(lease) = &lease {
@@ -168,14 +163,17 @@ impl Inner {
     /// [`Inner::issue`], publishing an outage (in memory and in `store`) for the callers
     /// that come after.
     async fn issue_shared(
-        &self,
+        self: &Arc<Self>,
         store: Option<&dyn SharedStore>,
         state: &ProfileState,
-        profile: &Profile,
         key: &CacheKey,
         scopes: &[String],
     ) -> Result<TokenSet> {
-        let error = match self.issue(state, profile, scopes).await {
+        let issued = match self.resolved(state).await {
+            Ok(profile) => self.issue(state, &profile, scopes).await,
+            Err(e) => Err(e),
+        };
+        let error = match issued {
             Ok(set) => {
                 self.failures.clear(key);
                 return Ok(set);
@@ -336,13 +334,13 @@ impl Inner {
         };
         let subject_name = state.subject_secret_name();
         let signed_in = secrets.get_secret(&subject_name).await?;
-        let subject = crate::id_token::check_response(
-            &http,
-            profile,
-            &mut set,
-            signed_in.as_ref().map(crate::Secret::expose),
-        )
-        .await?;
+        let subject = self
+            .check_id_token(
+                profile,
+                &mut set,
+                signed_in.as_ref().map(crate::Secret::expose),
+            )
+            .await?;
         if let (Some(sub), None) = (subject, &signed_in) {
             secrets.set_secret(&subject_name, &sub.into()).await?;
         }

@@ -225,7 +225,7 @@ impl Broker {
 
     async fn login_profile(&self, profile: &str) -> Result<(Arc<ProfileState>, Arc<Profile>)> {
         let state = self.inner.state(profile)?;
-        let resolved = state.resolved(&self.http()).await?;
+        let resolved = self.inner.resolved(&state).await?;
         Ok((state, resolved))
     }
 

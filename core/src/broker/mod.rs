@@ -1,5 +1,6 @@
 //! The broker: profiles, one HTTP client, one cache, and `token()`.
 
+mod documents;
 mod failures;
 mod fetch;
 mod identity;
@@ -285,7 +286,7 @@ impl Broker {
     /// The resolved profile (endpoints discovered for OIDC issuers).
     pub async fn resolved_profile(&self, profile: &str) -> Result<Arc<crate::profile::Profile>> {
         let state = self.inner.state(profile)?;
-        state.resolved(&self.inner.http()).await
+        self.inner.resolved(&state).await
     }
 }
 

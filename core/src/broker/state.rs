@@ -8,8 +8,6 @@
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::cache::{CacheKey, KeyParts};
-use crate::error::Result;
-use crate::http::HttpClient;
 use crate::profile::{Grant, Profile};
 
 /// A profile as a broker holds it.
@@ -216,22 +214,32 @@ impl ProfileState {
         crate::locks::read(&self.keys).refresh_lease.clone()
     }
 
-    /// The profile with its endpoints discovered (once) when it names an OIDC issuer.
-    pub async fn resolved(&self, http: &HttpClient) -> Result<Arc<Profile>> {
-        // Not `get_or_try_init`: a caller would wait for a discovery in flight, and one in
-        // flight in the parent at a fork never ends in the child. Two first callers may both
-        // discover (fetches of one key already share a flight); the first result is kept.
-        if let Some(profile) = self.resolved.get() {
-            return Ok(profile.clone());
+    /// The profile with its endpoints resolved, once that was done in this process.
+    pub fn known_resolved(&self) -> Option<Arc<Profile>> {
+        self.resolved.get().cloned()
+    }
+
+    /// The issuer whose metadata resolving the profile needs, if it discovers its endpoints.
+    pub fn discovers(&self) -> Option<&str> {
+        match self.base.preset.discovery {
+            true => self.base.issuer.as_deref(),
+            false => None,
         }
-        let mut profile = self.base.clone();
-        if profile.preset.discovery {
-            if let Some(issuer) = profile.issuer.clone() {
-                let metadata = crate::discovery::discover(http, &issuer).await?;
-                crate::discovery::apply(&metadata, &mut profile);
+    }
+
+    /// Resolves the profile's endpoints with `metadata` (`None`: nothing to discover) and keeps
+    /// the result. Not `get_or_try_init`: a caller would wait for a discovery in flight, and
+    /// one in flight in the parent at a fork never ends in the child; two first callers may
+    /// both resolve, and the first result is kept.
+    pub fn resolve_with(&self, metadata: Option<&crate::discovery::Metadata>) -> Arc<Profile> {
+        first_set(&self.resolved, || {
+            let mut profile = self.base.clone();
+            if let Some(metadata) = metadata {
+                crate::discovery::apply(metadata, &mut profile);
             }
-        }
-        Ok(first_set(&self.resolved, || Arc::new(profile)).clone())
+            Arc::new(profile)
+        })
+        .clone()
     }
 }
 

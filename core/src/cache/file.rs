@@ -8,6 +8,7 @@
 //! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
 //! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies;
+//! - `documents/<sha256(name)>.bin`: a sealed public document (provider metadata);
 //! - `generation`: the invalidation generation, replaced after each `remove` and `clear`.
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
@@ -24,6 +25,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
+use super::document::CachedDocument;
+use super::file_document::DOCUMENTS;
 use super::file_lease::{FileLease, failure_name, read_fence};
 use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::unreadable::Unreadable;
@@ -62,7 +65,7 @@ pub struct FileStore {
 }
 
 pub(super) struct Inner {
-    root: PathBuf,
+    pub(super) root: PathBuf,
     pub(super) cipher: CacheCipher,
     unreadable: Unreadable,
 }
@@ -82,7 +85,7 @@ impl FileStore {
     /// Opens the store in `dir` with an explicit cipher.
     pub fn with_cipher(dir: PathBuf, cipher: CacheCipher) -> Result<Self> {
         disk::ensure_private_dir(&dir, false)?;
-        for sub in [TOKENS, SECRETS, LOCKS, FAILURES] {
+        for sub in [TOKENS, SECRETS, LOCKS, FAILURES, DOCUMENTS] {
             disk::ensure_private_dir(&dir.join(sub), true)?;
         }
         let store = Self {
@@ -92,7 +95,7 @@ impl FileStore {
                 unreadable: Unreadable::default(),
             }),
         };
-        for sub in [TOKENS, SECRETS, FAILURES] {
+        for sub in [TOKENS, SECRETS, FAILURES, DOCUMENTS] {
             sweep_orphans(&store.inner.root.join(sub));
         }
         sweep_lapsed_failures(&store.inner.root.join(FAILURES));
@@ -321,6 +324,17 @@ impl SharedStore for FileStore {
         let sealed = record::seal_secret(&self.inner.cipher, &failure_name(digest), &json)?;
         let path = self.inner.failure_path(digest);
         self.blocking(move |_| write_atomic(&path, &sealed)).await
+    }
+
+    async fn document(&self, name: &str) -> Result<Option<CachedDocument>> {
+        let name = name.to_owned();
+        self.blocking(move |inner| inner.document(&name)).await
+    }
+
+    async fn put_document(&self, name: &str, doc: &CachedDocument) -> Result<()> {
+        let (name, doc) = (name.to_owned(), doc.clone());
+        self.blocking(move |inner| inner.put_document(&name, &doc))
+            .await
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {

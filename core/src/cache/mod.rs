@@ -2,8 +2,10 @@
 
 mod crypto;
 mod disk;
+mod document;
 mod failure;
 mod file;
+mod file_document;
 mod file_generation;
 mod file_lease;
 mod helper;
@@ -24,6 +26,7 @@ mod user_key;
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
 pub(crate) use crypto::random_hex;
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
+pub use document::{CachedDocument, DEFAULT_DOCUMENT_TTL, MAX_DOCUMENT_TTL, STALE_SERVE};
 pub use failure::{DEFAULT_FAILURE_HOLD, FailureRecord, MAX_FAILURE_HOLD};
 pub use file::{DIR_ENV, FileStore};
 pub(crate) use helper::parse_secrets;

@@ -31,7 +31,9 @@ use crate::cache::crypto::{self, CacheCipher};
 use crate::cache::record;
 use crate::cache::redis_conn::{RedisConn, RedisTopology};
 use crate::cache::unreadable::Unreadable;
-use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
+use crate::cache::{
+    CacheKey, CachedDocument, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore,
+};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
 use crate::token::TokenSet;
@@ -355,6 +357,41 @@ impl SharedStore for RedisStore {
             .arg(sealed)
             .arg("PX")
             .arg(millis(hold))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.failed("SET", e))
+    }
+
+    async fn document(&self, name: &str) -> Result<Option<CachedDocument>> {
+        let sealed_name = format!("document:{name}");
+        let redis_key = self.key("document", &record::name_digest(&sealed_name));
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .clone()
+            .get(redis_key)
+            .await
+            .map_err(|e| self.failed("GET", e))?;
+        let doc = sealed.and_then(|sealed| {
+            record::open_secret(&self.cipher, &sealed_name, &sealed)
+                .ok()
+                .and_then(|json| CachedDocument::from_json(json.expose()))
+        });
+        Ok(doc.filter(|d| d.is_usable(SystemTime::now())))
+    }
+
+    async fn put_document(&self, name: &str, doc: &CachedDocument) -> Result<()> {
+        let keep = doc.keep_for(SystemTime::now());
+        if keep.is_zero() {
+            return Ok(());
+        }
+        let sealed_name = format!("document:{name}");
+        let json = Secret::new(doc.to_json());
+        let sealed = record::seal_secret(&self.cipher, &sealed_name, &json)?;
+        ::redis::cmd("SET")
+            .arg(self.key("document", &record::name_digest(&sealed_name)))
+            .arg(sealed)
+            .arg("PX")
+            .arg(millis(keep))
             .query_async::<()>(&mut self.conn.clone())
             .await
             .map_err(|e| self.failed("SET", e))

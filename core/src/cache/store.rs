@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 
-use crate::cache::{CacheKey, FailureRecord};
+use crate::cache::{CacheKey, CachedDocument, FailureRecord};
 use crate::error::Result;
 use crate::token::TokenSet;
 
@@ -47,6 +47,19 @@ pub trait SharedStore: Send + Sync + fmt::Debug {
 
     /// Publishes a provider failure for `key` until the record lapses.
     async fn put_failure(&self, _key: &CacheKey, _record: &FailureRecord) -> Result<()> {
+        Ok(())
+    }
+
+    /// The public document (provider metadata) stored under `name` while it is usable.
+    /// Stores that keep none answer `None`, and the broker fetches it.
+    async fn document(&self, _name: &str) -> Result<Option<CachedDocument>> {
+        Ok(None)
+    }
+
+    /// Keeps a public document under `name` for as long as it is usable
+    /// ([`CachedDocument::keep_for`]), sealed like every entry so that only holders of the
+    /// cache key can write one.
+    async fn put_document(&self, _name: &str, _doc: &CachedDocument) -> Result<()> {
         Ok(())
     }
 

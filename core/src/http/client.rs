@@ -224,11 +224,13 @@ impl HttpClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            (response.headers().get(name))
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let cache_control = header(reqwest::header::CACHE_CONTROL);
         let body = read_limited(response, endpoint, status)
             .await
             .map_err(|e| (e, false))?;
@@ -240,6 +242,7 @@ impl HttpClient {
                 endpoint: endpoint.to_owned(),
                 status: status.as_u16(),
                 content_type,
+                cache_control,
                 body,
                 redactor,
             },

@@ -20,6 +20,8 @@ pub struct Response {
     pub status: u16,
     /// The `Content-Type`, if any.
     pub content_type: Option<String>,
+    /// The `Cache-Control`, if any (how long a public document may be kept).
+    pub cache_control: Option<String>,
     /// The body.
     pub body: Vec<u8>,
     /// Every secret the request carried and every token the body carries: whatever quotes
@@ -33,6 +35,7 @@ impl fmt::Debug for Response {
             .field("endpoint", &self.endpoint)
             .field("status", &self.status)
             .field("content_type", &self.content_type)
+            .field("cache_control", &self.cache_control)
             .field("body_bytes", &self.body.len())
             .finish()
     }

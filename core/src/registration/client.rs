@@ -177,6 +177,7 @@ mod tests {
             endpoint: "https://as.example/reg".into(),
             status: 201,
             content_type: Some("application/json".into()),
+            cache_control: None,
             body: serde_json::to_vec(&body).unwrap(),
             redactor: Default::default(),
         }

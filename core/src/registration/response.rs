@@ -106,6 +106,7 @@ mod tests {
             endpoint: "https://as.example/reg".into(),
             status,
             content_type: Some("application/json".into()),
+            cache_control: None,
             body: body.as_bytes().to_vec(),
             redactor: crate::redact::Redactor::new(["leaked-token-value"]),
         }
