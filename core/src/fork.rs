@@ -3,9 +3,10 @@
 //! A lock held by another thread at the instant of `fork()` stays locked forever in the
 //! child, where that thread does not exist. A `pthread_atfork` handler therefore takes every
 //! core lock just before a fork, in the order the code nests them (each broker's flights,
-//! memory tier and HTTP slot; the runtime slot last), and releases them right after it, in
-//! the parent and in the child. The child then starts its own runtime and HTTP pool, and never
-//! joins a fetch the parent had in flight (flights are tagged with their pid).
+//! memory tier and store slot; then the HTTP transports; the runtime slot last), and releases
+//! them right after it, in the parent and in the child. The child then starts its own runtime
+//! and HTTP pools, and never joins a fetch the parent had in flight (flights are tagged with
+//! their pid).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, Once, Weak};
@@ -59,6 +60,7 @@ extern "C" fn prepare() {
         let held: Vec<Box<dyn Held>> = unsafe { std::mem::transmute(held) };
         guards.extend(held);
     }
+    guards.push(Box::new(crate::http::lock_for_fork()));
     guards.push(Box::new(crate::runtime::lock_for_fork()));
     guards.push(Box::new(registry));
     HELD.with(|h| {

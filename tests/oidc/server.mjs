@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Conformance peer for tokenbroker: panva's oidc-provider on 127.0.0.1.
 //
-//   node tests/oidc/server.mjs [--port N] [--keys-dir DIR] [--exit-on-stdin-close] [--verbose]
+//   node tests/oidc/server.mjs [--port N] [--keys-dir DIR] [--tls] [--exit-on-stdin-close] [--verbose]
 //
 // Prints exactly one line on stdout once listening:
 //   {"issuer":"http://127.0.0.1:PORT","keys_dir":"/tmp/..."}
+// With --tls it serves HTTPS with a certificate for 127.0.0.1 issued by a test CA made in
+// keys_dir; the issuer is https://127.0.0.1:PORT and the line adds "ca_file" (the CA's PEM).
 // Environment: OIDC_AT_TTL (access token seconds, default 300),
 //              OIDC_DEVICE_INTERVAL (device flow poll interval, default 1).
 // See README.md beside this file.
 
 import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +27,7 @@ function fatal(msg) {
   process.exit(2);
 }
 
-const opts = { port: 0, keysDir: null, exitOnStdinClose: false, verbose: false };
+const opts = { port: 0, keysDir: null, tls: false, exitOnStdinClose: false, verbose: false };
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
@@ -32,10 +35,11 @@ const opts = { port: 0, keysDir: null, exitOnStdinClose: false, verbose: false }
     const next = () => (i + 1 < argv.length ? argv[++i] : fatal(`missing value for ${a}`));
     if (a === '--port') opts.port = Number(next());
     else if (a === '--keys-dir') opts.keysDir = next();
+    else if (a === '--tls') opts.tls = true;
     else if (a === '--exit-on-stdin-close') opts.exitOnStdinClose = true;
     else if (a === '--verbose' || a === '-v') opts.verbose = true;
     else if (a === '--help' || a === '-h') {
-      process.stderr.write('usage: node server.mjs [--port N] [--keys-dir DIR] [--exit-on-stdin-close] [--verbose]\n');
+      process.stderr.write('usage: node server.mjs [--port N] [--keys-dir DIR] [--tls] [--exit-on-stdin-close] [--verbose]\n');
       process.exit(0);
     } else fatal(`unknown argument: ${a}`);
   }
@@ -218,14 +222,37 @@ function configuration() {
 
 // ------------------------------------------------------------------ server
 
+// --tls: a test CA (EC P-256) and a server certificate for 127.0.0.1 it issued, made with
+// openssl in keys_dir and reused if already there.
+function tlsFiles() {
+  const f = (name) => path.join(keysDir, name);
+  const files = { ca: f('tls-ca.pem'), key: f('tls-server-key.pem'), cert: f('tls-server-cert.pem') };
+  if (fs.existsSync(files.ca) && fs.existsSync(files.key) && fs.existsSync(files.cert)) return files;
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30'];
+  const run = (args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    run(['req', '-x509', ...ec, '-subj', '/CN=tokenbroker test CA', '-keyout', f('tls-ca-key.pem'), '-out', files.ca,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+    run(['req', '-x509', ...ec, '-subj', '/CN=127.0.0.1', '-CA', files.ca, '-CAkey', f('tls-ca-key.pem'),
+      '-keyout', files.key, '-out', files.cert, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth']);
+  } catch (e) {
+    fatal(`openssl failed to create the TLS certificates: ${e.stderr?.toString() || e.message}`);
+  }
+  return files;
+}
+const tls = opts.tls ? tlsFiles() : null;
+
 let handler = (_req, res) => { res.statusCode = 503; res.end(); };
-const server = http.createServer((req, res) => handler(req, res));
+const server = tls
+  ? https.createServer({ key: fs.readFileSync(tls.key), cert: fs.readFileSync(tls.cert) }, (req, res) => handler(req, res))
+  : http.createServer((req, res) => handler(req, res));
 
 await new Promise((resolve, reject) => {
   server.once('error', reject);
   server.listen(opts.port, '127.0.0.1', resolve);
 });
-const issuer = `http://127.0.0.1:${server.address().port}`;
+const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, configuration());
 
@@ -264,4 +291,4 @@ if (opts.exitOnStdinClose) {
   process.stdin.resume();
 }
 
-process.stdout.write(`${JSON.stringify({ issuer, keys_dir: keysDir })}\n`);
+process.stdout.write(`${JSON.stringify({ issuer, keys_dir: keysDir, ...(tls ? { ca_file: tls.ca } : {}) })}\n`);

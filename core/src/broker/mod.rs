@@ -62,7 +62,8 @@ pub(crate) struct Inner {
     stores: std::sync::Mutex<Option<(u32, Arc<Stores>)>>,
     app_secrets: Option<Arc<dyn SecretStore>>,
     flights: Mutex<HashMap<CacheKey, (u32, Flight)>>,
-    http: Mutex<(u32, HttpClient)>,
+    /// Settings only: the connection pool is built on the first request (see `http`).
+    http: HttpClient,
     counters: Counters,
     /// Provider failures shared by every caller of a key until they lapse.
     failures: failures::Failures,
@@ -111,7 +112,7 @@ impl Broker {
                 stores: std::sync::Mutex::new(None),
                 app_secrets,
                 flights: Mutex::new(HashMap::new()),
-                http: Mutex::new((std::process::id(), http)),
+                http,
                 counters: Counters::default(),
                 failures: failures::Failures::default(),
                 invalidation: crate::cache::invalidation::Invalidation::new(shared),
@@ -278,7 +279,7 @@ impl Broker {
         self.inner.secret_store().await
     }
 
-    /// The HTTP client (rebuilt after a fork).
+    /// The HTTP client (its connection pool is the process's, rebuilt after a fork).
     pub fn http(&self) -> HttpClient {
         self.inner.http()
     }
@@ -332,7 +333,6 @@ impl crate::fork::ForkLocks for Inner {
             .collect();
         held.push(Box::new(crate::locks::lock(&self.flights)));
         held.push(Box::new(self.memory.lock_for_fork()));
-        held.push(Box::new(crate::locks::lock(&self.http)));
         held.push(Box::new(crate::locks::lock(&self.stores)));
         held.push(Box::new(self.failures.lock_for_fork()));
         held
@@ -395,17 +395,7 @@ impl Inner {
     }
 
     fn http(&self) -> HttpClient {
-        let mut slot = crate::locks::lock(&self.http);
-        let pid = std::process::id();
-        if slot.0 != pid {
-            // Pooled connections belong to the parent's runtime; start a fresh pool.
-            if let Ok(http) = new_http(&self.config) {
-                // Dropping the parent's client could take its pool's lock, which a parent
-                // thread may have held at the fork: leak it instead.
-                std::mem::forget(std::mem::replace(&mut *slot, (pid, http)));
-            }
-        }
-        slot.1.clone()
+        self.http.clone()
     }
 
     /// The stores, opened on first use in this process. A forked child opens its own: the

@@ -10,18 +10,19 @@ use super::endpoint::{endpoint_name, is_loopback};
 use super::request::{Body, Request};
 use super::response::{Response, read_limited};
 use super::retry::{Next, Retry, Wanted, next, parse_retry_after, retry_wait};
+use super::transport::{Clients, Transport, TransportKey};
 use crate::config::HttpConfig;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::regular_file;
 
-/// The pooled HTTP client every flow of a broker shares.
+/// The HTTP client every flow of a broker uses: the per-call policy (timeouts, deadline,
+/// retries) over a [`Transport`] shared by every client with the same transport settings.
+///
+/// Building one does no I/O: the connection pool, the extra CA files and the system's roots
+/// are loaded on the first request (see `transport`).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    /// For every host but loopback: honours the proxy environment variables.
-    client: reqwest::Client,
-    /// For loopback hosts: never through a proxy, so local traffic stays local.
-    direct: reqwest::Client,
+    transport: Transport,
     /// Longest time one attempt may take.
     timeout: Duration,
     /// Longest time one call may take, attempts and waits included.
@@ -31,7 +32,9 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client from `[http]` settings (plus a profile's extra CA files).
+    /// A client for `[http]` settings (plus a profile's extra CA files). Checks the numbers;
+    /// the CA files are read on the first request, which reports a file that cannot be read
+    /// or is not PEM as a config error naming `ca_file`.
     pub fn new(config: &HttpConfig, extra_ca_files: &[std::path::PathBuf]) -> Result<Self> {
         Self::with_proxy(config, extra_ca_files, None)
     }
@@ -49,40 +52,23 @@ impl HttpClient {
             limits::seconds_arg("[http], key 'connect_timeout'", config.connect_timeout_secs)?;
         let max_wait =
             limits::seconds_arg("[http], key 'max_retry_wait'", config.max_retry_wait_secs)?;
-        let mut certs = Vec::new();
-        for path in config.ca_file.iter().chain(extra_ca_files) {
-            let pem = regular_file::read_bytes(path).map_err(|e| {
-                Error::config("ca_file", format!("cannot read {}: {e}", path.display()))
-            })?;
-            certs.push(reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::config(
-                    "ca_file",
-                    format!("{} is not a PEM certificate: {e}", path.display()),
-                )
-            })?);
-        }
-        let build = |proxy: Option<Option<reqwest::Proxy>>| {
-            let mut builder = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .connect_timeout(connect_timeout)
-                .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")));
-            builder = match proxy {
-                // Loopback: no proxy at all.
-                None => builder.no_proxy(),
-                // Everything else: the system's proxies, or the injected one.
-                Some(None) => builder,
-                Some(Some(p)) => builder.proxy(p),
-            };
-            for cert in &certs {
-                builder = builder.add_root_certificate(cert.clone());
-            }
-            builder
-                .build()
-                .map_err(|e| Error::config("http", format!("cannot build HTTP client: {e}")))
+        let mut ca_files: Vec<_> = config
+            .ca_file
+            .iter()
+            .chain(extra_ca_files)
+            .cloned()
+            .collect();
+        ca_files.sort();
+        ca_files.dedup();
+        let key = TransportKey {
+            connect_timeout,
+            ca_files,
         };
         Ok(Self {
-            client: build(Some(proxy))?,
-            direct: build(None)?,
+            transport: match proxy {
+                None => Transport::shared(key),
+                Some(proxy) => Transport::with_proxy(key, proxy),
+            },
             timeout,
             deadline,
             max_retries: config.max_retries,
@@ -90,14 +76,36 @@ impl HttpClient {
         })
     }
 
-    /// Sends `request`, retrying as its [`Retry`] policy allows, and reads the body, all
+    /// Sends `request` (see [`HttpClient::send_here`]) on the process's runtime
+    /// ([`crate::runtime`]), where the shared connection pools live: a pooled connection is
+    /// served by a task of the runtime that opened it, so every request of the process runs
+    /// on the same one. Dropping the returned future cancels the request.
+    pub async fn send(&self, request: &Request) -> Result<Response> {
+        let endpoint = endpoint_name(&request.url);
+        let (this, request) = (self.clone(), request.clone());
+        let task = crate::runtime::handle()
+            .spawn(async move { this.send_here(&request).await }.in_current_span());
+        let mut task = AbortOnDrop(task);
+        match (&mut task.0).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Error::Transport {
+                endpoint,
+                reason: "the request was cancelled (the runtime is shutting down)".into(),
+            }),
+        }
+    }
+
+    /// Sends `request` on the current runtime, retrying as its [`Retry`] policy allows, and
+    /// reads the body, all
     /// within the deadline: each attempt gets the per-attempt timeout or what is left of the
     /// deadline, whichever is shorter, and no retry starts that the deadline would cut off.
     ///
     /// Any status is returned as a [`Response`]; only transport failures, timeouts, oversized
     /// bodies and a `Retry-After` beyond what the call may wait ([`Error::RateLimited`]) are
     /// errors here. Interpreting the status is `validate`'s job.
-    pub async fn send(&self, request: &Request) -> Result<Response> {
+    async fn send_here(&self, request: &Request) -> Result<Response> {
+        let clients = self.transport.clients()?;
         let endpoint = endpoint_name(&request.url);
         let deadline = tokio::time::Instant::now() + self.deadline;
         let mut attempt = 0u32;
@@ -105,7 +113,9 @@ impl HttpClient {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let limit = self.timeout.min(left);
             let span = tracing::debug_span!("http", method = %request.method, endpoint = %endpoint, attempt);
-            let once = self.send_once(request, &endpoint).instrument(span);
+            let once = self
+                .send_once(&clients, request, &endpoint)
+                .instrument(span);
             let outcome = tokio::time::timeout(limit, once).await.unwrap_or_else(|_| {
                 // Connecting, sending or reading the body took too long.
                 let after = if limit < self.timeout {
@@ -154,13 +164,14 @@ impl HttpClient {
 
     async fn send_once(
         &self,
+        clients: &Clients,
         request: &Request,
         endpoint: &str,
     ) -> std::result::Result<(Response, Option<Duration>), (Error, bool)> {
         let client = if is_loopback(&request.url) {
-            &self.direct
+            &clients.direct
         } else {
-            &self.client
+            &clients.proxied
         };
         let mut builder = client.request(request.method.clone(), request.url.clone());
         let mut headers = HeaderMap::new();
@@ -268,6 +279,15 @@ impl HttpClient {
             endpoint: endpoint.to_owned(),
             reason: reason.replace(e.url().map(Url::as_str).unwrap_or("\u{0}"), endpoint),
         }
+    }
+}
+
+/// Aborts the task when dropped (the caller stopped waiting for the request).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

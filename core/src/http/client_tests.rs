@@ -70,3 +70,64 @@ async fn loopback_never_goes_through_a_proxy_other_hosts_do() {
     assert_eq!(resp.status, 502);
     assert_eq!(proxy_hits.load(Ordering::SeqCst), 1);
 }
+
+/// A CA certificate (EC P-256, valid until 2126; its key was thrown away): a valid `ca_file`.
+const UNIT_TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBrTCCAVOgAwIBAgIUFn6xZMUshDhJpiqYEfI4KSac6yswCgYIKoZIzj0EAwIw
+IzEhMB8GA1UEAwwYdG9rZW5icm9rZXIgdW5pdC10ZXN0IENBMCAXDTI2MTIwMzA2
+NDg1NVoYDzIxMjYxMTA5MDY0ODU1WjAjMSEwHwYDVQQDDBh0b2tlbmJyb2tlciB1
+bml0LXRlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARxVTJ7yzy/gzY5
+mNOKsLOMbYYMtjIydvPywRqRJ566NcwTKGRQOXTcgRnQZz1j3ACKbZzHaFRjoj5E
+4c9kxly2o2MwYTAdBgNVHQ4EFgQUgYD5RvnqktS/taQ9iORQOyIn5ecwHwYDVR0j
+BBgwFoAUgYD5RvnqktS/taQ9iORQOyIn5ecwDwYDVR0TAQH/BAUwAwEB/zAOBgNV
+HQ8BAf8EBAMCAgQwCgYIKoZIzj0EAwIDSAAwRQIgIXJEPtyzGhfBiGigrgs6AVJQ
+RRDHwzaM2SAs8+bpcPYCIQCqi8e6tQFJUiVr9aphL1HuvKvkNP3oTgyE3FJ5gZkX
+gQ==
+-----END CERTIFICATE-----
+";
+
+#[tokio::test]
+async fn clients_with_the_same_settings_share_one_pool_built_on_the_first_request() {
+    let dir = std::env::temp_dir().join(format!("tb-http-shared-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    let _ = std::fs::remove_file(&ca);
+    let config = HttpConfig {
+        max_retries: 0,
+        ca_file: Some(ca.clone()),
+        ..HttpConfig::default()
+    };
+    // The CA file does not exist yet: building clients reads nothing.
+    let a = HttpClient::new(&config, &[]).unwrap();
+    let b = HttpClient::new(&config, std::slice::from_ref(&ca)).unwrap();
+    assert_eq!(a.transport, b.transport, "same settings, same transport");
+    let other = HttpConfig {
+        connect_timeout_secs: 9.5,
+        ..config.clone()
+    };
+    assert_ne!(a.transport, HttpClient::new(&other, &[]).unwrap().transport);
+    assert_eq!(a.transport.builds(), 0, "built before any request");
+
+    let (port, hits) =
+        listener("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}").await;
+    let url = Url::parse(&format!("http://127.0.0.1:{port}/token")).unwrap();
+    // The first request reads the file: a missing or broken one is a config error naming it.
+    let err = a.send(&Request::get(url.clone())).await.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("ca_file") && err.to_string().contains("cannot read"));
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let err = a.send(&Request::get(url.clone())).await.unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("ca_file"), "{err}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // Fixed without a restart; then both clients use the pool built once.
+    std::fs::write(&ca, UNIT_TEST_CA).unwrap();
+    assert_eq!(
+        a.send(&Request::get(url.clone())).await.unwrap().status,
+        200
+    );
+    assert_eq!(b.send(&Request::get(url)).await.unwrap().status, 200);
+    assert_eq!(a.transport.builds(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

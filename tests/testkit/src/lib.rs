@@ -105,6 +105,17 @@ pub fn oidc() -> &'static Server {
     })
 }
 
+/// panva's oidc-provider serving HTTPS (`tests/oidc/server.mjs --tls`), shared by a test
+/// binary: its `issuer` is `https://127.0.0.1:PORT` and `ca_file` is the PEM of the test CA
+/// that issued its certificate.
+pub fn oidc_tls() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        setup_oidc();
+        start_script("tests/oidc/server.mjs", &["--tls", "--exit-on-stdin-close"])
+    })
+}
+
 /// The issuer URL of oidc-provider.
 pub fn issuer() -> String {
     oidc().get("issuer")
