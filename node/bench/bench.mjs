@@ -21,6 +21,7 @@
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -154,18 +155,26 @@ function bareFetch(c) {
 
 // ------------------------------------------------------------------ measurements
 
+// Wall time per call, and CPU time per call (user + system, all threads of this process):
+// on a loaded machine the wall time grows with the time spent waiting for a core, the CPU
+// time much less.
+const cpuNs = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) * 1000
+}
+
 async function perCallAsync(fn, n) {
   for (let i = 0; i < Math.min(1000, n); i++) await fn()
-  const t0 = process.hrtime.bigint()
+  const [t0, c0] = [process.hrtime.bigint(), cpuNs()]
   for (let i = 0; i < n; i++) await fn()
-  return Number(process.hrtime.bigint() - t0) / n
+  return { wall: Number(process.hrtime.bigint() - t0) / n, cpu: (cpuNs() - c0) / n }
 }
 
 function perCallSync(fn, n) {
   for (let i = 0; i < 1000; i++) fn()
-  const t0 = process.hrtime.bigint()
+  const [t0, c0] = [process.hrtime.bigint(), cpuNs()]
   for (let i = 0; i < n; i++) fn()
-  return Number(process.hrtime.bigint() - t0) / n
+  return { wall: Number(process.hrtime.bigint() - t0) / n, cpu: (cpuNs() - c0) / n }
 }
 
 async function cold(fn, n) {
@@ -197,6 +206,7 @@ const libs = [
 ]
 
 const fmtNs = (ns) => (ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`)
+const fmtCall = (t) => `${fmtNs(t.wall)} (cpu ${fmtNs(t.cpu)})`
 const rows = []
 for (const [name, make] of libs) {
   const c = await newClient(name.replace(/\W+/g, '-'))
@@ -222,12 +232,12 @@ for (const [name, make] of libs) {
   process.stderr.write(`${name}: done\n`)
 }
 
-console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}; provider ${base}; warm: sequential awaited calls after the first; cold: ${COLD} sequential forced token requests; herd: ${HERD} concurrent calls on a cold cache.\n`)
+console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}; provider ${base}; warm: sequential awaited calls after the first, wall time (and CPU time) per call; load average ${loadavg().map((l) => l.toFixed(2)).join(', ')}; cold: ${COLD} sequential forced token requests; herd: ${HERD} concurrent calls on a cold cache.\n`)
 console.log('| library | warm `await token()` per call | warm sync `cachedToken()` | cold fetch mean / p50 / p99 | herd: provider requests (failed calls) |')
 console.log('|---|---|---|---|---|')
 for (const r of rows) {
-  const warm = r.warm === undefined ? '–' : fmtNs(r.warm) + (r.warmNativeAsync ? ` (native async path: ${fmtNs(r.warmNativeAsync)})` : '')
-  const cached = r.cached === undefined ? '–' : fmtNs(r.cached)
+  const warm = r.warm === undefined ? '–' : fmtCall(r.warm) + (r.warmNativeAsync ? ` (native async path: ${fmtNs(r.warmNativeAsync.wall)})` : '')
+  const cached = r.cached === undefined ? '–' : fmtCall(r.cached)
   const c = `${r.cold.mean.toFixed(2)} / ${r.cold.p50.toFixed(2)} / ${r.cold.p99.toFixed(2)} ms`
   console.log(`| ${r.name} | ${warm} | ${cached} | ${c} | ${r.herd.requests} (${r.herd.failed}) |`)
 }

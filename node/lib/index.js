@@ -182,6 +182,21 @@ class Broker {
 
   /** A valid access token: from memory (synchronously checked first), the shared tier, or the provider. */
   token(profile, options) {
+    if (options === undefined) {
+      // The warm path: no options to read, one core lookup, a promise made once per token.
+      const warm = this.#warm.get(profile)
+      if (warm !== undefined) {
+        let data = null
+        try {
+          data = warm.cachedToken()
+        } catch {
+          // Let the core's token() report it.
+        }
+        if (data === true) return warm.resolved
+        if (data !== null) return this.#converted(warm, data).resolved
+        return this.#native.token(profile).then(wrapToken, rethrow)
+      }
+    }
     const scopes = scopesOf(options)
     const minTtl = options?.minTtl
     const force = options?.forceRefresh === true
@@ -199,6 +214,13 @@ class Broker {
 
   /** The token held in memory, or `null`. Synchronous; never does I/O. */
   cachedToken(profile, options) {
+    if (options === undefined) {
+      const warm = this.#warm.get(profile)
+      if (warm !== undefined) {
+        const data = warm.cachedToken()
+        return data === true ? warm.token : data === null ? null : this.#converted(warm, data).token
+      }
+    }
     try {
       return this.#cached(profile, scopesOf(options), options?.minTtl)
     } catch (err) {
@@ -206,32 +228,42 @@ class Broker {
     }
   }
 
-  // The core decides which token is valid; this only avoids converting the same token twice.
-  // The native side answers `true` while the cached token is the one converted last time for
-  // these options (ids are never reused), so the token crosses the boundary once.
-  #converted = new Map()
-  #profiles = new Map()
+  // The core decides which token is valid, on every call; this only avoids converting the
+  // same token twice. The native side answers `true` while the cached token is the one it
+  // handed out last for this profile and options (ids are never reused), so a token crosses
+  // the boundary once.
+  //
+  // Per profile, for calls without options: the native warm-path function, the token it
+  // handed out last and an already-resolved promise of that token (a fulfilled promise never
+  // changes, so every caller may await the same one).
+  #warm = new Map()
+  // Per profile and options, for calls with options: the last token converted.
+  #others = new Map()
+
+  #converted(warm, data) {
+    const token = new AccessToken(data)
+    warm.token = token
+    warm.resolved = Promise.resolve(token)
+    return warm
+  }
+
   #cached(profile, scopes, minTtl) {
-    const plain = scopes === undefined && minTtl === undefined
-    const key = plain
-      ? profile
-      : `${profile}\u0000${scopes === undefined ? '\u0001' : scopes.join(' ')}\u0000${minTtl ?? ''}`
-    const last = this.#converted.get(key)
-    let data
-    if (plain) {
-      let handle = this.#profiles.get(profile)
-      if (handle === undefined) {
-        handle = this.#native.profile(profile)
-        this.#profiles.set(profile, handle)
+    if (scopes === undefined && minTtl === undefined) {
+      let warm = this.#warm.get(profile)
+      if (warm === undefined) {
+        warm = { cachedToken: this.#native.warm(profile), token: null, resolved: null }
+        this.#warm.set(profile, warm)
       }
-      data = handle.cachedTokenUnless(last?.id)
-    } else {
-      data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
+      const data = warm.cachedToken()
+      return data === true ? warm.token : data === null ? null : this.#converted(warm, data).token
     }
+    const key = `${profile}\u0000${scopes === undefined ? '\u0001' : scopes.join(' ')}\u0000${minTtl ?? ''}`
+    const last = this.#others.get(key)
+    const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
     if (data === true) return last.token
     if (data === null) return null
     const token = new AccessToken(data)
-    this.#converted.set(key, { id: data[4], token })
+    this.#others.set(key, { id: data[4], token })
     return token
   }
 

@@ -15,7 +15,9 @@ use serde_json::{Value, json};
 use tokenbroker::broker::{LoginOptions, PendingLogin as CorePendingLogin};
 use tokenbroker::flow::device::DeviceAuthorization;
 use tokenbroker::registration::{ClientMetadata, RegisteredClient};
-use tokenbroker::{AccessToken, Broker, Config, Error, ProfileHandle, Secret, TokenOptions};
+use tokenbroker::{AccessToken, Broker, Config, Error, Secret, TokenOptions};
+
+mod warm;
 
 /// Prefix of every error message this binding produces; the JS layer parses what follows.
 const ERROR_PREFIX: &str = "TOKENBROKER_ERROR ";
@@ -273,11 +275,14 @@ impl NativeBroker {
         Ok(token.map(|t| known(t, known_id)))
     }
 
-    /// A handle on `profile`, looked up once, for the warm path.
-    #[napi]
-    pub fn profile(&self, profile: String) -> napi::Result<NativeProfile> {
+    /// The warm path of `profile` (its own scopes, no `minTtl`): a function that answers
+    /// `true` while the cached token is the one it returned last, else that token or null.
+    #[napi(
+        ts_return_type = "() => true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn warm(&self, profile: String) -> napi::Result<warm::WarmFn> {
         let handle = self.inner.profile_handle(&profile).map_err(to_napi)?;
-        Ok(NativeProfile { handle })
+        Ok(warm::WarmFn(handle))
     }
 
     /// The broker's counters as a plain object.
@@ -517,25 +522,6 @@ impl PendingLogin {
     #[napi(getter)]
     pub fn profile(&self) -> String {
         self.inner.profile().to_owned()
-    }
-}
-
-/// One profile of a broker, looked up once: the warm path passes no strings.
-#[napi]
-pub struct NativeProfile {
-    handle: ProfileHandle,
-}
-
-#[napi]
-impl NativeProfile {
-    /// `cachedTokenUnless` for the profile's own scopes and no `minTtl`.
-    #[napi(
-        ts_return_type = "true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
-    )]
-    pub fn cached_token_unless(&self, known_id: Option<f64>) -> Option<Either<bool, TokenData>> {
-        self.handle
-            .cached_token(std::time::Duration::ZERO)
-            .map(|t| known(t, known_id))
     }
 }
 
