@@ -83,7 +83,10 @@ pub(crate) async fn discover_document(
     for url in metadata_urls(&issuer_url) {
         match fetch_document(http, &url).await {
             Ok((resp, map)) => return parse(&resp, &map, issuer).map(|m| (m, resp)),
-            Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => return Err(e),
+            // Not a missing document: the next location would fail the same way.
+            Err(e @ (Error::Transport { .. } | Error::Timeout { .. } | Error::Config { .. })) => {
+                return Err(e);
+            }
             Err(e) => failures.push(e),
         }
     }

@@ -47,12 +47,13 @@ async fn a_ca_file_is_read_on_the_first_request_not_when_the_broker_is_built() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.to_string().contains("ca_file"), "{err}");
-    // Discovery reports it too (inside its "no usable metadata document").
+    // Discovery reports it as it is: a config error (never shared as a provider outage).
     let discovered = Broker::new(config(Some(&ca), true)).unwrap();
     let err = discovered
         .token("p", &TokenOptions::default())
         .await
         .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
     assert!(err.to_string().contains("config error in ca_file"), "{err}");
 
     std::fs::write(
