@@ -238,25 +238,28 @@ def first_call(argv: list[str], env: dict[str, str], cwd: Path | None = None) ->
 
 def main() -> None:
     load = os.getloadavg()
-    results = {
-        "load_before": load,
-        "runs": RUNS,
-        "warmup": WARMUP,
-        "cli": cli_rows(),
-        "python": python_rows(),
-        "node": node_rows(),
-        "python_first": first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
-        "node_first": first_call(["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"),
-        "load_after": os.getloadavg(),
+    groups = {
+        "cli": cli_rows,
+        "python": python_rows,
+        "node": node_rows,
+        "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
+        "node_first": lambda: first_call(
+            ["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"
+        ),
     }
+    chosen = os.environ.get("BENCH_COLD_GROUPS", ",".join(groups)).split(",")
+    results: dict[str, object] = {"load_before": load, "runs": RUNS, "warmup": WARMUP}
+    for name in chosen:
+        results[name] = groups[name]()
+    results["load_after"] = os.getloadavg()
     (LOCAL / "results.json").write_text(json.dumps(results, indent=2))
     print(f"load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, "
           f"after {results['load_after'][0]:.2f}; {RUNS} runs after {WARMUP} warm-up")
-    for group in ("cli", "python", "node"):
+    for group in [g for g in ("cli", "python", "node") if g in results]:
         print(f"\n{group}: new process, token cached\n| command | median | p90 | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|")
         for r in results[group]:
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
-    for group in ("python_first", "node_first"):
+    for group in [g for g in ("python_first", "node_first") if g in results]:
         print(f"\n{group}: first call on a new client (discovery + token)\n| library | median | p90 | CPU of the process (mean) | requests / calls |\n|---|---|---|---|---|")
         for r in results[group]:
             print(f"| {r['label']} | {r['median_ms']:.2f} ms | {r['p90_ms']:.2f} ms | {r['cpu_ms']:.2f} ms | {r['requests']} / {r['calls']} |")
