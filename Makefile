@@ -8,7 +8,7 @@ export PROPTEST_CASES ?= 256
 # Seconds each fuzz target runs in `make fuzz`.
 FUZZ_SECS ?= 60
 
-.PHONY: demo test setup system-deps lint test-rust test-keyring test-python test-node test-uniffi bench-rust bench-herd bench-fleet fuzz
+.PHONY: demo test setup system-deps lint test-rust test-keyring test-python test-node test-uniffi bench-rust bench-herd bench-fleet bench-cold fuzz
 
 demo: tests/oidc/node_modules
 	cargo build -q -p tokenbroker-cli
@@ -76,6 +76,11 @@ bench-herd: tests/oidc/node_modules
 # process (docs/benchmarks.md, "Fleets on Redis").
 bench-fleet: system-deps
 	cargo run -q --release -p tokenbroker --example fleet
+
+# Cold start: a new process with a cached token (CLI, Python, Node vs their peers and the bare
+# start-up floors) and the first call of a new client (docs/benchmarks.md, "Cold start").
+bench-cold:
+	bench/cold/run.sh
 
 # Coverage-guided fuzzing of every parser (fuzz/, cargo-fuzz): FUZZ_SECS per target; prints
 # runs and crashes per target (docs/security.md, "Fuzzing").

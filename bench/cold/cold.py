@@ -1,0 +1,270 @@
+"""Cold-start benchmark driver (stdlib only; bench/cold/run.sh builds, installs and calls it).
+
+1. A new process with the token already in the shared (file) cache, `issuer` profile: the
+   CLI, Python and Node packages against their peers and the bare start-up floors, through
+   hyperfine (median and p90 of BENCH_COLD_RUNS runs), with the requests the test provider
+   counted during each command's runs.
+2. The first call of a new client object in one process (discovery + token request):
+   bench/cold/first_call.py and bench/cold/first_call.mjs.
+
+Environment (set by run.sh): TB_TEST_PROVIDER (the test provider's URL), TB_BIN (release
+`tokenbroker`), TB_PY (the interpreter of python/.venv), TB_NODE_PKG (the node/ package dir),
+BENCH_COLD_LOCAL (bench/cold-local), BENCH_COLD_RUNS (default 30).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROVIDER = os.environ["TB_TEST_PROVIDER"].rstrip("/")
+TB_BIN = os.environ["TB_BIN"]
+TB_PY = os.environ["TB_PY"]
+NODE_PKG = os.environ["TB_NODE_PKG"]
+LOCAL = Path(os.environ["BENCH_COLD_LOCAL"])
+RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
+WARMUP = 3
+SCOPE = "read"
+
+
+def admin(path: str, body: object = None) -> object:
+    req = urllib.request.Request(
+        f"{PROVIDER}/_admin/{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="GET" if body is None else "POST",
+    )
+    with urllib.request.urlopen(req) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def total_requests() -> int:
+    stats = admin("stats")
+    assert isinstance(stats, dict)
+    return sum(stats["requests"].values())
+
+
+def new_client(prefix: str) -> tuple[str, str]:
+    n = secrets.token_hex(6)
+    cid, secret = f"{prefix}-{n}", f"secret-{n}"
+    admin("clients", {"client_id": cid, "client_secret": secret})
+    return cid, secret
+
+
+def issuer(words: str) -> str:
+    return f"{PROVIDER}/plain/{words}.t{secrets.token_hex(4)}"
+
+
+WORK = Path(tempfile.mkdtemp(prefix="tb-cold-bench-"))
+os.chmod(WORK, 0o700)
+CACHE_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+PY_ENV = {"PYTHONPATH": str(LOCAL / "python"), "PYTHONDONTWRITEBYTECODE": "1"}
+BASE_ENV = {
+    k: v for k, v in os.environ.items() if not k.startswith("TOKENBROKER_") and not k.startswith("PYTHON")
+}
+
+
+def tb_config(name: str, iss: str, cid: str, secret: str) -> Path:
+    """A config file with a private file cache and one `issuer` profile `p`."""
+    d = WORK / name
+    d.mkdir()
+    cfg = d / "config.toml"
+    cfg.write_text(
+        f'[cache]\nstore = "file"\npath = "{d / "cache"}"\n\n'
+        f'[profiles.p]\nprovider = "oidc"\ngrant = "client_credentials"\nissuer = "{iss}"\n'
+        f'client_id = "{cid}"\nclient_secret = "{secret}"\nscopes = ["{SCOPE}"]\n'
+    )
+    cfg.chmod(0o600)
+    return cfg
+
+
+def hyperfine(cmds: list[tuple[str, list[str]]], env: dict[str, str], cwd: Path | None = None) -> list[dict]:
+    """Runs each command RUNS times (after WARMUP) without a shell; median, p90 and the
+    provider requests counted during its warm-up and runs."""
+    rows = []
+    for label, argv in cmds:
+        out = WORK / f"hf-{len(os.listdir(WORK))}.json"
+        before = total_requests()
+        subprocess.run(
+            ["hyperfine", "-N", "--style", "none", "--warmup", str(WARMUP), "--runs", str(RUNS),
+             "--export-json", str(out), shlex.join(argv)],
+            env={**BASE_ENV, **env}, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
+        )
+        sent = total_requests() - before
+        result = json.loads(out.read_text())["results"][0]
+        times = sorted(result["times"])
+        rows.append({
+            "label": label,
+            "cmd": argv,
+            "median_ms": 1000 * times[len(times) // 2] if len(times) % 2 else 1000 * (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2,
+            "p90_ms": 1000 * times[min(len(times) - 1, int(len(times) * 0.9))],
+            "cpu_ms": 1000 * (result["user"] + result["system"]),
+            "requests": sent,
+            "runs": WARMUP + RUNS,
+        })
+    return rows
+
+
+def check(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
+    """Runs once (this fills the cache) and fails loudly if the command fails."""
+    res = subprocess.run(argv, env={**BASE_ENV, **env}, cwd=cwd, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{argv[:3]}... failed ({res.returncode}): {res.stderr[-2000:]}")
+    return res.stdout
+
+
+# ------------------------------------------------------------------ 1. new process, cached
+
+
+def cli_rows() -> list[dict]:
+    cid, secret = new_client("cold-cli")
+    cfg = tb_config("cli", issuer("max-age-3600"), cid, secret)
+    env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    tb = [TB_BIN, "--config", str(cfg), "token", "-p", "p"]
+    check(tb, env)
+    ccid, csecret = new_client("cold-curl")
+    curl = ["curl", "-sS", "-f", "-o", "/dev/null", "-u", f"{ccid}:{csecret}",
+            "-d", "grant_type=client_credentials", "-d", f"scope={SCOPE}", f"{PROVIDER}/generic/token"]
+    return hyperfine([("tokenbroker token -p p (file cache hit)", tb),
+                      ("curl: POST to the token endpoint (a real fetch)", curl)], env)
+
+
+MSAL_PY = """
+import json, msal, msal_extensions, requests, sys
+authority, cid, secret, path = sys.argv[1:5]
+real = authority.split('/plain/')[0].replace('https://', 'http://')
+fake = real.replace('http://', 'https://')
+class Http(requests.Session):
+    def request(self, method, url, *a, **kw):
+        if url.startswith(fake):
+            url = real + url[len(fake):]
+        resp = super().request(method, url, *a, **kw)
+        if url.endswith('/.well-known/openid-configuration'):
+            meta = json.loads(resp.content.replace(real.encode(), fake.encode()))
+            meta.setdefault('authorization_endpoint', authority + '/authorize')
+            resp._content = json.dumps(meta).encode()
+        return resp
+cache = msal_extensions.PersistedTokenCache(msal_extensions.FilePersistence(path))
+app = msal.ConfidentialClientApplication(cid, client_credential=secret, oidc_authority=authority,
+    http_client=Http(), token_cache=cache)
+r = app.acquire_token_for_client(scopes=['read'])
+assert 'access_token' in r, r
+if len(sys.argv) > 5: print(r.get('token_source'))
+"""
+
+
+def python_rows() -> list[dict]:
+    py = TB_PY
+    cid, secret = new_client("cold-py")
+    cfg = tb_config("py", issuer("max-age-3600"), cid, secret)
+    env = {**PY_ENV, "TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    tb = [py, "-c", f"import tokenbroker; tokenbroker.Broker(config_file={str(cfg)!r}).token('p')"]
+    check(tb, env)
+    mcid, msecret = new_client("cold-msal-py")
+    authority = issuer("max-age-3600").replace("http://", "https://")
+    mdir = WORK / "msal-py"
+    mdir.mkdir()
+    msal_cmd = [py, "-c", MSAL_PY, authority, mcid, msecret, str(mdir / "token_cache.json")]
+    check(msal_cmd, env)
+    source = check([*msal_cmd, "show"], env).strip()
+    if source != "cache":
+        sys.exit(f"msal did not answer from its persistent cache: {source}")
+    return hyperfine([("tokenbroker: import + Broker(config_file) + token (file cache hit)", tb),
+                      ("msal + msal-extensions FilePersistence (cache hit)", msal_cmd),
+                      ("python -c pass", [py, "-c", "pass"])], env)
+
+
+MSAL_NODE = """
+const { ConfidentialClientApplication } = require('@azure/msal-node')
+const { FilePersistence, PersistenceCachePlugin } = require('@azure/msal-node-extensions')
+const [tokenUrl, cid, secret, path, show] = process.argv.slice(1)
+const host = 'login.bench.invalid'
+FilePersistence.create(path).then(async (persistence) => {
+  const app = new ConfidentialClientApplication({
+    auth: {
+      clientId: cid, clientSecret: secret, authority: `https://${host}/tenant`, knownAuthorities: [host],
+      authorityMetadata: JSON.stringify({ issuer: `https://${host}/tenant`, token_endpoint: tokenUrl,
+        authorization_endpoint: `https://${host}/tenant/authorize`, end_session_endpoint: `https://${host}/tenant/logout`,
+        jwks_uri: `https://${host}/tenant/keys` }),
+      cloudDiscoveryMetadata: JSON.stringify({ tenant_discovery_endpoint: `https://${host}/tenant/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] }),
+    },
+    cache: { cachePlugin: new PersistenceCachePlugin(persistence) },
+  })
+  const r = await app.acquireTokenByClientCredential({ scopes: ['read'] })
+  if (show) console.log(r.fromCache ? 'cache' : 'network')
+})
+"""
+
+
+def node_rows() -> list[dict]:
+    cwd = LOCAL / "node"
+    cid, secret = new_client("cold-node")
+    cfg = tb_config("node", issuer("max-age-3600"), cid, secret)
+    env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    tb = ["node", "-e", f"const {{ Broker }} = require({NODE_PKG!r}); Broker.fromConfig({str(cfg)!r}).token('p')"]
+    check(tb, env, cwd)
+    mcid, msecret = new_client("cold-msal-node")
+    mdir = WORK / "msal-node"
+    mdir.mkdir()
+    msal_cmd = ["node", "-e", MSAL_NODE, f"{PROVIDER}/generic/token", mcid, msecret, str(mdir / "cache.json")]
+    check(msal_cmd, env, cwd)
+    source = check([*msal_cmd, "show"], env, cwd).strip()
+    if source != "cache":
+        sys.exit(f"msal-node did not answer from its persistent cache: {source}")
+    return hyperfine([("tokenbroker: require + Broker.fromConfig + token (file cache hit)", tb),
+                      ("@azure/msal-node + msal-node-extensions FilePersistence (cache hit)", msal_cmd),
+                      ("node -e ''", ["node", "-e", ""])], env, cwd)
+
+
+# ------------------------------------------------------------------ 2. first call in-process
+
+
+def first_call(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> list[dict]:
+    out = check(argv, {**env, "TB_TEST_PROVIDER": PROVIDER, "BENCH_COLD_RUNS": str(RUNS)}, cwd)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    load = os.getloadavg()
+    groups = {
+        "cli": cli_rows,
+        "python": python_rows,
+        "node": node_rows,
+        "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
+        "node_first": lambda: first_call(
+            ["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"
+        ),
+    }
+    chosen = os.environ.get("BENCH_COLD_GROUPS", ",".join(groups)).split(",")
+    results: dict[str, object] = {"load_before": load, "runs": RUNS, "warmup": WARMUP}
+    for name in chosen:
+        results[name] = groups[name]()
+    results["load_after"] = os.getloadavg()
+    (LOCAL / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, "
+          f"after {results['load_after'][0]:.2f}; {RUNS} runs after {WARMUP} warm-up")
+    for group in [g for g in ("cli", "python", "node") if g in results]:
+        print(f"\n{group}: new process, token cached\n| command | median | p90 | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|")
+        for r in results[group]:
+            print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
+    for group in [g for g in ("python_first", "node_first") if g in results]:
+        print(f"\n{group}: first call on a new client (discovery + token)\n| library | median | p90 | CPU of the process (mean) | requests / calls |\n|---|---|---|---|---|")
+        for r in results[group]:
+            print(f"| {r['label']} | {r['median_ms']:.2f} ms | {r['p90_ms']:.2f} ms | {r['cpu_ms']:.2f} ms | {r['requests']} / {r['calls']} |")
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
