@@ -222,6 +222,8 @@ export declare class Broker {
   stats(): Stats
   profileNames(): string[]
   clearCache(): Promise<void>
+  /** Revokes the stored refresh token where the provider can, then forgets the profile's tokens; whether one was revoked. */
+  logout(profile: string): Promise<boolean>
   forget(profile: string): Promise<void>
   cacheEntries(): Promise<CacheEntry[]>
   login(profile: string, options?: LoginOptions): Promise<AccessToken>

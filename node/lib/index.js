@@ -342,6 +342,15 @@ class Broker {
     return this.#native.clearCache().catch(rethrow)
   }
 
+  /**
+   * Signs out: revokes the stored refresh token at the provider where it has a revocation
+   * endpoint, then forgets the profile's tokens here (even when revocation failed, whose error
+   * is still thrown). Resolves to whether a token was revoked.
+   */
+  logout(profile) {
+    return this.#native.logout(profile).catch(rethrow)
+  }
+
   /** Forgets the profile's cached token and stored refresh token (a local logout). */
   forget(profile) {
     return this.#native.forget(profile).catch(rethrow)

@@ -33,6 +33,11 @@ test('login: authorization code with PKCE through the loopback listener (oidc-pr
   // The stored refresh token now serves a forced refresh without the browser.
   const refreshed = await broker.token('web', { forceRefresh: true })
   assert.notEqual(refreshed.accessToken, token.accessToken)
+  // logout revokes the refresh token at the server and forgets the sign-in here.
+  assert.equal(await broker.logout('web'), true)
+  assert.equal(broker.cachedToken('web'), null)
+  await assert.rejects(broker.token('web'), (err) => err.code === 'ERR_TOKENBROKER_INTERACTION')
+  assert.equal(await broker.logout('web'), false, 'nothing left to revoke')
 })
 
 test('deviceLogin: onCode is told the code, the user approves, the token arrives', async () => {

@@ -313,6 +313,13 @@ impl NativeBroker {
         self.inner.forget(&profile).await.map_err(to_napi)
     }
 
+    /// Signs out: revokes the stored refresh token where the provider can (RFC 7009), then
+    /// forgets the profile's tokens here even if revocation failed. Whether a token was revoked.
+    #[napi]
+    pub async fn logout(&self, profile: String) -> napi::Result<bool> {
+        self.inner.logout(&profile).await.map_err(to_napi)
+    }
+
     /// Entries of the shared tier, without secrets.
     #[napi]
     pub async fn cache_entries(&self) -> napi::Result<Vec<CacheEntry>> {
