@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import socket
 import time
@@ -179,6 +180,24 @@ def test_bad_config_values_are_type_errors_without_values() -> None:
         Broker(config_file="/nonexistent/tokenbroker.toml")
     with pytest.raises(ConfigError, match="unknown section"):
         Broker({"nope": {}})
+
+
+def test_a_broker_takes_toml_text_like_every_binding(alvys: Any) -> None:
+    config, _, secret = alvys()
+    p = config["profiles"]["p"]
+    text = "\n".join(
+        [
+            '[cache]\nstore = "memory"',
+            "[profiles.p]",
+            *(f"{key} = {json.dumps(value)}" for key, value in p.items()),
+        ]
+    )
+    assert Broker(text).token("p").access_token
+    with pytest.raises(ConfigError) as info:
+        Broker(text.replace("[profiles.p]", "[profiles.p"))
+    assert secret not in str(info.value)
+    with pytest.raises(TypeError):
+        Broker(text, config_file="/nonexistent")
 
 
 def test_bad_call_arguments(alvys: Any) -> None:

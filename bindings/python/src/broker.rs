@@ -125,7 +125,7 @@ fn token_outcome(py: Python<'_>, result: tokenbroker::Result<tokenbroker::Access
 #[pymethods]
 impl PyBroker {
     /// `Broker(config=None, *, config_file=None)`: from a dict shaped like the TOML file, from
-    /// that file, or (neither given) from `$TOKENBROKER_CONFIG` or
+    /// TOML text, from that file, or (neither given) from `$TOKENBROKER_CONFIG` or
     /// `~/.config/tokenbroker/config.toml`.
     #[new]
     #[pyo3(signature = (config = None, *, config_file = None))]
@@ -137,8 +137,11 @@ impl PyBroker {
         let config = match (config.filter(|c| !c.is_none()), config_file) {
             (Some(_), Some(_)) => {
                 return Err(PyTypeError::new_err(
-                    "give either a config dict or config_file, not both",
+                    "give either a config (dict or TOML text) or config_file, not both",
                 ));
+            }
+            (Some(text), None) if text.is_instance_of::<PyString>() => {
+                Config::from_toml_str(&text.extract::<String>()?)
             }
             (Some(dict), None) => Config::from_value(convert::config_value(dict)?),
             (None, path) => Config::discover(path.as_deref()),

@@ -83,7 +83,7 @@ class RegisteredClient:
 class BrokerBase:
     def __init__(
         self,
-        config: dict[str, object] | None = None,
+        config: dict[str, object] | str | None = None,
         *,
         config_file: str | os.PathLike[str] | None = None,
     ) -> None: ...
