@@ -213,7 +213,11 @@ export interface InterceptedRequest {
 }
 
 export declare class Broker {
-  constructor(config?: Config)
+  /**
+   * From a config object of the same shape as the TOML file, or TOML text; without one, from
+   * the config file (`TOKENBROKER_CONFIG`, else `~/.config/tokenbroker/config.toml`).
+   */
+  constructor(config?: Config | string)
   static fromConfig(path?: string): Broker
   token(profile: string, options?: TokenOptions): Promise<AccessToken>
   cachedToken(profile: string, options?: Omit<TokenOptions, 'forceRefresh'>): AccessToken | null

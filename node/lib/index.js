@@ -157,7 +157,8 @@ class Broker {
 
   /**
    * @param config an object of the same shape as the TOML file (`profiles`, `cache`, `http`),
-   *   or a native broker (internal).
+   *   TOML text, or a native broker (internal); without one, the config file
+   *   (`TOKENBROKER_CONFIG`, else `~/.config/tokenbroker/config.toml`), as `fromConfig()`.
    */
   constructor(config) {
     if (config instanceof native.NativeBroker) {

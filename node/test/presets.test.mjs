@@ -130,8 +130,8 @@ test('scopes and minTtl: a longer minTtl fetches anew, cachedToken never does I/
   void admin
 })
 
-test('Broker.fromConfig reads a TOML file (explicit path and TOKENBROKER_CONFIG)', async () => {
-  const { writeFileSync, chmodSync } = await import('node:fs')
+test('Broker.fromConfig, new Broker() and new Broker(text) read TOML (explicit path, TOKENBROKER_CONFIG, text)', async () => {
+  const { writeFileSync, chmodSync, readFileSync } = await import('node:fs')
   const { join } = await import('node:path')
   const { tempDir } = await import('./helpers.mjs')
   const base = await provider()
@@ -153,6 +153,22 @@ token_url = "${base}/api/authentication/toml/token"
   process.env.TOKENBROKER_CONFIG = file
   try {
     assert.deepEqual(Broker.fromConfig().profileNames(), ['t'])
+    // As in Python: `new Broker()` finds the config file too.
+    assert.deepEqual(new Broker().profileNames(), ['t'])
+  } finally {
+    delete process.env.TOKENBROKER_CONFIG
+  }
+  // TOML text, as every binding takes it.
+  const text = readFileSync(file, 'utf8')
+  assert.equal((await new Broker(text).token('t')).tokenType, 'Bearer')
+  assert.throws(() => new Broker(text.replace('[profiles.t]', '[profiles.t')), (e) => {
+    assert.equal(e.code, 'ERR_TOKENBROKER_CONFIG')
+    assert.ok(!e.message.includes(client.secret))
+    return true
+  })
+  process.env.TOKENBROKER_CONFIG = '/nonexistent/tokenbroker.toml'
+  try {
+    assert.throws(() => new Broker(), { code: 'ERR_TOKENBROKER_CONFIG', message: /nonexistent/ })
   } finally {
     delete process.env.TOKENBROKER_CONFIG
   }

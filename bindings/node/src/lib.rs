@@ -204,13 +204,16 @@ pub struct NativeBroker {
 
 #[napi]
 impl NativeBroker {
-    /// A broker over a config object of the same shape as the TOML file.
+    /// A broker over a config object of the same shape as the TOML file, or TOML text; without
+    /// one, over the config file (`TOKENBROKER_CONFIG`, else the user's default), as in Python.
     #[napi(constructor)]
     pub fn new(config: Option<Value>) -> napi::Result<Self> {
         let config = match config {
-            None | Some(Value::Null) => Config::default(),
-            Some(value) => Config::from_value(value).map_err(to_napi)?,
-        };
+            None | Some(Value::Null) => Config::discover(None),
+            Some(Value::String(text)) => Config::from_toml_str(&text),
+            Some(value) => Config::from_value(value),
+        }
+        .map_err(to_napi)?;
         Ok(Self {
             inner: Broker::new(config).map_err(to_napi)?,
         })
