@@ -101,14 +101,8 @@ pub(crate) async fn discover_document(
 /// Reads a metadata document of `issuer` kept from an earlier fetch, checked as a fetched
 /// one is.
 pub(crate) fn from_kept(issuer: &str, body: &str) -> Result<Metadata> {
-    let resp = Response {
-        endpoint: format!("{} (kept metadata)", issuer.trim_end_matches('/')),
-        status: 200,
-        content_type: Some("application/json".into()),
-        cache_control: None,
-        body: body.as_bytes().to_vec(),
-        redactor: Default::default(),
-    };
+    let endpoint = format!("{} (kept metadata)", issuer.trim_end_matches('/'));
+    let resp = Response::kept(endpoint, body);
     let map = validate::json_object(&resp)?;
     parse(&resp, &map, issuer)
 }

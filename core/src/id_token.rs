@@ -188,14 +188,8 @@ pub(crate) async fn fetch_jwks_document(
 
 /// Reads a JWKS kept from an earlier fetch of `url`, as a fetched one is read.
 pub(crate) fn jwks_from_kept(url: &Url, body: &str) -> Result<JwkSet> {
-    parse_jwks(&Response {
-        endpoint: format!("{} (kept JWKS)", crate::http::endpoint_name(url)),
-        status: 200,
-        content_type: Some("application/json".into()),
-        cache_control: None,
-        body: body.as_bytes().to_vec(),
-        redactor: Default::default(),
-    })
+    let endpoint = format!("{} (kept JWKS)", crate::http::endpoint_name(url));
+    parse_jwks(&Response::kept(endpoint, body))
 }
 
 /// Reads a JWKS response as [`fetch_jwks`] does.

@@ -101,11 +101,9 @@ impl Inner {
                 }
             };
             if let Some(jwks) = kept.and_then(|d| id_token::jwks_from_kept(url, d.body()).ok()) {
-                let mut trial = set.clone();
-                if let Ok(sub) =
-                    id_token::check_response_with(Some(&jwks), profile, &mut trial, signed_in)
+                // With a JWKS at hand the check only reads `set`: a failure leaves it as it was.
+                if let Ok(sub) = id_token::check_response_with(Some(&jwks), profile, set, signed_in)
                 {
-                    *set = trial;
                     return Ok(sub);
                 }
                 tracing::debug!("the kept JWKS does not check the ID token; fetching it again");

@@ -8,9 +8,11 @@
 //! Stored sealed with the cache key like every entry, so a writer without the key (another
 //! tenant on a shared Redis) cannot substitute endpoints.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+
+use super::clock::unix_ms;
 
 /// How long a document is fresh when the server sends no `max-age`.
 pub const DEFAULT_DOCUMENT_TTL: Duration = Duration::from_secs(3600);
@@ -68,6 +70,11 @@ impl CachedDocument {
         Duration::from_millis(self.usable_until_ms.saturating_sub(unix_ms(now)))
     }
 
+    /// The name a document stored under `name` is sealed under (never a secret's name).
+    pub(crate) fn sealed_name(name: &str) -> String {
+        format!("document:{name}")
+    }
+
     /// The stored form.
     pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -107,11 +114,6 @@ fn parse_cache_control(header: &str) -> Directive {
         }
     }
     max_age.map_or(Directive::Silent, Directive::MaxAge)
-}
-
-fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

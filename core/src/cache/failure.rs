@@ -5,10 +5,11 @@
 //! A record holds the error's kind and its already-scrubbed parts (each cut to a bounded
 //! length), an optional `retry_after`, and when it stops applying. Never a secret.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use super::clock::unix_ms;
 use crate::error::{Error, OAuthError};
 
 /// How long a failure is shared when the server gave no `Retry-After`: one backoff interval.
@@ -182,10 +183,6 @@ impl FailureRecord {
     pub(crate) fn from_json(text: &str) -> Option<Self> {
         serde_json::from_str(text).ok()
     }
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    u64::try_from(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

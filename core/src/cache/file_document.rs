@@ -13,14 +13,9 @@ use crate::secret::Secret;
 /// The subdirectory holding documents.
 pub(super) const DOCUMENTS: &str = "documents";
 
-/// The name a document is sealed under (never a secret's name).
-pub(super) fn sealed_name(name: &str) -> String {
-    format!("document:{name}")
-}
-
 impl Inner {
     fn document_path(&self, name: &str) -> PathBuf {
-        let digest = record::name_digest(&sealed_name(name));
+        let digest = record::name_digest(&CachedDocument::sealed_name(name));
         self.root.join(DOCUMENTS).join(format!("{digest}.bin"))
     }
 
@@ -29,7 +24,7 @@ impl Inner {
         let Some((bytes, _)) = read_file(&self.document_path(name))? else {
             return Ok(None);
         };
-        let doc = record::open_secret(&self.cipher, &sealed_name(name), &bytes)
+        let doc = record::open_secret(&self.cipher, &CachedDocument::sealed_name(name), &bytes)
             .ok()
             .and_then(|json| CachedDocument::from_json(json.expose()));
         Ok(doc.filter(|d| d.is_usable(SystemTime::now())))
@@ -38,7 +33,7 @@ impl Inner {
     /// Stores `doc` under `name`, replacing the previous copy.
     pub(super) fn put_document(&self, name: &str, doc: &CachedDocument) -> Result<()> {
         let json = Secret::new(doc.to_json());
-        let sealed = record::seal_secret(&self.cipher, &sealed_name(name), &json)?;
+        let sealed = record::seal_secret(&self.cipher, &CachedDocument::sealed_name(name), &json)?;
         write_atomic(&self.document_path(name), &sealed)
     }
 }

@@ -9,8 +9,9 @@
 //! come back from there without a provider request.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use super::clock::unix_ms;
 use crate::cache::{MemoryCache, SharedStore};
 use crate::error::{Error, Result};
 
@@ -117,11 +118,6 @@ impl Invalidation {
         self.checked_ms.store(unix_ms(started), Ordering::Release);
         read.map(|_| ())
     }
-}
-
-fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

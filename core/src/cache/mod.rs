@@ -1,5 +1,6 @@
 //! The token cache: a memory tier in every broker, and an optional shared tier.
 
+mod clock;
 mod crypto;
 mod disk;
 mod document;

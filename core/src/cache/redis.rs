@@ -181,6 +181,18 @@ impl RedisStore {
         Ok(())
     }
 
+    /// `SET redis_key sealed PX ttl`: a sealed record that Redis drops when it lapses.
+    async fn set_expiring(&self, redis_key: String, sealed: Vec<u8>, ttl: Duration) -> Result<()> {
+        ::redis::cmd("SET")
+            .arg(redis_key)
+            .arg(sealed)
+            .arg("PX")
+            .arg(millis(ttl))
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.failed("SET", e))
+    }
+
     pub(super) fn failed(&self, what: &str, e: ::redis::RedisError) -> Error {
         Error::cache(format!("redis {what} at {} failed: {e}", self.endpoint))
     }
@@ -352,18 +364,12 @@ impl SharedStore for RedisStore {
         }
         let json = Secret::new(failure.to_json());
         let sealed = record::seal_secret(&self.cipher, &Self::failure_name(digest), &json)?;
-        ::redis::cmd("SET")
-            .arg(self.key("failure", digest))
-            .arg(sealed)
-            .arg("PX")
-            .arg(millis(hold))
-            .query_async::<()>(&mut self.conn.clone())
+        self.set_expiring(self.key("failure", digest), sealed, hold)
             .await
-            .map_err(|e| self.failed("SET", e))
     }
 
     async fn document(&self, name: &str) -> Result<Option<CachedDocument>> {
-        let sealed_name = format!("document:{name}");
+        let sealed_name = CachedDocument::sealed_name(name);
         let redis_key = self.key("document", &record::name_digest(&sealed_name));
         let sealed: Option<Vec<u8>> = self
             .conn
@@ -384,17 +390,11 @@ impl SharedStore for RedisStore {
         if keep.is_zero() {
             return Ok(());
         }
-        let sealed_name = format!("document:{name}");
+        let sealed_name = CachedDocument::sealed_name(name);
         let json = Secret::new(doc.to_json());
         let sealed = record::seal_secret(&self.cipher, &sealed_name, &json)?;
-        ::redis::cmd("SET")
-            .arg(self.key("document", &record::name_digest(&sealed_name)))
-            .arg(sealed)
-            .arg("PX")
-            .arg(millis(keep))
-            .query_async::<()>(&mut self.conn.clone())
-            .await
-            .map_err(|e| self.failed("SET", e))
+        let redis_key = self.key("document", &record::name_digest(&sealed_name));
+        self.set_expiring(redis_key, sealed, keep).await
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {

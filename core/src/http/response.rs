@@ -29,6 +29,21 @@ pub struct Response {
     pub redactor: Redactor,
 }
 
+impl Response {
+    /// A JSON document kept from an earlier fetch (the shared tier's copy), read again as the
+    /// `200` it was; `endpoint` names it in messages.
+    pub(crate) fn kept(endpoint: String, body: &str) -> Self {
+        Self {
+            endpoint,
+            status: 200,
+            content_type: Some("application/json".into()),
+            cache_control: None,
+            body: body.as_bytes().to_vec(),
+            redactor: Redactor::default(),
+        }
+    }
+}
+
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
