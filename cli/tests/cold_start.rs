@@ -4,17 +4,12 @@
 
 mod support;
 
-use support::{Env, admin, client_requests, new_client};
+use support::{Env, client_requests, new_client, requests_at};
 
 /// Requests the test provider logged for `/plain/{tag}/.well-known/openid-configuration`.
 fn discovery_requests(tag: &str) -> usize {
     let path = format!("/plain/{tag}/.well-known/openid-configuration");
-    let log = admin("requests?route=plain.discovery", None);
-    let entries = log.as_array().cloned().unwrap_or_default();
-    entries
-        .iter()
-        .filter(|e| e["path"].as_str() == Some(path.as_str()))
-        .count()
+    requests_at("plain.discovery", &path)
 }
 
 #[test]

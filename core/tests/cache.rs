@@ -150,7 +150,7 @@ fn file_config(dir: &std::path::Path, id: &str, secret: &str) -> String {
 #[tokio::test]
 async fn two_brokers_share_the_file_store_and_a_corrupt_entry_is_refetched() {
     let _g = GUARD.lock().await;
-    let dir = tempdir("shared");
+    let dir = support::private_dir("shared");
     let (id, secret) = new_client("filestore").await;
     let text = file_config(&dir, &id, &secret);
     let a = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
@@ -193,7 +193,7 @@ async fn child_fetch() {
 #[tokio::test]
 async fn processes_cold_starting_together_make_one_request() {
     let _g = GUARD.lock().await;
-    let dir = tempdir("procs");
+    let dir = support::private_dir("procs");
     let (id, secret) = new_client("procs").await;
     let config = dir.join("config.toml");
     std::fs::write(&config, file_config(&dir.join("cache"), &id, &secret)).unwrap();
@@ -244,7 +244,7 @@ async fn two_brokers_on_redis_make_one_request_for_a_cold_key() {
     let Some(redis) = redis_server::RedisServer::start(None) else {
         return;
     };
-    let dir = tempdir("redis");
+    let dir = support::private_dir("redis");
     let (id, secret) = new_client("redis").await;
     let text = format!(
         "[cache]\nstore = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"\n{}",
@@ -272,13 +272,4 @@ async fn two_brokers_on_redis_make_one_request_for_a_cold_key() {
     assert_eq!(tokens.len(), 1);
     assert_eq!(client_requests(&id).await, 1);
     assert_eq!(a.stats().fetches + b.stats().fetches, 1);
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-cache-test-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
 }

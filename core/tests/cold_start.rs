@@ -10,23 +10,14 @@ mod support;
 
 use std::time::SystemTime;
 
-use serde_json::json;
-use support::{admin, client_requests, new_client};
+use support::{admin, client_requests, new_client, requests_at};
 use tokenbroker::cache::{CachedDocument, FileStore, SharedStore};
 use tokenbroker::{Broker, TokenOptions};
 
 /// Requests the provider logged for `/plain/{tag}/.well-known/openid-configuration`.
 async fn discovery_requests(tag: &str) -> usize {
-    let log = admin("requests?route=plain.discovery", None).await;
-    let suffix = format!("/plain/{tag}/.well-known/openid-configuration");
-    log.as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .filter(|e| e["path"].as_str() == Some(suffix.as_str()))
-                .count()
-        })
-        .unwrap_or(0)
+    let path = format!("/plain/{tag}/.well-known/openid-configuration");
+    requests_at("plain.discovery", &path).await
 }
 
 fn profile(cache: &str, tag: &str, id: &str, secret: &str, scopes: &str) -> String {
@@ -90,7 +81,7 @@ async fn a_cached_token_costs_no_request(cache: &str, words: &str, discoveries_o
 
 #[tokio::test]
 async fn file_store_new_broker_makes_no_request_for_a_cached_token() {
-    let dir = tempdir("file");
+    let dir = support::private_dir("file");
     let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
     a_cached_token_costs_no_request(&cache, "max-age-300", 0).await;
     let _ = std::fs::remove_dir_all(dir);
@@ -101,7 +92,7 @@ async fn redis_new_broker_makes_no_request_for_a_cached_token() {
     let Some(redis) = redis_server::RedisServer::start(None) else {
         return;
     };
-    let dir = tempdir("redis");
+    let dir = support::private_dir("redis");
     let cache = format!(
         "store = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"",
         redis.url(),
@@ -115,7 +106,7 @@ async fn redis_new_broker_makes_no_request_for_a_cached_token() {
 /// and a cached token still needs none.
 #[tokio::test]
 async fn metadata_marked_no_store_is_not_kept() {
-    let dir = tempdir("nostore");
+    let dir = support::private_dir("nostore");
     let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
     a_cached_token_costs_no_request(&cache, "no-store", 1).await;
     let _ = std::fs::remove_dir_all(dir);
@@ -138,37 +129,9 @@ async fn a_memory_broker_discovers_once() {
     assert_eq!(client_requests(&id).await, 2);
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-cold-test-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
-/// Signs in to the strict issuer `tag` with the device flow, approving through the admin API.
-async fn device_login(broker: &Broker) {
-    broker
-        .device_login("p", None, |auth| {
-            let user_code = auth.user_code.clone();
-            tokio::spawn(async move {
-                admin("device/approve", Some(json!({ "user_code": user_code }))).await;
-            });
-        })
-        .await
-        .unwrap();
-}
-
 /// Requests the strict issuer `tag` received for its JWKS.
 async fn jwks_requests(tag: &str) -> usize {
-    let log = admin("requests?route=strict.keys", None).await;
-    let path = format!("/strict/{tag}/keys");
-    let entries = log.as_array().cloned().unwrap_or_default();
-    entries
-        .iter()
-        .filter(|e| e["path"].as_str() == Some(path.as_str()))
-        .count()
+    requests_at("strict.keys", &format!("/strict/{tag}/keys")).await
 }
 
 /// A refresh's ID token is checked with the JWKS the shared tier keeps: a new broker
@@ -177,7 +140,7 @@ async fn jwks_requests(tag: &str) -> usize {
 #[tokio::test]
 async fn refreshes_check_id_tokens_with_the_kept_jwks() {
     let tag = tag("keys-cacheable");
-    let dir = tempdir("jwks");
+    let dir = support::private_dir("jwks");
     let text = format!(
         r#"[cache]
 store = "file"
@@ -195,7 +158,9 @@ scopes = ["openid", "api"]
         force_refresh: true,
         ..TokenOptions::default()
     };
-    device_login(&support::broker(&text)).await;
+    support::device_login(&support::broker(&text), "p")
+        .await
+        .unwrap();
     let signed_in = jwks_requests(&tag).await;
 
     let refreshed = support::broker(&text).token("p", &forced).await.unwrap();

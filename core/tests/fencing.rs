@@ -12,15 +12,6 @@ use serde_json::{Value, json};
 use support::{admin, new_client};
 use tokenbroker::{Broker, Config, TokenOptions};
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-fence-test-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
 fn azure_profile(id: &str, secret: &str, rt: &str) -> String {
     format!(
         r#"[profiles.pc]
@@ -63,7 +54,7 @@ async fn a_refresh_stalled_past_the_redis_lease_uses_each_refresh_token_once() {
     let Some(redis) = redis_server::RedisServer::start(None) else {
         return;
     };
-    let dir = tempdir("stall-redis");
+    let dir = support::private_dir("stall-redis");
     let cache = format!(
         "store = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"\nlease_ttl = 1",
         redis.url(),
@@ -74,7 +65,7 @@ async fn a_refresh_stalled_past_the_redis_lease_uses_each_refresh_token_once() {
 
 #[tokio::test]
 async fn a_stalled_refresh_on_the_file_store_uses_each_refresh_token_once() {
-    let dir = tempdir("stall-file");
+    let dir = support::private_dir("stall-file");
     let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
     stalled_refresh_uses_each_refresh_token_once(&cache).await;
 }

@@ -25,14 +25,6 @@ fn broker(redis: &RedisServer, dir: &std::path::Path) -> Broker {
     Broker::new(Config::from_toml_str(&text).unwrap()).unwrap()
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("tb-{name}-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
 fn pause(redis: &RedisServer, ms: u64) {
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
@@ -64,7 +56,7 @@ fn a_child_forked_while_the_parent_opens_the_redis_tier_opens_its_own() {
     let Some(redis) = RedisServer::start(None) else {
         return;
     };
-    let dir = tempdir("fork-redis-open");
+    let dir = support::private_dir("fork-redis-open");
     let broker = broker(&redis, &dir);
     pause(&redis, 1500);
     fork_during_a_call(&broker, Duration::from_millis(300));
@@ -75,7 +67,7 @@ fn a_child_forked_during_the_parent_s_invalidation_check_checks_for_itself() {
     let Some(redis) = RedisServer::start(None) else {
         return;
     };
-    let dir = tempdir("fork-redis-check");
+    let dir = support::private_dir("fork-redis-check");
     let broker = broker(&redis, &dir);
     runtime::block_on(broker.token("p", &TokenOptions::default())).unwrap();
     // The next call after the bound reads the generation, which Redis now holds up.

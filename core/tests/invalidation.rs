@@ -97,7 +97,7 @@ async fn reaches_the_other_broker(cache: &str, id: &str, secret: &str, how: Inva
 #[tokio::test]
 async fn file_store_invalidation_reaches_a_second_broker() {
     for how in [Invalidate::Clear, Invalidate::Forget, Invalidate::Logout] {
-        let dir = tempdir("file");
+        let dir = support::private_dir("file");
         let (id, secret) = new_client("inval-file").await;
         let cache = format!("store = \"file\"\npath = \"{}\"\n", dir.display());
         reaches_the_other_broker(&cache, &id, &secret, how).await;
@@ -111,7 +111,7 @@ async fn redis_invalidation_reaches_a_second_broker() {
         return;
     };
     for how in [Invalidate::Clear, Invalidate::Forget, Invalidate::Logout] {
-        let dir = tempdir("redis");
+        let dir = support::private_dir("redis");
         let (id, secret) = new_client("inval-redis").await;
         let cache = format!(
             "store = \"redis\"\nredis_url = \"{}\"\npath = \"{}\"\n",
@@ -135,13 +135,4 @@ async fn memory_only_brokers_keep_their_hits() {
     let again = broker.cached_token("p", &opts()).unwrap();
     assert_eq!(again.map(|t| t.secret().to_owned()), Some(first));
     assert_eq!(client_requests(&id).await, 1);
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-inval-test-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
 }

@@ -16,15 +16,6 @@ use tokenbroker::{Broker, Config, TokenOptions};
 /// Attempts one call makes against a provider answering 503 (`[http] max_retries` = 3).
 const ONE_RETRY_CYCLE: usize = 4;
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-outage-test-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
 fn config(cache: &str, id: &str, secret: &str) -> String {
     format!(
         "[cache]\n{cache}\nfailure_hold = 30\n[profiles.p]\nprovider = \"alvys\"\ntenant = \"t\"\n\
@@ -98,7 +89,7 @@ fn run_children(n: usize, config: &std::path::Path) -> Vec<String> {
 }
 
 async fn ten_processes_share_one_retry_cycle(cache: &str, name: &str) {
-    let dir = tempdir(name);
+    let dir = support::private_dir(name);
     let (id, secret) = new_client(name).await;
     let path = dir.join("config.toml");
     let cache = cache.replace("{DIR}", &dir.join("cache").display().to_string());
@@ -148,7 +139,7 @@ async fn ten_processes_on_redis_share_one_retry_cycle() {
 
 #[tokio::test]
 async fn a_second_call_in_the_same_broker_fails_fast_and_a_cached_token_is_still_served() {
-    let dir = tempdir("memory");
+    let dir = support::private_dir("memory");
     let (id, secret) = new_client("outage-mem").await;
     let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
     let broker =

@@ -125,15 +125,6 @@ token_url = "{}/api/authentication/t/token"
     )
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("tb-tenants-{name}-{n:x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    dir
-}
-
 fn redis_broker(server: &RedisServer, dir: &std::path::Path, profiles: &str) -> Broker {
     let text = format!(
         "[cache]\nstore = \"redis\"\nredis_url = \"{}\"\nredis_prefix = \"{PREFIX}\"\npath = \"{}\"\n{profiles}",
@@ -150,7 +141,7 @@ async fn brokers_with_different_cache_keys_keep_working_and_keep_each_others_ent
     };
     // Two cache dirs, each with its own key (a key file an older release left there is kept
     // when it differs from the user's key, as two users on one Redis would have).
-    let (dir_a, dir_b) = (tempdir("a"), tempdir("b"));
+    let (dir_a, dir_b) = (support::private_dir("a"), support::private_dir("b"));
     write_cache_key(&dir_a, rand::random());
     write_cache_key(&dir_b, rand::random());
     let (id1, secret1) = new_client("tenant-1").await;
@@ -252,7 +243,7 @@ async fn users_with_the_same_profile_name_never_share_tokens() {
     let Some(server) = RedisServer::start(None) else {
         return;
     };
-    let dirs = ["alice", "bob", "stranger", "fleet"].map(tempdir);
+    let dirs = ["alice", "bob", "stranger", "fleet"].map(support::private_dir);
     let [alice_dir, bob_dir, stranger_dir, fleet_dir] = &dirs;
     same_cache_key(&dirs.each_ref().map(|d| d.as_path()));
     let alice_token = sign_in(&user_broker(&server, alice_dir, ""), "alice").await;

@@ -51,13 +51,7 @@ async fn code_login(b: &Broker) -> Result<AccessToken> {
 
 /// Signs in with the device flow, approving the code through the admin API.
 async fn device_login(b: &Broker) -> Result<AccessToken> {
-    b.device_login("p", None, |auth| {
-        let user_code = auth.user_code.clone();
-        tokio::spawn(async move {
-            support::admin("device/approve", Some(json!({ "user_code": user_code }))).await;
-        });
-    })
-    .await
+    support::device_login(b, "p").await
 }
 
 fn forced() -> TokenOptions {

@@ -29,15 +29,9 @@ fn config(ca_file: Option<&std::path::Path>, discovered: bool) -> Config {
     Config::from_toml_str(&text).unwrap()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tb-tls-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn a_ca_file_is_read_on_the_first_request_not_when_the_broker_is_built() {
-    let dir = scratch("lazy");
+    let dir = support::private_dir("lazy");
     let ca = dir.join("ca.pem");
     // Not there yet: building the broker must not look.
     let broker = Broker::new(config(Some(&ca), false)).expect("built without reading ca_file");

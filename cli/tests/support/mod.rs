@@ -53,6 +53,11 @@ pub fn client_requests(client_id: &str) -> u64 {
     runtime().block_on(tokenbroker_testkit::client_requests(client_id))
 }
 
+/// Requests the test provider logged on `route` at exactly `path`.
+pub fn requests_at(route: &str, path: &str) -> usize {
+    runtime().block_on(tokenbroker_testkit::requests_at(route, path))
+}
+
 /// Requests the test provider counted on `route` (e.g. `generic.device`).
 pub fn route_requests(route: &str) -> u64 {
     runtime().block_on(tokenbroker_testkit::requests(route))

@@ -11,6 +11,33 @@ pub fn broker(toml: &str) -> tokenbroker::Broker {
     tokenbroker::Broker::new(config).expect("broker")
 }
 
+/// A fresh private (0700) directory under the temp dir, named after `name`.
+pub fn private_dir(name: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let n: u64 = rand::random();
+    let dir = std::env::temp_dir().join(format!("tb-test-{name}-{n:x}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
+/// Signs in to `profile` with the device flow, approving the code through the test provider's
+/// admin API as the user would.
+pub async fn device_login(
+    broker: &tokenbroker::Broker,
+    profile: &str,
+) -> tokenbroker::Result<tokenbroker::AccessToken> {
+    broker
+        .device_login(profile, None, |auth| {
+            let user_code = auth.user_code.clone();
+            tokio::spawn(async move {
+                let approve = serde_json::json!({ "user_code": user_code });
+                admin("device/approve", Some(approve)).await;
+            });
+        })
+        .await
+}
+
 /// Forks; the child runs `child` with a 10 s alarm (a hang becomes SIGALRM) and leaves with
 /// `_exit`, 0 when `child` returned true. Returns the child's wait status, after asserting it
 /// exited with 0 (`what` names the child in the failure).

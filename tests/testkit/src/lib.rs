@@ -193,6 +193,18 @@ pub async fn requests(route: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// How many requests the test provider logged on `route` at exactly `path` (its request log
+/// keeps the last 500), so that a test counts its own issuer's requests.
+pub async fn requests_at(route: &str, path: &str) -> usize {
+    let log = admin(&format!("requests?route={route}"), None).await;
+    log.as_array().map_or(0, |entries| {
+        entries
+            .iter()
+            .filter(|e| e["path"].as_str() == Some(path))
+            .count()
+    })
+}
+
 /// Signs in once at the test provider's Azure-AD-v1 endpoints (query response mode) and
 /// returns the refresh token, as seed 004's one-time consent step would.
 pub async fn azure_refresh_token(client_id: &str, client_secret: &str) -> String {
