@@ -23,11 +23,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
+from provider_admin import PROVIDER, new_client, total_requests
+
 HERE = Path(__file__).resolve().parent
-PROVIDER = os.environ["TB_TEST_PROVIDER"].rstrip("/")
 TB_BIN = os.environ["TB_BIN"]
 TB_PY = os.environ["TB_PY"]
 NODE_PKG = os.environ["TB_NODE_PKG"]
@@ -35,31 +35,6 @@ LOCAL = Path(os.environ["BENCH_COLD_LOCAL"])
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 WARMUP = 3
 SCOPE = "read"
-
-
-def admin(path: str, body: object = None) -> object:
-    req = urllib.request.Request(
-        f"{PROVIDER}/_admin/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        text = resp.read()
-    return json.loads(text) if text else None
-
-
-def total_requests() -> int:
-    stats = admin("stats")
-    assert isinstance(stats, dict)
-    return sum(stats["requests"].values())
-
-
-def new_client(prefix: str) -> tuple[str, str]:
-    n = secrets.token_hex(6)
-    cid, secret = f"{prefix}-{n}", f"secret-{n}"
-    admin("clients", {"client_id": cid, "client_secret": secret})
-    return cid, secret
 
 
 def issuer(words: str) -> str:

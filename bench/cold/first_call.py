@@ -15,43 +15,17 @@ import os
 import secrets
 import statistics
 import time
-import urllib.request
 from collections.abc import Callable
 
 import requests
-from authlib.integrations.requests_client import OAuth2Session
-
 import tokenbroker
+from authlib.integrations.requests_client import OAuth2Session
+from provider_admin import PROVIDER, new_client, total_requests
 
-PROVIDER = os.environ["TB_TEST_PROVIDER"].rstrip("/")
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 WARMUP = 3
 ISSUER = f"{PROVIDER}/plain/max-age-3600.t{secrets.token_hex(4)}"
 DISCOVERY = f"{ISSUER}/.well-known/openid-configuration"
-
-
-def admin(path: str, body: object = None) -> object:
-    req = urllib.request.Request(
-        f"{PROVIDER}/_admin/{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="GET" if body is None else "POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        text = resp.read()
-    return json.loads(text) if text else None
-
-
-def total_requests() -> int:
-    stats = admin("stats")
-    assert isinstance(stats, dict)
-    return sum(stats["requests"].values())
-
-
-def new_client(prefix: str) -> tuple[str, str]:
-    n = secrets.token_hex(6)
-    admin("clients", {"client_id": f"{prefix}-{n}", "client_secret": f"secret-{n}"})
-    return f"{prefix}-{n}", f"secret-{n}"
 
 
 def with_tokenbroker(cid: str, secret: str) -> Callable[[], str]:
