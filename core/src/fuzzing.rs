@@ -140,21 +140,21 @@ fn cipher() -> CacheCipher {
     CacheCipher::from_bytes(&[0x5a; 32]).expect("a 32-byte key")
 }
 
-/// A sealed cache entry as read from a file or Redis, stored under `digest_hex`.
-pub fn cache_entry(digest_hex: &str, sealed: &[u8]) -> Result<(CacheKey, TokenSet)> {
-    open_token(&cipher(), digest_hex, sealed)
+/// A sealed cache entry as read from a file or Redis, stored under `name`.
+pub fn cache_entry(name: &str, sealed: &[u8]) -> Result<(CacheKey, TokenSet)> {
+    open_token(&cipher(), name, sealed)
 }
 
-/// A decrypted token record: `plaintext` is sealed under the digest of the canonical key it
-/// names (so that it reaches the record parser) and opened as the cache tiers open it.
+/// A decrypted token record: `plaintext` is sealed under the entry name of the canonical key
+/// it names (so that it reaches the record parser) and opened as the cache tiers open it.
 pub fn cache_token_record(plaintext: &[u8]) -> Result<(CacheKey, TokenSet)> {
     let named = serde_json::from_slice::<Value>(plaintext)
         .ok()
         .and_then(|v| v.get("key").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    let digest = CacheKey::from_canonical(named).digest_hex().to_owned();
-    let sealed = cipher().seal(digest.as_bytes(), plaintext)?;
-    let (key, token) = open_token(&cipher(), &digest, &sealed)?;
+    let name = cipher().entry_name(&CacheKey::from_canonical(named));
+    let sealed = cipher().seal(name.as_bytes(), plaintext)?;
+    let (key, token) = open_token(&cipher(), &name, &sealed)?;
     let _ = (token.lifetime(), token.remaining_at(SystemTime::now()));
     Ok((key, token))
 }

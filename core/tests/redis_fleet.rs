@@ -74,7 +74,7 @@ async fn a_cluster_keeps_entries_on_every_master_and_lists_and_clears_them_all()
     assert_eq!(got.access_token.expose(), "at-7");
 
     // An entry, its lease and its fence hash to one slot, so one script can touch them all.
-    let digest = keys[3].digest_hex();
+    let digest = CacheCipher::from_bytes(&KEY).unwrap().entry_name(&keys[3]);
     let slots: Vec<String> = ["token", "lease", "fence"]
         .iter()
         .map(|kind| {
@@ -135,7 +135,8 @@ async fn the_lease_excludes_another_broker_on_a_cluster() {
     );
     lease::check_lease_renewed_while_held(&c, &d, &key("renewed"), ttl).await;
     let k = key("fenced");
-    let lease_key = format!("{PREFIX}lease:{{{}}}", k.digest_hex());
+    let name = CacheCipher::from_bytes(&KEY).unwrap().entry_name(&k);
+    let lease_key = format!("{PREFIX}lease:{{{name}}}");
     let port = cluster.ports()[0].to_string();
     let lose = async move {
         let out = std::process::Command::new("redis-cli")

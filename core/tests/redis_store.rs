@@ -41,6 +41,12 @@ fn token(access: &str, expires_in: Duration, refresh: Option<&str>) -> TokenSet 
     }
 }
 
+/// `key`'s Redis key of `kind` (`token`, `lease`, …) under [`KEY`].
+fn entry_key(kind: &str, key: &CacheKey) -> String {
+    let name = CacheCipher::from_bytes(&KEY).unwrap().entry_name(key);
+    format!("{PREFIX}{kind}:{{{name}}}")
+}
+
 async fn broker(server: &RedisServer) -> RedisStore {
     let cipher = CacheCipher::from_bytes(&KEY).unwrap();
     RedisStore::connect(&server.url(), PREFIX, cipher)
@@ -77,7 +83,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
     assert_eq!(got.refresh_token.unwrap().expose(), "rt-redis-1");
 
     let mut conn = raw(&server).await;
-    let redis_key = format!("{PREFIX}token:{{{}}}", k.digest_hex());
+    let redis_key = entry_key("token", &k);
     let stored: Vec<u8> = conn.get(&redis_key).await.unwrap();
     let text = String::from_utf8_lossy(&stored);
     assert!(stored.starts_with(b"TBKC\x01"));
@@ -85,7 +91,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
 
     // A value copied under another key's name does not open: skipped, counted, kept.
     let other = key("mallory");
-    let other_key = format!("{PREFIX}token:{{{}}}", other.digest_hex());
+    let other_key = entry_key("token", &other);
     let _: () = conn.set(&other_key, &stored).await.unwrap();
     assert!(b.get(&other).await.unwrap().is_none());
     assert!(conn.exists::<_, bool>(&other_key).await.unwrap());
@@ -94,7 +100,7 @@ async fn round_trip_between_two_brokers_encrypted_at_rest() {
 
     // Garbage under a real key reads as absent and is kept (it may be another tenant's).
     let junk = key("junk");
-    let junk_key = format!("{PREFIX}token:{{{}}}", junk.digest_hex());
+    let junk_key = entry_key("token", &junk);
     let _: () = conn.set(&junk_key, "garbage").await.unwrap();
     let list = a.list().await.unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
@@ -142,7 +148,7 @@ async fn entries_expire_with_the_token_plus_grace_for_refresh_tokens() {
         .with_refresh_grace(Duration::from_secs(100));
     let mut conn = raw(&server).await;
     let (short, refreshable, dead) = (key("short"), key("refreshable"), key("dead"));
-    let name = |k: &CacheKey| format!("{PREFIX}token:{{{}}}", k.digest_hex());
+    let name = |k: &CacheKey| entry_key("token", k);
 
     store
         .put(&short, &token("at-short", Duration::from_millis(700), None))
@@ -279,7 +285,7 @@ async fn writes_under_a_lost_lease_are_refused() {
     let (a, b) = (broker(&server).await, broker(&server).await);
     let k = key("fenced");
     let mut conn = raw(&server).await;
-    let lease_key = format!("{PREFIX}lease:{{{}}}", k.digest_hex());
+    let lease_key = entry_key("lease", &k);
     // The lease key gone (expired during a pause, lost in a failover).
     let lose = async move {
         let _: i64 = conn.del(lease_key).await.unwrap();

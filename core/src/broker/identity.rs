@@ -122,7 +122,7 @@ fn configured_identity(state: &ProfileState) -> Option<String> {
     }
     let refresh_token = profile.refresh_token.as_ref()?;
     let fingerprint = state.fingerprint_once(|salt| {
-        crate::cache::credential_fingerprint(salt, &[("refresh_token", refresh_token.expose())])
+        crate::cache::secret_name_fingerprint(salt, &[("refresh_token", refresh_token.expose())])
     });
     Some(format!("refresh_token={fingerprint}"))
 }

@@ -15,8 +15,7 @@ use crate::profile::{Grant, Profile};
 pub struct ProfileState {
     base: Profile,
     resolved: OnceLock<Arc<Profile>>,
-    /// The profile's [`crate::cache::credential_fingerprint`], computed on first use (it is
-    /// deliberately slow).
+    /// The profile's [`crate::cache::credential_fingerprint`], computed on first use.
     credential: OnceLock<String>,
     /// The fingerprint of the configured refresh token (see `identity.rs`), computed once.
     refresh_fingerprint: OnceLock<String>,

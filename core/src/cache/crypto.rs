@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_lc_rs::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::rand;
+use aws_lc_rs::{hmac, rand};
 use base64::Engine;
 use zeroize::Zeroizing;
 
+use crate::cache::CacheKey;
 use crate::cache::disk::{current_uid, ensure_private_dir, parent_dir, sync_dir};
 use crate::cache::user_key::UserKey;
 use crate::error::{Error, Result};
@@ -73,10 +74,14 @@ impl KeySource {
     }
 }
 
-/// An AEAD key (ChaCha20-Poly1305) for cache entries. Cheap to clone; `Debug` is redacted.
+/// An AEAD key (ChaCha20-Poly1305) for cache entries, and the key that names them. Cheap to
+/// clone; `Debug` is redacted.
 #[derive(Clone)]
 pub struct CacheCipher {
     key: Arc<LessSafeKey>,
+    /// HMAC-SHA-256 key derived from the cache key: names token entries (see
+    /// [`CacheCipher::entry_name`]).
+    names: Arc<hmac::Key>,
     origin: Arc<str>,
 }
 
@@ -138,10 +143,24 @@ impl CacheCipher {
         }
         let unbound = UnboundKey::new(&CHACHA20_POLY1305, key)
             .map_err(|_| Error::cache("cannot initialise the cache cipher"))?;
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, key),
+            b"tokenbroker entry names v1",
+        );
         Ok(Self {
             key: Arc::new(LessSafeKey::new(unbound)),
+            names: Arc::new(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())),
             origin: origin.into(),
         })
+    }
+
+    /// The name (hex HMAC-SHA-256 under a key derived from the cache key) of `key`'s entry,
+    /// lease and failure record in a shared tier. Keyed, because a canonical key carries a
+    /// fast fingerprint of the client's credentials: whoever reads file or Redis key names
+    /// without the cache key cannot recompute a name to test a guessed secret.
+    pub fn entry_name(&self, key: &CacheKey) -> String {
+        let tag = hmac::sign(&self.names, key.canonical().as_bytes());
+        hex::encode(tag.as_ref())
     }
 
     /// Encrypts `plaintext` bound to `name` (a digest or other stable entry name).
@@ -319,7 +338,7 @@ pub(crate) fn create_key_file(path: &Path, bytes: Option<&[u8]>) -> Result<()> {
 pub(crate) fn random_hex(n: usize) -> Result<String> {
     let mut bytes = vec![0u8; n];
     rand::fill(&mut bytes).map_err(|_| Error::cache("system random generator failed"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(bytes))
 }
 
 #[cfg(test)]

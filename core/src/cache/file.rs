@@ -124,7 +124,7 @@ impl FileStore {
 
     /// The file holding the entry for `key`.
     pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
-        self.inner.token_path(key.digest_hex())
+        self.inner.token_path(&self.inner.cipher.entry_name(key))
     }
 
     /// The file holding the secret `name`.
@@ -198,13 +198,14 @@ impl Inner {
     /// Writes `token` under `key` unless the stored entry was issued later (a late writer
     /// never replaces a newer token). Called with the entry's lease held.
     pub(super) fn put_unless_newer(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
-        if let Loaded::Found(stored, existing, _) = self.read_token(key.digest_hex())? {
+        let name = self.cipher.entry_name(key);
+        if let Loaded::Found(stored, existing, _) = self.read_token(&name)? {
             if stored.canonical() == key.canonical() && existing.issued_at > token.issued_at {
                 return Ok(false);
             }
         }
         let sealed = record::seal_token(&self.cipher, key, token)?;
-        write_atomic(&self.token_path(key.digest_hex()), &sealed)?;
+        write_atomic(&self.token_path(&name), &sealed)?;
         Ok(true)
     }
 
@@ -242,7 +243,7 @@ impl Inner {
 
     fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
         Ok(self
-            .load(key.digest_hex(), SystemTime::now())?
+            .load(&self.cipher.entry_name(key), SystemTime::now())?
             .filter(|(stored, _)| stored.canonical() == key.canonical())
             .map(|(_, token)| token))
     }
@@ -256,7 +257,7 @@ impl Inner {
             };
             if let Some((key, token)) = self.load(digest, now)? {
                 out.push(EntryInfo {
-                    key: key.canonical().to_owned(),
+                    key: key.listed(),
                     expires_at: token.expires_at,
                     scopes: token.scopes.clone(),
                     has_refresh_token: token.refresh_token.is_some(),
@@ -314,15 +315,15 @@ impl SharedStore for FileStore {
     }
 
     async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
-        let digest = key.digest_hex().to_owned();
-        self.blocking(move |inner| inner.failure(&digest)).await
+        let name = self.inner.cipher.entry_name(key);
+        self.blocking(move |inner| inner.failure(&name)).await
     }
 
     async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
-        let digest = key.digest_hex();
+        let name = self.inner.cipher.entry_name(key);
         let json = Secret::new(failure.to_json());
-        let sealed = record::seal_secret(&self.inner.cipher, &failure_name(digest), &json)?;
-        let path = self.inner.failure_path(digest);
+        let sealed = record::seal_secret(&self.inner.cipher, &failure_name(&name), &json)?;
+        let path = self.inner.failure_path(&name);
         self.blocking(move |_| write_atomic(&path, &sealed)).await
     }
 
@@ -338,11 +339,8 @@ impl SharedStore for FileStore {
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
-        let path = self
-            .inner
-            .root
-            .join(LOCKS)
-            .join(format!("{}.lock", key.digest_hex()));
+        let name = self.inner.cipher.entry_name(key);
+        let path = self.inner.root.join(LOCKS).join(format!("{name}.lock"));
         let file = regular_file::open(
             &path,
             OpenOptions::new()
@@ -361,7 +359,7 @@ impl SharedStore for FileStore {
                 return Err(Error::cache(format!(
                     "timed out after {wait:?} waiting for the fetch lease on {} held by another \
                      process or task",
-                    &key.digest_hex()[..12]
+                    &name[..12]
                 )));
             }
             let jitter = Duration::from_millis(rand::random_range(5..=20));

@@ -86,7 +86,7 @@ impl CacheKey {
     pub fn from_canonical(canonical: String) -> Self {
         let d = digest::digest(&digest::SHA256, canonical.as_bytes());
         let bytes = d.as_ref();
-        let digest_hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let digest_hex = hex::encode(bytes);
         let mut first = [0u8; 8];
         first.copy_from_slice(&bytes[..8]);
         Self(Arc::new(KeyInner {
@@ -108,46 +108,88 @@ impl CacheKey {
         if fingerprint.is_empty() {
             return self.clone();
         }
-        Self::from_canonical(format!("{}\ncredential={fingerprint}", self.0.canonical))
+        Self::from_canonical(format!(
+            "{}{CREDENTIAL_FIELD}{fingerprint}",
+            self.0.canonical
+        ))
     }
 
-    /// Hex SHA-256 of the canonical text: a fixed-length name for files and Redis keys.
-    pub fn digest_hex(&self) -> &str {
+    /// The canonical text to show (`cache list`): a credential fingerprint, which would let
+    /// a reader test guessed secrets, reads as `credential=bound`.
+    pub fn listed(&self) -> String {
+        match self.0.canonical.rsplit_once(CREDENTIAL_FIELD) {
+            Some((head, _)) => format!("{head}{CREDENTIAL_FIELD}bound"),
+            None => self.0.canonical.clone(),
+        }
+    }
+
+    /// Hex SHA-256 of the canonical text. Unkeyed, so only for names of keys that carry no
+    /// credential fingerprint (secret names); the shared tiers name token entries with
+    /// [`crate::cache::CacheCipher::entry_name`].
+    pub(crate) fn digest_hex(&self) -> &str {
         &self.0.digest_hex
     }
 }
 
-/// PBKDF2 rounds of [`credential_fingerprint`]: a guess at a weak secret costs an offline
-/// attacker this many HMAC-SHA-256 blocks, the broker pays it once per profile.
-const CREDENTIAL_ROUNDS: u32 = 100_000;
+/// Where a key bound to credentials holds their fingerprint: the last field.
+const CREDENTIAL_FIELD: &str = "\ncredential=";
 
 /// A fingerprint of the credentials a profile presents (`(name, value)` pairs: client secret,
 /// private key, certificate, API key, header values), hex. Empty without credentials.
 ///
-/// PBKDF2-HMAC-SHA-256 with [`CREDENTIAL_ROUNDS`] rounds, salted with `salt` (the key's server
-/// and client id): deterministic, so processes and machines with the same credentials share
-/// cache entries, and slow, so that a key read from the cache directory or Redis does not
-/// cheaply confirm a guessed secret. The secrets themselves are never part of a key.
+/// SHA-256 over a domain tag, `salt` (the key's server and client id) and the credentials:
+/// deterministic, so processes and machines with the same credentials share cache entries, and
+/// cheap, because a key holding it is only ever persisted under a keyed name
+/// ([`crate::cache::CacheCipher::entry_name`]) and inside sealed entries, and is listed and
+/// debug-printed without it. Names that reach a secret store unkeyed use
+/// [`secret_name_fingerprint`] instead. The secrets themselves are never part of a key.
 pub(crate) fn credential_fingerprint(salt: &str, credentials: &[(&str, &str)]) -> String {
+    if credentials.is_empty() {
+        return String::new();
+    }
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(b"tokenbroker credential v2\n");
+    length_prefixed(salt, |part| ctx.update(part));
+    for (name, value) in credentials {
+        length_prefixed(name, |part| ctx.update(part));
+        length_prefixed(value, |part| ctx.update(part));
+    }
+    hex::encode(&ctx.finish().as_ref()[..16])
+}
+
+fn length_prefixed(part: &str, mut feed: impl FnMut(&[u8])) {
+    feed(&(part.len() as u64).to_be_bytes());
+    feed(part.as_bytes());
+}
+
+/// PBKDF2 rounds of [`secret_name_fingerprint`]: a guess at a secret costs an offline attacker
+/// this many HMAC-SHA-256 blocks.
+const SECRET_NAME_ROUNDS: u32 = 100_000;
+
+/// A slow fingerprint of credentials for names that leave this process unkeyed: the name of a
+/// configured refresh token's identity, under which its rotations are kept in whatever secret
+/// store the app configured (an external helper, the app's Keychain). PBKDF2-HMAC-SHA-256 with
+/// [`SECRET_NAME_ROUNDS`] rounds, salted with `salt`, so a name read from such a store does not
+/// cheaply confirm a guess. Its output is part of stored names: it must never change.
+pub(crate) fn secret_name_fingerprint(salt: &str, credentials: &[(&str, &str)]) -> String {
     if credentials.is_empty() {
         return String::new();
     }
     let mut material = zeroize::Zeroizing::new(Vec::new());
     for (name, value) in credentials {
         for part in [name, value] {
-            material.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            material.extend_from_slice(part.as_bytes());
+            length_prefixed(part, |bytes| material.extend_from_slice(bytes));
         }
     }
     let mut out = [0u8; 16];
     aws_lc_rs::pbkdf2::derive(
         aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
-        std::num::NonZeroU32::new(CREDENTIAL_ROUNDS).expect("non-zero rounds"),
+        std::num::NonZeroU32::new(SECRET_NAME_ROUNDS).expect("non-zero rounds"),
         format!("tokenbroker credential v1\n{salt}").as_bytes(),
         &material,
         &mut out,
     );
-    out.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(out)
 }
 
 /// Who a cached token belongs to: the fields of a canonical key before its scopes and
@@ -199,8 +241,9 @@ fn push_escaped(out: &mut String, value: &str) {
 }
 
 impl fmt::Debug for CacheKey {
+    /// The listed form: a digest or the fingerprint would let a log reader test guesses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CacheKey({})", &self.0.digest_hex[..12])
+        write!(f, "CacheKey({:?})", self.listed())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::token::TokenSet;
 /// Hex SHA-256 of a secret's name: its file or Redis key name.
 pub(crate) fn name_digest(name: &str) -> String {
     let d = digest::digest(&digest::SHA256, name.as_bytes());
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(d.as_ref())
 }
 
 #[derive(Serialize)]
@@ -53,7 +53,7 @@ fn parse_error(e: serde_json::Error) -> Error {
     ))
 }
 
-/// Seals `token` for `key`, with the key's digest as associated data.
+/// Seals `token` for `key`, with the key's entry name as associated data.
 pub(crate) fn seal_token(
     cipher: &CacheCipher,
     key: &CacheKey,
@@ -63,20 +63,22 @@ pub(crate) fn seal_token(
         key: key.canonical(),
         token,
     };
-    cipher.seal(key.digest_hex().as_bytes(), &to_plaintext(&record)?)
+    cipher.seal(cipher.entry_name(key).as_bytes(), &to_plaintext(&record)?)
 }
 
-/// Opens an entry stored under `digest_hex`: its canonical key (checked against the digest)
-/// and its token.
+/// Opens an entry stored under `name`: its canonical key (checked against the name) and its
+/// token. Releases before keyed names named entries by the key's plain digest: such an entry
+/// still opens (to be listed, and removed once stale), but its key, bound to an older
+/// credential fingerprint, matches no key this release asks for.
 pub(crate) fn open_token(
     cipher: &CacheCipher,
-    digest_hex: &str,
+    name: &str,
     sealed: &[u8],
 ) -> Result<(CacheKey, TokenSet)> {
-    let plain = cipher.open(digest_hex.as_bytes(), sealed)?;
+    let plain = cipher.open(name.as_bytes(), sealed)?;
     let record: TokenRecord = serde_json::from_slice(&plain).map_err(parse_error)?;
     let key = CacheKey::from_canonical(record.key);
-    if key.digest_hex() != digest_hex {
+    if cipher.entry_name(&key) != name && key.digest_hex() != name {
         return Err(Error::cache("entry holds a different key than its name"));
     }
     Ok((key, record.token))

@@ -256,23 +256,24 @@ impl fmt::Debug for RedisStore {
 #[async_trait]
 impl SharedStore for RedisStore {
     async fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
+        let name = self.cipher.entry_name(key);
         let sealed: Option<Vec<u8>> = self
             .conn
             .clone()
-            .get(self.key("token", key.digest_hex()))
+            .get(self.key("token", &name))
             .await
             .map_err(|e| self.failed("GET", e))?;
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let token = self.open_or_skip(key.digest_hex(), &sealed);
+        let token = self.open_or_skip(&name, &sealed);
         Ok(token
             .map(|(_, t)| t)
             .filter(|t| record::servable(t, SystemTime::now())))
     }
 
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
-        let redis_key = self.key("token", key.digest_hex());
+        let redis_key = self.key("token", &self.cipher.entry_name(key));
         let ttl = self.entry_ttl(token);
         let mut conn = self.conn.clone();
         if ttl.is_zero() {
@@ -295,7 +296,8 @@ impl SharedStore for RedisStore {
     }
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
-        self.delete(self.key("token", key.digest_hex())).await?;
+        self.delete(self.key("token", &self.cipher.entry_name(key)))
+            .await?;
         self.bump_generation().await
     }
 
@@ -304,7 +306,7 @@ impl SharedStore for RedisStore {
         let mut out: Vec<EntryInfo> = (self.own_entries().await?.into_iter())
             .filter(|(_, _, _, token)| record::servable(token, now))
             .map(|(_, _, key, token)| EntryInfo {
-                key: key.canonical().to_owned(),
+                key: key.listed(),
                 expires_at: token.expires_at,
                 scopes: token.scopes.clone(),
                 has_refresh_token: token.refresh_token.is_some(),
@@ -340,31 +342,31 @@ impl SharedStore for RedisStore {
     }
 
     async fn failure(&self, key: &CacheKey) -> Result<Option<FailureRecord>> {
-        let digest = key.digest_hex();
+        let name = self.cipher.entry_name(key);
         let sealed: Option<Vec<u8>> = self
             .conn
             .clone()
-            .get(self.key("failure", digest))
+            .get(self.key("failure", &name))
             .await
             .map_err(|e| self.failed("GET", e))?;
         let Some(sealed) = sealed else {
             return Ok(None);
         };
-        let record = record::open_secret(&self.cipher, &Self::failure_name(digest), &sealed)
+        let record = record::open_secret(&self.cipher, &Self::failure_name(&name), &sealed)
             .ok()
             .and_then(|json| FailureRecord::from_json(json.expose()));
         Ok(record.filter(|r| r.is_active(SystemTime::now())))
     }
 
     async fn put_failure(&self, key: &CacheKey, failure: &FailureRecord) -> Result<()> {
-        let digest = key.digest_hex();
+        let name = self.cipher.entry_name(key);
         let hold = failure.remaining(SystemTime::now());
         if hold.is_zero() {
             return Ok(());
         }
         let json = Secret::new(failure.to_json());
-        let sealed = record::seal_secret(&self.cipher, &Self::failure_name(digest), &json)?;
-        self.set_expiring(self.key("failure", digest), sealed, hold)
+        let sealed = record::seal_secret(&self.cipher, &Self::failure_name(&name), &json)?;
+        self.set_expiring(self.key("failure", &name), sealed, hold)
             .await
     }
 
@@ -398,8 +400,9 @@ impl SharedStore for RedisStore {
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
-        let lease_key = self.key("lease", key.digest_hex());
-        let fence_key = self.key("fence", key.digest_hex());
+        let name = self.cipher.entry_name(key);
+        let lease_key = self.key("lease", &name);
+        let fence_key = self.key("fence", &name);
         let owner = crypto::random_hex(16)?;
         let mut conn = self.conn.clone();
         let deadline = Instant::now().checked_add(wait);
@@ -426,7 +429,7 @@ impl SharedStore for RedisStore {
                 return Err(Error::cache(format!(
                     "timed out after {wait:?} waiting for the fetch lease on {} held by another \
                      broker",
-                    &key.digest_hex()[..12]
+                    &name[..12]
                 )));
             }
             let jitter = Duration::from_millis(rand::random_range(10..=40));

@@ -149,7 +149,7 @@ impl Lease for RedisLease {
     }
 
     async fn put_fenced(&self, key: &CacheKey, token: &TokenSet) -> Result<bool> {
-        let redis_key = self.store.key("token", key.digest_hex());
+        let redis_key = self.store.key("token", &self.store.cipher.entry_name(key));
         let ttl = self.store.entry_ttl(token);
         let sealed = if ttl.is_zero() {
             Vec::new() // already useless: store nothing, and drop whatever was there

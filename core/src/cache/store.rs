@@ -107,7 +107,7 @@ pub trait Lease: Send + Sync {
 /// What `list` reports about one entry: never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryInfo {
-    /// The canonical key text.
+    /// The canonical key text, with a credential fingerprint shown as `credential=bound`.
     pub key: String,
     /// When the cached access token expires.
     pub expires_at: SystemTime,
