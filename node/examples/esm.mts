@@ -1,10 +1,12 @@
 // The ESM entry's types (`import` condition → lib/index.d.mts).
-import tokenbroker, { Broker, TokenBrokerError, type AccessToken } from 'tokenbroker'
+import tokenbroker, { Broker, TokenBrokerError, setLogger, type AccessToken } from 'tokenbroker'
 
 export function make(): Broker {
   const b: Broker = new tokenbroker.Broker({ cache: { store: 'memory' } })
   const isError: boolean = new Error('x') instanceof TokenBrokerError
   void isError
+  tokenbroker.setLogger(null)
+  setLogger((r) => console.error(r.message))
   return b
 }
 

@@ -1,7 +1,17 @@
 // Type-checked with `npm run typecheck` (tsc --noEmit): the package's types as an app sees them.
 import { inspect } from 'node:util'
 
-import { AccessToken, Broker, ErrorCode, RegisteredClient, TokenBrokerError, type Config, type Stats } from 'tokenbroker'
+import {
+  AccessToken,
+  Broker,
+  ErrorCode,
+  RegisteredClient,
+  TokenBrokerError,
+  setLogger,
+  type Config,
+  type LogRecord,
+  type Stats,
+} from 'tokenbroker'
 
 const config: Config = {
   cache: { store: 'memory' },
@@ -29,7 +39,15 @@ export async function main(): Promise<void> {
   const scopes: string[] = token.scopes
   console.log(header.length, expires.toISOString(), scopes, inspect(token), JSON.stringify(token))
 
-  const cached: AccessToken | null = broker.cachedToken('aos')
+  // After the API refused `token` with a 401: one new token for every caller that saw it.
+  const fresh: AccessToken = await broker.token('aos', { rejected: token })
+  console.log(fresh.tokenType)
+
+  setLogger((r: LogRecord) => console.error(r.level, r.target, r.message), { level: 'info' })
+  setLogger(console)
+  setLogger(null)
+
+  const cached: AccessToken | null = broker.cachedToken('aos', { minTtl: 30 })
   if (cached !== null) console.log(cached.tokenType)
 
   const res: Response = await broker.fetch('aos', 'https://api.example.com/me', { method: 'GET' })

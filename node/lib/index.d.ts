@@ -58,23 +58,44 @@ export interface Config {
   http?: HttpConfig
 }
 
-export interface TokenOptions {
-  /** Scopes to request instead of the profile's. */
-  scopes?: string[] | string
-  /** The token must stay valid at least this many seconds. */
+/** Options of `cachedToken` (and of `token`). */
+export interface CachedTokenOptions {
+  /** Scopes to request instead of the profile's (an array, or one space-separated string). */
+  scopes?: string[] | string | null
+  /**
+   * The token must stay valid at least this many seconds.
+   * @defaultValue 0
+   */
   minTtl?: number
-  /** Fetch a new token even if a valid one is cached. */
+}
+
+export interface TokenOptions extends CachedTokenOptions {
+  /**
+   * Fetch a new token even if a valid one is cached.
+   * @defaultValue false
+   */
   forceRefresh?: boolean
+  /**
+   * A token the API refused (HTTP 401): a fresh one is fetched once for every caller that
+   * refused the same token; if a newer token is already cached, that one is returned.
+   */
+  rejected?: AccessToken | null
 }
 
 export interface LoginOptions {
-  /** Open the system browser (default true). */
+  /**
+   * Open the system browser.
+   * @defaultValue true
+   */
   openBrowser?: boolean
-  /** Seconds to wait for the browser to come back (default 300). */
+  /**
+   * Seconds to wait for the browser to come back.
+   * @defaultValue 300
+   */
   timeout?: number
-  scopes?: string[] | string
+  scopes?: string[] | string | null
   /** Told the authorization URL, to print it or drive a browser. */
-  onUrl?: (url: string) => void
+  onUrl?: ((url: string) => void) | null
 }
 
 export interface DeviceCode {
@@ -89,10 +110,46 @@ export interface DeviceCode {
 }
 
 export interface DeviceLoginOptions {
-  scopes?: string[] | string
+  scopes?: string[] | string | null
   /** Told what to show the user. */
-  onCode?: (code: DeviceCode) => void
+  onCode?: ((code: DeviceCode) => void) | null
 }
+
+/** A log level of the core's events, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** One core log event. Its text holds no secret: the core never logs one. */
+export interface LogRecord {
+  level: LogLevel
+  /** The core module that logged it, dotted: `tokenbroker.http.client`. */
+  target: string
+  /** Enclosing spans with their fields, the message, then the event's fields. */
+  message: string
+}
+
+/** A logger object such as `console`, pino or winston (`trace` events go to `debug`). */
+export interface LevelLogger {
+  error(message: string, meta: { target: string }): unknown
+  warn(message: string, meta: { target: string }): unknown
+  info(message: string, meta: { target: string }): unknown
+  debug(message: string, meta: { target: string }): unknown
+}
+
+export interface SetLoggerOptions {
+  /**
+   * The most verbose level sent to the logger.
+   * @defaultValue "debug"
+   */
+  level?: LogLevel
+}
+
+/**
+ * Sends the core's log events to `logger`, process-wide (the last call wins; a logger set in a
+ * worker thread is called on that thread). `null` restores the default: with
+ * `NODE_DEBUG=tokenbroker`, `util.debuglog` on stderr, else nothing. A logger never keeps the
+ * process alive and is never called on the warm path of `token()`.
+ */
+export declare function setLogger(logger: ((record: LogRecord) => void) | LevelLogger | null, options?: SetLoggerOptions): void
 
 export interface Stats {
   hits: number
@@ -220,7 +277,7 @@ export declare class Broker {
   constructor(config?: Config | string)
   static fromConfig(path?: string): Broker
   token(profile: string, options?: TokenOptions): Promise<AccessToken>
-  cachedToken(profile: string, options?: Omit<TokenOptions, 'forceRefresh'>): AccessToken | null
+  cachedToken(profile: string, options?: CachedTokenOptions): AccessToken | null
   fetch(profile: string, input: string | URL | Request, init?: RequestInit, options?: TokenOptions): Promise<Response>
   axiosInterceptor(profile: string, options?: TokenOptions): <C extends InterceptedRequest>(config: C) => Promise<C>
   stats(): Stats
@@ -232,10 +289,10 @@ export declare class Broker {
   cacheEntries(): Promise<CacheEntry[]>
   login(profile: string, options?: LoginOptions): Promise<AccessToken>
   deviceLogin(profile: string, options?: DeviceLoginOptions): Promise<AccessToken>
-  beginLogin(profile: string, redirectUri: string, options?: { scopes?: string[] | string }): Promise<PendingLogin>
-  /** `redirect`: the redirect URL, or a `form_post` body as a Buffer. */
-  completeLogin(pending: PendingLogin, redirect: string | Buffer): Promise<AccessToken>
-  registerClient(profile: string, metadata: ClientMetadata, options?: { initialAccessToken?: string }): Promise<RegisteredClient>
+  beginLogin(profile: string, redirectUri: string, options?: { scopes?: string[] | string | null }): Promise<PendingLogin>
+  /** `redirectUrl`: the redirect URL, or a `form_post` body as a Buffer. */
+  completeLogin(pending: PendingLogin, redirectUrl: string | Buffer): Promise<AccessToken>
+  registerClient(profile: string, metadata: ClientMetadata, options?: { initialAccessToken?: string | null }): Promise<RegisteredClient>
   readClient(profile: string, clientId: string): Promise<RegisteredClient>
   updateClient(profile: string, clientId: string, metadata: ClientMetadata): Promise<RegisteredClient>
   deleteClient(profile: string, clientId: string): Promise<void>

@@ -5,147 +5,10 @@
 
 const { inspect } = require('node:util')
 const native = require('../native.cjs')
-
-const ERROR_PREFIX = 'TOKENBROKER_ERROR '
-
-/** Stable `code` of each error kind. */
-const ErrorCode = Object.freeze({
-  config: 'ERR_TOKENBROKER_CONFIG',
-  transport: 'ERR_TOKENBROKER_TRANSPORT',
-  timeout: 'ERR_TOKENBROKER_TIMEOUT',
-  oauth: 'ERR_TOKENBROKER_OAUTH',
-  invalid_response: 'ERR_TOKENBROKER_INVALID_RESPONSE',
-  cache: 'ERR_TOKENBROKER_CACHE',
-  registration: 'ERR_TOKENBROKER_REGISTRATION',
-  interaction: 'ERR_TOKENBROKER_INTERACTION',
-  rate_limited: 'ERR_TOKENBROKER_RATE_LIMITED',
-})
-
-class TokenBrokerError extends Error {
-  constructor(detail, options) {
-    super(detail.message, options)
-    this.name = 'TokenBrokerError'
-    this.kind = detail.kind
-    this.code = ErrorCode[detail.kind] || 'ERR_TOKENBROKER'
-    if (detail.status !== undefined) this.status = detail.status
-    if (detail.retryAfter !== undefined) this.retryAfter = detail.retryAfter
-    if (detail.kind === 'oauth') {
-      this.oauthError = detail.oauthError
-      this.description = detail.description ?? undefined
-      this.uri = detail.uri ?? undefined
-      this.providerCodes = detail.providerCodes ?? []
-    }
-  }
-}
-
-/** Rebuilds the typed error from a native one; anything else is returned unchanged. */
-function convertError(err) {
-  const message = err && err.message
-  if (typeof message !== 'string' || !message.startsWith(ERROR_PREFIX)) return err
-  let detail
-  try {
-    detail = JSON.parse(message.slice(ERROR_PREFIX.length))
-  } catch {
-    return err
-  }
-  return new TokenBrokerError(detail)
-}
-
-function rethrow(err) {
-  throw convertError(err)
-}
-
-/** An access token. `inspect`, `JSON.stringify` and `String()` never show its value. */
-// The core's id of each token object, for `rejected` after a 401; not part of the public API.
-const tokenIds = new WeakMap()
-
-class AccessToken {
-  #value
-  #header
-
-  /** @param data the native array `[accessToken, tokenType, header, expiresAtMs, id, ...scopes]` */
-  constructor(data) {
-    tokenIds.set(this, data[4])
-    this.#value = data[0]
-    this.#header = data[2]
-    this.tokenType = data[1]
-    this.expiresAt = new Date(data[3])
-    this.scopes = data.slice(5)
-  }
-
-  /** The access token value. */
-  get accessToken() {
-    return this.#value
-  }
-
-  /** The `Authorization` header value, `Bearer <token>`. */
-  header() {
-    return this.#header
-  }
-
-  toJSON() {
-    return { tokenType: this.tokenType, expiresAt: this.expiresAt, scopes: this.scopes, accessToken: '[redacted]' }
-  }
-
-  toString() {
-    return `[AccessToken ${this.tokenType} [redacted], expires ${this.expiresAt.toISOString()}]`
-  }
-
-  [inspect.custom](depth, options, inspectFn) {
-    const shown = { tokenType: this.tokenType, expiresAt: this.expiresAt, scopes: this.scopes, accessToken: '[redacted]' }
-    return `AccessToken ${(inspectFn || inspect)(shown, options)}`
-  }
-}
-
-/** A registered client. `inspect` and `JSON.stringify` never show its credentials. */
-class RegisteredClient {
-  #clientSecret
-  #registrationAccessToken
-  #apiKey
-
-  constructor(data) {
-    const info = data.info
-    this.clientId = info.client_id
-    /** Every public field the server returned (RFC 7591 names), `client_id` included. */
-    this.metadata = info
-    this.#clientSecret = data.clientSecret ?? undefined
-    this.#registrationAccessToken = data.registrationAccessToken ?? undefined
-    this.#apiKey = data.apiKey ?? undefined
-  }
-
-  /** The client secret, when the server sent one (on creation: keep it). */
-  get clientSecret() {
-    return this.#clientSecret
-  }
-
-  /** The RFC 7592 registration access token, when issued or rotated (the broker stores it too). */
-  get registrationAccessToken() {
-    return this.#registrationAccessToken
-  }
-
-  /** Alvaria's `x_api_key` for the new client, when issued. */
-  get apiKey() {
-    return this.#apiKey
-  }
-
-  toJSON() {
-    return this.metadata
-  }
-
-  [inspect.custom](depth, options, inspectFn) {
-    const shown = { clientId: this.clientId, metadata: this.metadata }
-    if (this.#clientSecret !== undefined) shown.clientSecret = '[redacted]'
-    if (this.#registrationAccessToken !== undefined) shown.registrationAccessToken = '[redacted]'
-    if (this.#apiKey !== undefined) shown.apiKey = '[redacted]'
-    return `RegisteredClient ${(inspectFn || inspect)(shown, options)}`
-  }
-}
-
-const wrapClient = (data) => new RegisteredClient(data)
-
-function wrapToken(data) {
-  return new AccessToken(data)
-}
+const { ErrorCode, TokenBrokerError, configError, rethrow } = require('./errors.js')
+const { setLogger } = require('./logging.js')
+const { axiosOrigin, originOf, sameOriginRedirects } = require('./redirects.js')
+const { AccessToken, RegisteredClient, tokenIds, wrapClient, wrapToken } = require('./values.js')
 
 function scopesOf(options) {
   if (!options || options.scopes == null) return undefined
@@ -201,7 +64,14 @@ class Broker {
     const scopes = scopesOf(options)
     const minTtl = options?.minTtl
     const force = options?.forceRefresh === true
-    if (!force) {
+    let rejected
+    if (options?.rejected != null) {
+      rejected = tokenIds.get(options.rejected)
+      if (rejected === undefined) {
+        return Promise.reject(configError("token options, key 'rejected'", 'not an AccessToken of this package'))
+      }
+    }
+    if (!force && rejected === undefined) {
       let cached = null
       try {
         cached = this.#cached(profile, scopes, minTtl)
@@ -210,7 +80,7 @@ class Broker {
       }
       if (cached !== null) return Promise.resolve(cached)
     }
-    return this.#native.token(profile, scopes, minTtl, force).then(wrapToken, rethrow)
+    return this.#native.token(profile, scopes, minTtl, force, rejected).then(wrapToken, rethrow)
   }
 
   /** The token held in memory, or `null`. Synchronous; never does I/O. */
@@ -285,15 +155,9 @@ class Broker {
     // origin never refused our token: it is returned as it is, with no refresh and no retry.
     if (first.status !== 401 || originOf(first.url) !== originOf(base.url)) return first
     await first.body?.cancel().catch(() => {})
-    return send(await this.#replace(profile, token, options), base)
-  }
-
-  // After a 401 the core refreshes once for every caller refused with the same token, and
-  // hands out a newer cached token at once if there is one.
-  #replace(profile, refused, options) {
-    return this.#native
-      .token(profile, scopesOf(options), options?.minTtl, false, tokenIds.get(refused))
-      .then(wrapToken, rethrow)
+    // The core refreshes once for every caller refused with the same token, and hands out a
+    // newer cached token at once if there is one.
+    return send(await this.token(profile, { ...options, forceRefresh: false, rejected: token }), base)
   }
 
   /**
@@ -386,6 +250,9 @@ class Broker {
 
   /** Completes a sign-in from the redirect URL (or a `form_post` body as a Buffer or string of form fields). */
   completeLogin(pending, redirect) {
+    if (!(pending instanceof native.PendingLogin)) {
+      return Promise.reject(configError('completeLogin', "'pending' must be the PendingLogin of beginLogin"))
+    }
     return this.#native.completeLogin(pending, redirect).then(wrapToken, rethrow)
   }
 
@@ -421,47 +288,10 @@ class Broker {
   }
 }
 
-/** The origin of an absolute URL, or `null`. */
-function originOf(url) {
-  try {
-    const origin = new URL(url).origin
-    return origin === 'null' ? null : origin
-  } catch {
-    return null
-  }
-}
-
-/** The origin an axios request config goes to (`url`, else `baseURL` for a relative `url`), or `null`. */
-function axiosOrigin(config) {
-  const url = typeof config.url === 'string' ? config.url : ''
-  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url) && config.allowAbsoluteUrls !== false
-  return originOf(absolute || !config.baseURL ? url : config.baseURL)
-}
-
-const callerBeforeRedirect = Symbol('callerBeforeRedirect')
-
-/**
- * axios' `beforeRedirect` (follow-redirects' options of the next hop): drops `Authorization`
- * unless the hop stays on `origin`, then runs the caller's own hook.
- */
-function sameOriginRedirects(origin, previous) {
-  const caller = previous && callerBeforeRedirect in previous ? previous[callerBeforeRedirect] : previous
-  const hook = (redirect, ...rest) => {
-    if (origin === null || originOf(redirect?.href) !== origin) {
-      for (const name of Object.keys(redirect?.headers ?? {})) {
-        if (name.toLowerCase() === 'authorization') delete redirect.headers[name]
-      }
-    }
-    if (typeof caller === 'function') return caller(redirect, ...rest)
-  }
-  hook[callerBeforeRedirect] = caller
-  return hook
-}
-
 /** A callback run from the native side must not throw into the void: report it as a warning. */
 function guard(fn, name) {
   if (typeof fn !== 'function') {
-    throw new TokenBrokerError({ kind: 'config', message: `config error in login options: '${name}' must be a function` })
+    throw configError('login options', `'${name}' must be a function`)
   }
   return (arg) => {
     try {
@@ -473,4 +303,12 @@ function guard(fn, name) {
   }
 }
 
-module.exports = { Broker, AccessToken, RegisteredClient, TokenBrokerError, ErrorCode, PendingLogin: native.PendingLogin }
+module.exports = {
+  Broker,
+  AccessToken,
+  RegisteredClient,
+  TokenBrokerError,
+  ErrorCode,
+  PendingLogin: native.PendingLogin,
+  setLogger,
+}

@@ -1,13 +1,13 @@
 // The leak matrix (tests/leak/README.md) through the Node package: for every case the error's
-// message, util.inspect and JSON.stringify must hold no secret in any encoding and no control
-// character.
+// message, util.inspect and JSON.stringify, and every log record forwarded to a logger (debug
+// level), must hold no secret in any encoding and no control character.
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
 import { inspect } from 'node:util'
-import { Broker } from '../lib/index.mjs'
+import { Broker, setLogger } from '../lib/index.mjs'
 import { admin, provider } from './helpers.mjs'
 import { Needles, echoFault, expandCases, fillProfile, summary } from './leak_needles.mjs'
 
@@ -27,7 +27,19 @@ async function run(broker, action, name) {
   }
 }
 
-test('no secret and no control character in any error, for every case of the leak matrix', async () => {
+/** Waits until no log record arrived for a few event-loop turns (at most ~2 s). */
+async function settled(records) {
+  for (let i = 0, seen = -1; i < 40 && seen !== records.length; i++) {
+    seen = records.length
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+test('no secret and no control character in any error or log, for every case of the leak matrix', async (t) => {
+  const logs = [] // [case name, text]
+  let current = ''
+  setLogger((r) => logs.push([current, `${r.level} ${r.target} ${r.message}`]), { level: 'trace' })
+  t.after(() => setLogger(null))
   const base = await provider()
   const privateKey = privateKeyPem()
   const echoesFrom = (await admin('echoes')).length
@@ -38,6 +50,7 @@ test('no secret and no control character in any error, for every case of the lea
   for (const c of cases) {
     const profile = fillProfile(c.template.profile, { provider: base, id: c.id, secrets: c.secrets, privateKey })
     const broker = new Broker({ cache: { store: 'memory' }, profiles: { leak: profile } })
+    current = c.name
     await admin('faults', echoFault(c.template.route, c.echo, c.secrets, c.id))
     const texts = [await run(broker, c.template.action, 'leak')].flat()
     const pending = (await admin('stats')).faults_pending.filter((f) => f.route === c.template.route)
@@ -51,6 +64,11 @@ test('no secret and no control character in any error, for every case of the lea
     needles.addFromProvider([], requests, [c.id])
     sent.set(c.name, JSON.stringify(requests))
   }
+
+  await settled(logs)
+  // The control of the logs: every case's token request logs at least its outcome.
+  assert.ok(logs.length >= cases.length, `only ${logs.length} log records for ${cases.length} cases`)
+  for (const [name, text] of logs) outputs.push([name, 'log', text])
 
   for (const c of cases) for (const [name, v] of Object.entries(c.secrets)) needles.add(`${c.name} secret ${name}`, v, c.id)
   needles.addFromProvider((await admin('echoes')).slice(echoesFrom), [], [])

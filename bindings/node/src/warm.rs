@@ -16,7 +16,7 @@ use napi::bindgen_prelude::ToNapiValue;
 use napi::{check_status, sys};
 use tokenbroker::ProfileHandle;
 
-use crate::TokenData;
+use crate::token::TokenData;
 
 /// What a warm-path function reads on each call.
 struct Warm {

@@ -1,0 +1,168 @@
+//! The native broker class: construction, tokens, counters and the cache.
+
+use std::time::UNIX_EPOCH;
+
+use napi::Env;
+use napi::bindgen_prelude::{Either, Object};
+use napi_derive::napi;
+use serde_json::Value;
+use tokenbroker::Broker;
+
+use crate::errors::to_napi;
+use crate::token::{TokenData, known, options};
+use crate::{config, warm};
+
+/// One entry of the shared cache tier, without secrets.
+#[napi(object)]
+pub struct CacheEntry {
+    /// The canonical key text.
+    pub key: String,
+    /// Expiry in milliseconds since the Unix epoch.
+    pub expires_at: f64,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// Whether a refresh token is held.
+    pub has_refresh_token: bool,
+}
+
+/// The native broker; `node/lib` exposes it as `Broker`.
+#[napi]
+pub struct NativeBroker {
+    pub(crate) inner: Broker,
+}
+
+#[napi]
+impl NativeBroker {
+    /// A broker over a config object of the same shape as the TOML file, or TOML text; without
+    /// one, over the config file (`TOKENBROKER_CONFIG`, else the user's default), as in Python.
+    #[napi(constructor)]
+    pub fn new(config: Option<Value>) -> napi::Result<Self> {
+        let config = config::from_js(config)?;
+        Ok(Self {
+            inner: Broker::new(config).map_err(to_napi)?,
+        })
+    }
+
+    /// A broker over the config file (explicit path, `TOKENBROKER_CONFIG`, or the default).
+    #[napi(factory)]
+    pub fn from_config(path: Option<String>) -> napi::Result<Self> {
+        let path = path.map(std::path::PathBuf::from);
+        Ok(Self {
+            inner: Broker::from_config_file(path.as_deref()).map_err(to_napi)?,
+        })
+    }
+
+    /// A valid token: from memory, the shared tier, or the provider. `rejected`: the id of a
+    /// token the API refused, replaced once for every caller refused the same token.
+    #[napi(
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
+    )]
+    pub async fn token(
+        &self,
+        profile: String,
+        scopes: Option<Vec<String>>,
+        min_ttl: Option<f64>,
+        force_refresh: Option<bool>,
+        rejected: Option<f64>,
+    ) -> napi::Result<TokenData> {
+        let opts = options(scopes, min_ttl, force_refresh, rejected)?;
+        let token = self.inner.token(&profile, &opts).await.map_err(to_napi)?;
+        Ok(TokenData(token))
+    }
+
+    /// The token in memory, or null; synchronous, never does I/O.
+    #[napi(
+        ts_return_type = "[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn cached_token(
+        &self,
+        profile: String,
+        scopes: Option<Vec<String>>,
+        min_ttl: Option<f64>,
+    ) -> napi::Result<Option<TokenData>> {
+        let opts = options(scopes, min_ttl, None, None)?;
+        let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
+        Ok(token.map(TokenData))
+    }
+
+    /// Like `cachedToken`, but answers `true` instead of the token when the cached token's
+    /// id is `knownId`: the JS layer then reuses the object it converted last time.
+    #[napi(
+        ts_return_type = "true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn cached_token_unless(
+        &self,
+        profile: String,
+        scopes: Option<Vec<String>>,
+        min_ttl: Option<f64>,
+        known_id: Option<f64>,
+    ) -> napi::Result<Option<Either<bool, TokenData>>> {
+        let opts = options(scopes, min_ttl, None, None)?;
+        let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
+        Ok(token.map(|t| known(t, known_id)))
+    }
+
+    /// The warm path of `profile` (its own scopes, no `minTtl`): a function that answers
+    /// `true` while the cached token is the one it returned last, else that token or null.
+    #[napi(
+        ts_return_type = "() => true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
+    )]
+    pub fn warm(&self, profile: String) -> napi::Result<warm::WarmFn> {
+        let handle = self.inner.profile_handle(&profile).map_err(to_napi)?;
+        Ok(warm::WarmFn(handle))
+    }
+
+    /// The broker's counters as a plain object.
+    #[napi]
+    pub fn stats<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let mut obj = Object::new(env)?;
+        for (name, value) in self.inner.stats().fields() {
+            obj.set(name, value)?;
+        }
+        Ok(obj)
+    }
+
+    /// Names of the configured profiles, sorted.
+    #[napi]
+    pub fn profile_names(&self) -> Vec<String> {
+        self.inner.profile_names()
+    }
+
+    /// Forgets every cached token, in memory and in the shared tier.
+    #[napi]
+    pub async fn clear_cache(&self) -> napi::Result<()> {
+        self.inner.clear_cache().await.map_err(to_napi)
+    }
+
+    /// Forgets `profile`'s cached token and stored refresh token.
+    #[napi]
+    pub async fn forget(&self, profile: String) -> napi::Result<()> {
+        self.inner.forget(&profile).await.map_err(to_napi)
+    }
+
+    /// Signs out: revokes the stored refresh token where the provider can (RFC 7009), then
+    /// forgets the profile's tokens here even if revocation failed. Whether a token was revoked.
+    #[napi]
+    pub async fn logout(&self, profile: String) -> napi::Result<bool> {
+        self.inner.logout(&profile).await.map_err(to_napi)
+    }
+
+    /// Entries of the shared tier, without secrets.
+    #[napi]
+    pub async fn cache_entries(&self) -> napi::Result<Vec<CacheEntry>> {
+        let entries = self.inner.cache_entries().await.map_err(to_napi)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| CacheEntry {
+                key: e.key,
+                expires_at: e
+                    .expires_at
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_millis() as f64)
+                    .unwrap_or(0.0),
+                scopes: e.scopes,
+                has_refresh_token: e.has_refresh_token,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,173 @@
+//! Sign-in: the loopback and device flows, and a sign-in whose browser step the app runs.
+
+use std::sync::Arc;
+
+use napi::Status;
+use napi::bindgen_prelude::{Buffer, Either};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use tokenbroker::broker::{LoginOptions, PendingLogin as CorePendingLogin};
+use tokenbroker::flow::device::DeviceAuthorization;
+
+use crate::broker::NativeBroker;
+use crate::errors::{config_error, to_napi};
+use crate::token::TokenData;
+
+/// What a device login shows the user.
+#[napi(object)]
+pub struct DeviceCode {
+    /// The code the user types.
+    pub user_code: String,
+    /// Where the user goes.
+    pub verification_uri: String,
+    /// The verification URI with the code filled in, when the server gave one.
+    pub verification_uri_complete: Option<String>,
+    /// Seconds the code stays valid.
+    pub expires_in: f64,
+    /// Seconds between polls.
+    pub interval: f64,
+    /// The scopes requested.
+    pub scopes: Vec<String>,
+}
+
+impl From<&DeviceAuthorization> for DeviceCode {
+    fn from(a: &DeviceAuthorization) -> Self {
+        Self {
+            user_code: a.user_code.clone(),
+            verification_uri: a.verification_uri.clone(),
+            verification_uri_complete: a.verification_uri_complete.clone(),
+            expires_in: a.expires_in.as_secs_f64(),
+            interval: a.interval.as_secs_f64(),
+            scopes: a.scopes.clone(),
+        }
+    }
+}
+
+/// A sign-in started by `beginLogin`: open `url`, then pass the redirect to `completeLogin`.
+#[napi]
+pub struct PendingLogin {
+    inner: CorePendingLogin,
+}
+
+#[napi]
+impl PendingLogin {
+    /// The authorization URL to open.
+    #[napi(getter)]
+    pub fn url(&self) -> String {
+        self.inner.url().to_owned()
+    }
+
+    /// The `state` the redirect must carry.
+    #[napi(getter)]
+    pub fn state(&self) -> String {
+        self.inner.state().to_owned()
+    }
+
+    /// The profile being signed in.
+    #[napi(getter)]
+    pub fn profile(&self) -> String {
+        self.inner.profile().to_owned()
+    }
+}
+
+/// `timeout` (seconds) of the login options, when given.
+fn login_timeout(timeout: Option<f64>) -> napi::Result<Option<std::time::Duration>> {
+    const KEY: &str = "login options, key 'timeout'";
+    match timeout {
+        None => Ok(None),
+        Some(s) if s > 0.0 => tokenbroker::seconds_arg(KEY, s).map(Some).map_err(to_napi),
+        Some(_) => Err(config_error(KEY, "must be a positive number of seconds")),
+    }
+}
+
+#[napi]
+impl NativeBroker {
+    /// Authorization code sign-in through the browser and a loopback listener.
+    #[napi(
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
+    )]
+    pub async fn login(
+        &self,
+        profile: String,
+        open_browser: Option<bool>,
+        timeout: Option<f64>,
+        scopes: Option<Vec<String>>,
+        on_url: Option<ThreadsafeFunction<String, napi::Unknown<'static>, String, Status, false>>,
+    ) -> napi::Result<TokenData> {
+        let mut opts = LoginOptions {
+            scopes,
+            ..LoginOptions::default()
+        };
+        if let Some(open) = open_browser {
+            opts.open_browser = open;
+        }
+        if let Some(timeout) = login_timeout(timeout)? {
+            opts.timeout = timeout;
+        }
+        if let Some(callback) = on_url {
+            let callback = Arc::new(callback);
+            opts.on_url = Some(Arc::new(move |url: &str| {
+                callback.call(url.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
+            }));
+        }
+        let token = self.inner.login(&profile, &opts).await.map_err(to_napi)?;
+        Ok(TokenData(token))
+    }
+
+    /// Device authorization sign-in; `on_code` is told what to show the user.
+    #[napi(
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
+    )]
+    pub async fn device_login(
+        &self,
+        profile: String,
+        scopes: Option<Vec<String>>,
+        on_code: Option<
+            ThreadsafeFunction<DeviceCode, napi::Unknown<'static>, DeviceCode, Status, false>,
+        >,
+    ) -> napi::Result<TokenData> {
+        let token = self
+            .inner
+            .device_login(&profile, scopes, |auth| {
+                if let Some(callback) = &on_code {
+                    callback.call(auth.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                }
+            })
+            .await
+            .map_err(to_napi)?;
+        Ok(TokenData(token))
+    }
+
+    /// Starts a sign-in whose browser step the app runs itself.
+    #[napi]
+    pub async fn begin_login(
+        &self,
+        profile: String,
+        redirect_uri: String,
+        scopes: Option<Vec<String>>,
+    ) -> napi::Result<PendingLogin> {
+        let pending = self
+            .inner
+            .begin_login(&profile, &redirect_uri, scopes)
+            .await
+            .map_err(to_napi)?;
+        Ok(PendingLogin { inner: pending })
+    }
+
+    /// Completes a sign-in from the redirect URL, or from a `form_post` body.
+    #[napi(
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
+    )]
+    pub async fn complete_login(
+        &self,
+        pending: &PendingLogin,
+        redirect: Either<String, Buffer>,
+    ) -> napi::Result<TokenData> {
+        let pending = pending.inner.clone();
+        let token = match redirect {
+            Either::A(url) => self.inner.complete_login(&pending, &url).await,
+            Either::B(body) => self.inner.complete_login_form(&pending, &body).await,
+        };
+        Ok(TokenData(token.map_err(to_napi)?))
+    }
+}

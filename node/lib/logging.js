@@ -1,0 +1,62 @@
+'use strict'
+// The core's log events: to the logger given to setLogger, else (on the main thread) to
+// util.debuglog's `tokenbroker` section, printed when NODE_DEBUG=tokenbroker.
+
+const { debuglog } = require('node:util')
+const { isMainThread } = require('node:worker_threads')
+const native = require('../native.cjs')
+const { configError, rethrow } = require('./errors.js')
+
+const METHODS = ['error', 'warn', 'info', 'debug']
+const debug = debuglog('tokenbroker')
+
+/** A sink that never throws into the event loop: a failing logger is reported once, as a warning. */
+function guarded(deliver) {
+  let warned = false
+  return (record) => {
+    try {
+      deliver(record)
+    } catch (e) {
+      if (!warned) {
+        warned = true
+        process.emitWarning(`tokenbroker logger failed: ${e}`)
+      }
+    }
+  }
+}
+
+/** The sink of a logger: a function of the record, or an object with a method per level. */
+function sinkOf(logger) {
+  if (typeof logger === 'function') return guarded((r) => logger(r))
+  if (logger && typeof logger === 'object' && METHODS.every((m) => typeof logger[m] === 'function')) {
+    return guarded((r) => logger[r.level === 'trace' ? 'debug' : r.level](r.message, { target: r.target }))
+  }
+  throw configError('setLogger', `the logger must be a function or an object with ${METHODS.join(', ')} methods`)
+}
+
+/**
+ * Sends the core's log events to `logger` (process-wide; the last call wins): a function
+ * given `{ level, target, message }`, or an object with `error`, `warn`, `info` and `debug`
+ * methods given `(message, { target })`. `options.level` (default `debug`) is the most
+ * verbose level sent. `null` restores the default: NODE_DEBUG=tokenbroker, else nothing.
+ */
+function setLogger(logger, options) {
+  const level = options?.level ?? null
+  try {
+    if (logger != null) return native.setLogger(sinkOf(logger), level)
+    if (isMainThread && debug.enabled) {
+      return native.setLogger(
+        guarded((r) => debug('%s %s: %s', r.level.toUpperCase(), r.target, r.message)),
+        level ?? 'debug',
+      )
+    }
+    return native.setLogger(null, level)
+  } catch (err) {
+    rethrow(err)
+  }
+}
+
+// NODE_DEBUG is read once, at load; a worker thread leaves the main thread's logger alone.
+if (isMainThread && debug.enabled) setLogger(null)
+
+module.exports = { setLogger }
