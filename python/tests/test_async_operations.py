@@ -276,3 +276,19 @@ def test_cancelling_device_login_async_stops_the_polling(admin: Admin, provider:
 
     asyncio.run(main())
     assert_no_more_polls(admin)
+
+
+def test_stop_iteration_in_on_code_still_settles_the_await(admin: Admin, provider: str) -> None:
+    """asyncio refuses StopIteration as a future's exception: it arrives as a RuntimeError
+    (as asyncio does for a coroutine), instead of leaving the await hanging."""
+    broker, _ = generic_device_broker(admin, provider)
+
+    def on_code(code: DeviceCode) -> None:
+        raise StopIteration
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError) as info:
+            await asyncio.wait_for(broker.device_login_async("dev", on_code=on_code), 30)
+        assert isinstance(info.value.__cause__, StopIteration)
+
+    asyncio.run(main())

@@ -4,6 +4,7 @@
 //! login URL or a device code) reaches the loop through `call_soon_threadsafe`. Conversions
 //! that need the GIL run on a blocking-pool thread, so no runtime worker waits for the GIL.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -51,8 +52,19 @@ fn _deliver(
     if future.call_method0("done")?.is_truthy()? {
         return Ok(());
     }
-    if let Err(e) = callback.call1((event,)) {
-        future.call_method1("set_exception", (e.into_value(future.py()),))?;
+    let Err(raised) = callback.call1((event,)) else {
+        return Ok(());
+    };
+    let py = future.py();
+    let raised = raised.into_value(py);
+    if future.call_method1("set_exception", (&raised,)).is_err() {
+        // asyncio refuses StopIteration here; say so, as asyncio does for a coroutine.
+        let wrapped = PyRuntimeError::new_err("a callback raised StopIteration");
+        wrapped.set_cause(
+            py,
+            Some(PyErr::from_value(raised.into_bound(py).into_any())),
+        );
+        future.call_method1("set_exception", (wrapped.into_value(py),))?;
     }
     Ok(())
 }
@@ -79,6 +91,7 @@ fn new_future(py: Python<'_>) -> PyResult<(Bound<'_, PyAny>, Bound<'_, PyAny>)> 
     Ok((event_loop, future))
 }
 
+/// The `#[pyfunction]` in `cell`, made on first use.
 fn function(
     py: Python<'_>,
     cell: &'static PyOnceLock<Py<PyAny>>,
@@ -102,16 +115,12 @@ where
 {
     start(
         py,
-        |_: Emitter<()>| future,
-        |_, ()| unreachable_event(),
+        |_: Emitter<Infallible>| future,
+        |_, never: Infallible| match never {},
         None,
         convert,
         false,
     )
-}
-
-fn unreachable_event() -> PyResult<Py<PyAny>> {
-    Err(PyRuntimeError::new_err("this call reports no events"))
 }
 
 /// Like [`to_asyncio`], for core calls that report progress (a sign-in): each event `make`'s
