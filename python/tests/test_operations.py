@@ -18,7 +18,8 @@ import pytest
 from conftest import REPO
 
 import tokenbroker
-from tokenbroker import Broker, BrokerBase, TokenBrokerError
+from tokenbroker import Broker, TokenBrokerError
+from tokenbroker._tokenbroker import BrokerBase
 
 SPEC = json.loads((REPO / "api/operations.json").read_text())
 OPERATIONS: list[dict[str, Any]] = SPEC["operations"]
