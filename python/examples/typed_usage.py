@@ -1,6 +1,7 @@
 """Typed use of tokenbroker; `mypy --strict` checks it (see test.sh).
 
-Run it against a config file: ``TOKENBROKER_CONFIG=config.toml python typed_usage.py PROFILE URL``.
+Run it against a config file: ``TOKENBROKER_CONFIG=config.toml python typed_usage.py PROFILE URL``
+(or ``PROFILE --device-login`` to sign in with the device flow).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import httpx
 import requests
 
 import tokenbroker
-from tokenbroker import AccessToken, Broker, OAuthError, TokenBrokerError
+from tokenbroker import AccessToken, Broker, DeviceCode, OAuthError, TokenBrokerError
 
 
 def describe(token: AccessToken) -> str:
@@ -43,15 +44,32 @@ async def concurrent(broker: Broker, profile: str, url: str) -> list[int]:
     assert len({t.access_token for t in tokens}) == 1
     async with httpx.AsyncClient(auth=broker.httpx_auth(profile, scopes=None)) as client:
         responses = await asyncio.gather(*(client.get(url) for _ in range(3)))
+    entries: list[dict[str, object]] = await broker.cache_entries_async()
+    print("shared entries:", len(entries))
     return [r.status_code for r in responses]
+
+
+async def sign_in(broker: Broker, profile: str) -> bool:
+    """The device flow without blocking the loop; ``on_code`` runs on the loop's thread."""
+
+    def show(code: DeviceCode) -> None:
+        print(f"open {code.verification_uri} and enter {code.user_code}")
+
+    token = await broker.device_login_async(profile, on_code=show)
+    print(describe(token))
+    revoked: bool = await broker.logout_async(profile)
+    return revoked
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO)
     profile, url = argv[1], argv[2]
+    if url == "--device-login":
+        with Broker.from_config() as broker:
+            return 0 if asyncio.run(sign_in(broker, profile)) else 1
     try:
         with Broker.from_config() as broker:
-            print("profiles:", ", ".join(broker.profiles()))
+            print("profiles:", ", ".join(broker.profile_names()))
             blocking(broker, profile, url)
             print("async:", asyncio.run(concurrent(broker, profile, url)))
             stats: dict[str, int | float] = broker.stats()

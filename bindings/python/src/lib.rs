@@ -8,6 +8,7 @@
 //! The Python package (`python/tokenbroker`) re-exports these classes and adds the `requests`
 //! and `httpx` auth adapters.
 
+mod asyncio;
 mod broker;
 mod convert;
 mod errors;

@@ -1,17 +1,18 @@
-//! Running core futures from Python: blocking with the GIL released, or as asyncio futures.
+//! Running core futures from Python with the GIL released (the asyncio side is in
+//! `asyncio.rs`).
 //!
 //! Both spawn the future on the core's one runtime (`tokenbroker::runtime::handle()`, rebuilt
-//! after a fork), so a caller that gives up (Ctrl-C, a cancelled asyncio task) leaves the
-//! fetch running for the other callers that joined it.
+//! after a fork), so a caller that gives up (Ctrl-C, a cancelled asyncio task) leaves a token
+//! fetch running for the other callers that joined it; a sign-in given up on is stopped.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 
 /// How often a blocked call wakes up to let Python run signal handlers (Ctrl-C).
 const TICK: Duration = Duration::from_millis(50);
@@ -25,35 +26,44 @@ enum Msg<T, E> {
 }
 
 /// Runs `future` on the core runtime and waits for it with the GIL released, waking every
-/// [`TICK`] to run `check_signals` so that `KeyboardInterrupt` ends the wait promptly.
+/// [`TICK`] to run `check_signals` so that `KeyboardInterrupt` ends the wait promptly. A
+/// caller that gives up leaves `future` running (a token fetch others may have joined).
 pub(crate) fn block<T, F>(py: Python<'_>, future: F) -> PyResult<T>
 where
     F: Future<Output = T> + Send + 'static,
     T: Send + 'static,
 {
-    block_with(
-        py,
-        |_: Emitter<T, Infallible>| future,
-        |_, never| match never {},
-    )
+    let (tx, rx) = channel();
+    tokenbroker::runtime::handle().spawn(async move {
+        let _ = tx.send(Msg::Done(future.await));
+    });
+    wait(py, rx, |_, never: Infallible| match never {})
 }
 
-/// Sends events from the core task to the waiting thread.
-pub(crate) struct Emitter<T, E>(Sender<Msg<T, E>>);
+/// Hands events from the core task to Python: to the waiting thread ([`block_with`]) or to
+/// the event loop ([`to_asyncio_with`]). Never takes the GIL itself.
+pub(crate) struct Emitter<E>(pub(crate) Arc<dyn Fn(E) + Send + Sync>);
 
-impl<T, E> Emitter<T, E> {
-    pub(crate) fn emit(&self, event: E) {
-        let _ = self.0.send(Msg::Event(event));
+impl<E> Clone for Emitter<E> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
     }
 }
 
-/// Like [`block`], for core calls that report progress through callbacks: `make` builds the
-/// future with an [`Emitter`], and each event is handed to `on_event` on the waiting thread,
-/// with the GIL, while the core keeps running. An error from `on_event` ends the wait.
+impl<E> Emitter<E> {
+    pub(crate) fn emit(&self, event: E) {
+        (self.0)(event);
+    }
+}
+
+/// Like [`block`], for core calls that report progress through callbacks (a sign-in): `make`
+/// builds the future with an [`Emitter`], and each event is handed to `on_event` on the
+/// waiting thread, with the GIL, while the core keeps running. An error from `on_event` (or
+/// Ctrl-C) ends the wait and stops the sign-in: its listener closes, its polling ends.
 pub(crate) fn block_with<T, E, F>(
     py: Python<'_>,
-    make: impl FnOnce(Emitter<T, E>) -> F,
-    mut on_event: impl FnMut(Python<'_>, E) -> PyResult<()>,
+    make: impl FnOnce(Emitter<E>) -> F,
+    on_event: impl FnMut(Python<'_>, E) -> PyResult<()>,
 ) -> PyResult<T>
 where
     F: Future<Output = T> + Send + 'static,
@@ -61,11 +71,30 @@ where
     E: Send + 'static,
 {
     let (tx, rx) = channel();
-    let future = make(Emitter(tx.clone()));
-    tokenbroker::runtime::handle().spawn(async move {
+    let events = tx.clone();
+    let future = make(Emitter(Arc::new(move |event| {
+        let _ = events.send(Msg::Event(event));
+    })));
+    let task = tokenbroker::runtime::handle().spawn(async move {
         let _ = tx.send(Msg::Done(future.await));
     });
-    let mut rx: Receiver<Msg<T, E>> = rx;
+    let result = wait(py, rx, on_event);
+    if result.is_err() {
+        task.abort();
+    }
+    result
+}
+
+/// The waiting thread's loop of [`block`] and [`block_with`].
+fn wait<T, E>(
+    py: Python<'_>,
+    mut rx: Receiver<Msg<T, E>>,
+    mut on_event: impl FnMut(Python<'_>, E) -> PyResult<()>,
+) -> PyResult<T>
+where
+    T: Send,
+    E: Send,
+{
     let result = loop {
         let (back, received) = py.detach(move || {
             let received = rx.recv_timeout(TICK);
@@ -85,11 +114,7 @@ where
                     break Err(e);
                 }
             }
-            Err(RecvTimeoutError::Disconnected) => {
-                break Err(PyRuntimeError::new_err(
-                    "tokenbroker task ended without a result",
-                ));
-            }
+            Err(RecvTimeoutError::Disconnected) => break Err(no_result()),
         }
     };
     // Events logged by the call reach `logging` before the call returns.
@@ -97,83 +122,6 @@ where
     result
 }
 
-/// How a finished future is turned into a Python value on the event loop's side: the value,
-/// or an exception instance (for `set_exception`).
-pub(crate) type Outcome = Result<Py<PyAny>, Py<PyAny>>;
-
-static LOOP_OF: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-static COMPLETE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-
-/// Settles `future` unless it was cancelled meanwhile; runs on the event loop's thread.
-#[pyfunction]
-fn _complete(future: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, failed: bool) -> PyResult<()> {
-    crate::logging::drain(future.py());
-    if future.call_method0("done")?.is_truthy()? {
-        return Ok(());
-    }
-    let method = if failed {
-        "set_exception"
-    } else {
-        "set_result"
-    };
-    future.call_method1(method, (value,))?;
-    Ok(())
-}
-
-/// An asyncio future of the running loop, settled from the core runtime when `future` ends.
-///
-/// `convert` runs with the GIL (on a blocking-pool thread, so no runtime worker ever waits for
-/// the GIL) and the result reaches the loop through `call_soon_threadsafe`.
-pub(crate) fn to_asyncio<'py, T, F, C>(
-    py: Python<'py>,
-    future: F,
-    convert: C,
-) -> PyResult<Bound<'py, PyAny>>
-where
-    F: Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-    C: for<'a> FnOnce(Python<'a>, T) -> Outcome + Send + 'static,
-{
-    let get_loop = LOOP_OF.get_or_try_init(py, || {
-        PyResult::Ok(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
-    })?;
-    let event_loop = get_loop.bind(py).call0()?;
-    let py_future = event_loop.call_method0("create_future")?;
-    let complete = COMPLETE.get_or_try_init(py, || {
-        PyResult::Ok(wrap_pyfunction!(_complete, py)?.into_any().unbind())
-    })?;
-    let complete = complete.clone_ref(py);
-    let event_loop = event_loop.unbind();
-    let target = py_future.clone().unbind();
-    let handle = tokenbroker::runtime::handle();
-    let blocking = handle.clone();
-    handle.spawn(async move {
-        let value = future.await;
-        // Waiting for the GIL belongs on a blocking thread, not on a runtime worker.
-        let _ = blocking
-            .spawn_blocking(move || {
-                Python::try_attach(|py| {
-                    let (value, failed) = match convert(py, value) {
-                        Ok(v) => (v, false),
-                        Err(e) => (e, true),
-                    };
-                    // A closed loop has no one left to tell: ignore its RuntimeError.
-                    let _ = event_loop
-                        .bind(py)
-                        .call_method1("call_soon_threadsafe", (complete, target, value, failed));
-                })
-            })
-            .await;
-    });
-    Ok(py_future)
-}
-
-/// Settles an asyncio future at once (a cache hit in an async call).
-pub(crate) fn ready<'py>(py: Python<'py>, value: Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    let get_loop = LOOP_OF.get_or_try_init(py, || {
-        PyResult::Ok(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
-    })?;
-    let py_future = get_loop.bind(py).call0()?.call_method0("create_future")?;
-    py_future.call_method1("set_result", (value,))?;
-    Ok(py_future)
+fn no_result() -> PyErr {
+    PyRuntimeError::new_err("tokenbroker task ended without a result")
 }

@@ -41,6 +41,7 @@ from ._tokenbroker import (
 )
 
 if TYPE_CHECKING:
+    import asyncio
     from types import TracebackType
 
     import httpx
@@ -103,16 +104,37 @@ class Broker(BrokerBase):
         profile: str,
         *,
         open_browser: bool = True,
-        timeout: TTL = None,
+        timeout: TTL = 300,
         scopes: Scopes = None,
         on_url: Callable[[str], object] | None = None,
     ) -> AccessToken:
         """Signs in with the authorization code flow (PKCE) through a loopback listener on
         127.0.0.1. ``on_url(url)`` is told the authorization URL (default: print it to
         stderr); the system browser is opened unless ``open_browser=False``. ``timeout``
-        (default 300 s) bounds the wait for the browser. The refresh token is stored, so
-        later ``token()`` calls refresh silently."""
+        (seconds or a timedelta) bounds the wait for the browser. The refresh token is stored,
+        so later ``token()`` calls refresh silently. An exception from ``on_url`` stops the
+        sign-in and is raised here."""
         return super().login(
+            profile,
+            open_browser=open_browser,
+            timeout=timeout,
+            scopes=scopes,
+            on_url=_print_url if on_url is None else on_url,
+        )
+
+    def login_async(
+        self,
+        profile: str,
+        *,
+        open_browser: bool = True,
+        timeout: TTL = 300,
+        scopes: Scopes = None,
+        on_url: Callable[[str], object] | None = None,
+    ) -> asyncio.Future[AccessToken]:
+        """Like ``login()``, for asyncio: the loop keeps running while the browser step
+        happens. ``on_url`` is called on the event loop's thread; cancelling the await stops
+        the sign-in."""
+        return super().login_async(
             profile,
             open_browser=open_browser,
             timeout=timeout,
@@ -129,8 +151,23 @@ class Broker(BrokerBase):
     ) -> AccessToken:
         """Signs in with the device flow (RFC 8628). ``on_code(DeviceCode)`` shows the user
         what to do (default: print it to stderr); the provider is then polled until the
-        user approves, denies, or the code expires."""
+        user approves, denies, or the code expires. An exception from ``on_code`` stops the
+        polling and is raised here."""
         return super().device_login(
+            profile, scopes=scopes, on_code=_print_code if on_code is None else on_code
+        )
+
+    def device_login_async(
+        self,
+        profile: str,
+        *,
+        scopes: Scopes = None,
+        on_code: Callable[[DeviceCode], object] | None = None,
+    ) -> asyncio.Future[AccessToken]:
+        """Like ``device_login()``, for asyncio: the loop keeps running while the provider is
+        polled. ``on_code`` is called on the event loop's thread; cancelling the await stops
+        the polling."""
+        return super().device_login_async(
             profile, scopes=scopes, on_code=_print_code if on_code is None else on_code
         )
 
