@@ -44,6 +44,10 @@ rm -rf "$work/tests" && mkdir -p "$work/tests" && cp "$tests"/*.swift "$work/tes
 # The leak matrix's case list and the test key pair (the chroot cannot see the host's /tmp).
 rm -rf "$work/leak" && mkdir -p "$work/leak" && cp "$here/../../tests/leak/cases.json" "$work/leak/"
 if [ -n "${TB_TEST_KEYS:-}" ]; then cp "$TB_TEST_KEYS/client-key.pem" "$work/leak/"; fi
+# The operation list, the conformance scenarios and the key pair they name (${KEYS}).
+rm -rf "$work/data" && mkdir -p "$work/data"
+cp "$here/../../api/operations.json" "$here/../../tests/scenarios.json" "$work/data/"
+cp "${TB_TEST_KEYS:?}/client-key.pem" "$TB_TEST_KEYS/client-cert.pem" "$work/data/"
 
 # drive_login.mjs needs node, which the chroot lacks: driver.mjs runs it on the host for the
 # tests. Its stdin is fd 9, so it exits when this script does.
@@ -57,7 +61,8 @@ rm -f "$driver_out"
 chroot "$root" /usr/bin/env -i \
   PATH=/usr/libexec/swift/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
   TB_TEST_PROVIDER="$TB_TEST_PROVIDER" TB_TEST_ISSUER="$TB_TEST_ISSUER" TB_DRIVER="$driver_url" \
-  TB_LEAK_DIR=/tb-work/leak \
+  TB_LEAK_DIR=/tb-work/leak TB_DATA_DIR=/tb-work/data TB_SWIFT_SOURCE=/tb-work/module/TokenBroker.swift \
+  TOKENBROKER_CACHE_KEY=WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlo= \
   CHANGED="$changed" \
   /bin/bash -euo pipefail -c '
     cd /tb-work/module

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokenbroker::Error as CoreError;
 use tokenbroker::cache::SecretStore as CoreSecretStore;
 
-use crate::Result;
+use crate::errors::Result;
 
 /// Long-lived secrets (refresh tokens, registration access tokens) kept by name, implemented
 /// by the app over the Keychain or the Android Keystore. Calls are blocking and made from a

@@ -1,7 +1,8 @@
-//! Objects and records handed to Kotlin and Swift: tokens, pending logins, stats.
+//! Objects and records handed to Kotlin and Swift: tokens, cache entries, stats.
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
 /// A valid access token. `toString()` / `description` never show the token itself.
 #[derive(uniffi::Object)]
@@ -57,29 +58,6 @@ pub(crate) fn token_object(token: tokenbroker::AccessToken) -> Arc<AccessToken> 
     Arc::new(AccessToken(token))
 }
 
-/// A sign-in started by `Broker.beginLogin`: open `url()` in a browser (custom tab,
-/// ASWebAuthenticationSession), then pass the redirect URL to `Broker.completeLogin`.
-#[derive(Debug, uniffi::Object)]
-pub struct PendingLogin(pub(crate) tokenbroker::PendingLogin);
-
-#[uniffi::export]
-impl PendingLogin {
-    /// The authorization URL to open.
-    pub fn url(&self) -> String {
-        self.0.url().to_owned()
-    }
-
-    /// The `state` the redirect must carry.
-    pub fn state(&self) -> String {
-        self.0.state().to_owned()
-    }
-
-    /// The profile being signed in.
-    pub fn profile(&self) -> String {
-        self.0.profile().to_owned()
-    }
-}
-
 /// A snapshot of a broker's counters.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Stats {
@@ -130,6 +108,34 @@ impl From<tokenbroker::Stats> for Stats {
             fetch_p50_ms: s.fetch_p50_ms,
             fetch_p99_ms: s.fetch_p99_ms,
             fetch_max_ms: s.fetch_max_ms,
+        }
+    }
+}
+
+/// An entry of the shared tier (file or Redis), without secrets.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CacheEntry {
+    /// The canonical cache key text.
+    pub key: String,
+    /// Seconds since the Unix epoch at which the cached access token expires.
+    pub expires_at_epoch_seconds: f64,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// Whether a refresh token is held.
+    pub has_refresh_token: bool,
+}
+
+impl From<tokenbroker::cache::EntryInfo> for CacheEntry {
+    fn from(e: tokenbroker::cache::EntryInfo) -> Self {
+        Self {
+            key: e.key,
+            expires_at_epoch_seconds: e
+                .expires_at
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64(),
+            scopes: e.scopes,
+            has_refresh_token: e.has_refresh_token,
         }
     }
 }

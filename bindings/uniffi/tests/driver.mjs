@@ -2,6 +2,8 @@
 // Lets tests that run where there is no node (the Swift tests inside the trixie chroot) use
 // tests/oidc/drive_login.mjs: `POST /drive` with an authorization URL as the body answers with
 // what drive_login.mjs printed (the redirect URL carrying code and state), or 500 and its stderr.
+// `POST /drive?follow=1` also delivers the redirect (drive_login.mjs --follow), for a loopback
+// listener under test.
 // Prints {"url":"http://127.0.0.1:PORT"} once listening; exits when its stdin closes.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
@@ -12,7 +14,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const script = path.resolve(here, '../../../tests/oidc/drive_login.mjs');
 
 const server = http.createServer((req, res) => {
-  if (req.method !== 'POST' || req.url !== '/drive') {
+  const follow = req.url === '/drive?follow=1';
+  if (req.method !== 'POST' || (req.url !== '/drive' && !follow)) {
     res.writeHead(404).end('POST /drive only\n');
     return;
   }
@@ -20,7 +23,8 @@ const server = http.createServer((req, res) => {
   req.setEncoding('utf8');
   req.on('data', (d) => { body += d; });
   req.on('end', () => {
-    execFile(process.execPath, [script, body.trim()], { timeout: 60_000 }, (err, stdout, stderr) => {
+    const args = follow ? [script, '--follow', body.trim()] : [script, body.trim()];
+    execFile(process.execPath, args, { timeout: 60_000 }, (err, stdout, stderr) => {
       res.writeHead(err ? 500 : 200, { 'content-type': 'text/plain' }).end(err ? `${stderr}${err.message}` : stdout);
     });
   });

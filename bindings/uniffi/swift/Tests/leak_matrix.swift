@@ -1,6 +1,6 @@
 // The leak matrix (tests/leak/README.md) through the Swift binding: for every case the error's
 // description, String(reflecting:) and localizedDescription must hold no secret in any encoding
-// and no control character. Cases whose action the binding lacks (list_clients) are skipped.
+// and no control character. Every case runs (token and list_clients).
 import Foundation
 import TokenBroker
 
@@ -16,7 +16,7 @@ func leakMatrix() async throws {
     let privateKey = String(decoding: key, as: UTF8.self)
     let echoesFrom = (try json(try await admin("echoes")) as? [Any] ?? []).count
     let all = leakExpandCases()
-    let cases = all.filter { $0.action == "token" }
+    let cases = all
     let needles = LeakNeedles()
     var outputs: [(String, String, String)] = []
     var sent: [String: String] = [:] // case name -> the provider's log of its route
@@ -30,8 +30,11 @@ func leakMatrix() async throws {
         _ = try await admin("faults", try c.fault())
         var texts: [(String, String)] = []
         do {
-            let token = try await broker.token(profile: "leak")
-            texts.append(("result", "\(token)"))
+            if c.action == "list_clients" {
+                texts.append(("result", "\(try await broker.listClients(profile: "leak"))"))
+            } else {
+                texts.append(("result", "\(try await broker.token(profile: "leak"))"))
+            }
         } catch {
             texts.append(("description", "\(error)"))
             texts.append(("reflecting", String(reflecting: error)))
@@ -60,7 +63,7 @@ func leakMatrix() async throws {
     }
     try expect(blind.isEmpty, "the needles miss secrets in the requests sent: \(blind.prefix(5))")
     let hits = outputs.flatMap { name, label, text in needles.find(text).map { "\(name) \(label): \($0)" } }
-    print(leakSummary("swift", cases.count, outputs.count, hits.count) + " (\(all.count - cases.count) cases skipped: list_clients)")
+    print(leakSummary("swift", cases.count, outputs.count, hits.count))
     for h in hits.prefix(20) { print("  \(h)") }
     try expect(hits.isEmpty, "\(hits.count) leaks, first: \(hits.prefix(5).joined(separator: "; "))")
 }

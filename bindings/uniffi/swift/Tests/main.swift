@@ -165,7 +165,7 @@ func clientCredentialsThenCache() async throws {
     try expect(!"\(first)".contains(first.token()) && "\(first)".contains("redacted"), "description: \(first)")
 
     // Every other way to ask is answered from memory: no second request.
-    let second = try await broker.token(profile: "aos", minTtlSeconds: 60)
+    let second = try await broker.token(profile: "aos", minTtl: 60)
     let blocking = try broker.tokenBlocking(profile: "aos")
     let cached = try broker.cachedToken(profile: "aos")
     try expect(second.token() == first.token() && blocking.token() == first.token(), "same token")
@@ -368,6 +368,15 @@ let tests: [(String, () async throws -> Void)] = [
     ("cancellation", cancellation),
     ("concurrent callers share one fetch", concurrentCallersShareOneFetch),
     ("leak matrix (tests/leak)", leakMatrix),
+    ("every operation of api/operations.json, its options, defaults and probes", operationList),
+    ("login through the loopback listener (onUrl), then logout", loopbackLoginAndLogout),
+    ("deviceLogin (onCode)", deviceLogin),
+    ("token(rejected:)", rejectedToken),
+    ("client registration (RFC 7591/7592)", clientRegistration),
+    ("cacheEntries and clearCache (file store)", sharedTierEntries),
+    ("core events reach the app's Logger, without secrets", logsReachTheAppLogger),
+    // Last: scenarios reset the provider (clients the tests above registered are gone).
+    ("conformance scenarios (tests/scenarios.json)", scenarios),
 ]
 
 if provider.isEmpty || issuer.isEmpty || driver.isEmpty {

@@ -158,7 +158,7 @@ fun clientCredentialsThenCache() = runBlocking {
     expect(first.toString().contains("redacted")) { "$first" }
 
     // Every other way to ask is answered from memory: no second request.
-    val second = broker.token("aos", minTtlSeconds = 60.0)
+    val second = broker.token("aos", minTtl = 60.0)
     val blocking = broker.tokenBlocking("aos")
     val cached = broker.cachedToken("aos")
     expect(second.token() == first.token() && blocking.token() == first.token()) { "same token" }
@@ -222,7 +222,7 @@ fun configErrors() = runBlocking {
     val broker = Broker(alliance(id, secret))
     val unknown = expectThrows<TokenBrokerException.Config> { runBlocking { broker.token("nope") } }
     expect(unknown.reason.contains("no such profile")) { unknown.reason }
-    expectThrows<TokenBrokerException.Config> { broker.cachedToken("aos", minTtlSeconds = -1.0) }
+    expectThrows<TokenBrokerException.Config> { broker.cachedToken("aos", minTtl = -1.0) }
     expect(requestsBy(id) == 0) { "nothing sent" }
 }
 
@@ -350,6 +350,15 @@ fun main() {
         "cancellation" to ::cancellation,
         "concurrent callers share one fetch" to ::concurrentCallersShareOneFetch,
         "leak matrix (tests/leak)" to ::leakMatrix,
+        "every operation of api/operations.json, its options, defaults and probes" to ::operationList,
+        "login through the loopback listener (onUrl), then logout" to ::loopbackLoginAndLogout,
+        "deviceLogin (onCode)" to ::deviceLogin,
+        "token(rejected = ...)" to ::rejectedToken,
+        "client registration (RFC 7591/7592)" to ::clientRegistration,
+        "cacheEntries and clearCache (file store)" to ::sharedTierEntries,
+        "core events reach the app's Logger, without secrets" to ::logsReachTheAppLogger,
+        // Last: scenarios reset the provider (clients the tests above registered are gone).
+        "conformance scenarios (tests/scenarios.json)" to ::scenarios,
     )
     var passed = 0
     var failed = 0

@@ -130,8 +130,10 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for TokenBrokerError {
     }
 }
 
+/// The result of every call Kotlin and Swift make.
 pub(crate) type Result<T, E = TokenBrokerError> = std::result::Result<T, E>;
 
+/// A config error naming `location`, made by the core.
 pub(crate) fn config_error(location: &str, reason: &str) -> TokenBrokerError {
     CoreError::config(location, reason).into()
 }
