@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the extension into python/.venv and runs mypy --strict and pytest.
+# Builds the extension into python/.venv and runs ruff, mypy --strict and pytest.
 # Needs only python3 (>= 3.9), cargo and node on PATH; installs everything else itself.
 #   ./test.sh [pytest args...]
 set -euo pipefail
@@ -17,7 +17,7 @@ PY="$VENV/bin/python"
 echo "== installing build and test dependencies"
 "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
 "$PY" -m pip install -q --disable-pip-version-check \
-  "maturin>=1.16,<2" pytest requests httpx mypy types-requests
+  "maturin>=1.16,<2" pytest requests httpx mypy types-requests ruff
 
 if [ ! -d "$ROOT/tests/oidc/node_modules" ] && [ -z "${TB_TEST_ISSUER:-}" ]; then
   echo "== npm ci in tests/oidc"
@@ -28,6 +28,10 @@ echo "== building the extension (maturin develop${MATURIN_RELEASE:+ --release})"
 "$VENV/bin/maturin" develop -q ${MATURIN_RELEASE:+--release}
 
 if [ -n "${TB_BUILD_ONLY:-}" ]; then exit 0; fi
+
+echo "== ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 
 echo "== mypy --strict"
 "$VENV/bin/mypy" --strict examples/typed_usage.py src/tokenbroker

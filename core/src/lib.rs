@@ -3,6 +3,7 @@
 //! The core holds every piece of logic: provider presets, token flows, validation, the HTTP
 //! policy and the token cache. The Python, Node, Kotlin and Swift bindings only convert types.
 
+pub mod bearer;
 pub mod broker;
 pub mod cache;
 pub mod child_env;
@@ -18,6 +19,7 @@ pub mod id_token;
 pub mod limits;
 pub mod local_server;
 mod locks;
+pub mod options;
 pub mod profile;
 pub mod provider;
 pub mod redact;
@@ -30,10 +32,14 @@ pub mod stats;
 pub mod token;
 pub mod validate;
 
-pub use broker::{Broker, LoginOptions, PendingLogin, ProfileHandle, TokenOptions};
+pub use broker::{
+    Broker, DeviceLoginOptions, LoginFlow, LoginOptions, PendingLogin, ProfileHandle, TokenOptions,
+    UrlCallback,
+};
 pub use config::Config;
 pub use error::{Error, ErrorKind, OAuthError, Result};
 pub use limits::seconds_arg;
+pub use options::ScopesArg;
 pub use secret::Secret;
 pub use stats::Stats;
 pub use token::{AccessToken, TokenSet};

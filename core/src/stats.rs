@@ -22,7 +22,7 @@ pub struct Counters {
 }
 
 /// A snapshot of a broker's counters.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {
     /// Calls answered from memory.
     pub hits: u64,
@@ -55,24 +55,62 @@ pub struct Stats {
     pub fetch_max_ms: f64,
 }
 
+/// One figure of a [`Stats`] snapshot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatEntry {
+    /// The field's name in snake_case (`shared_hits`); bindings convert it to their case.
+    pub name: &'static str,
+    /// Its value (counts are whole numbers).
+    pub value: f64,
+    /// `count` or `ms`.
+    pub unit: &'static str,
+}
+
 impl Stats {
-    /// The snapshot as `(name, value)` pairs, for bindings that build a dict or object.
-    pub fn fields(&self) -> [(&'static str, f64); 14] {
+    /// Every figure of the snapshot, in a fixed order: what bindings build their dict,
+    /// object or list from, so a counter added here reaches every language.
+    pub fn entries(&self) -> [StatEntry; 14] {
+        let Self {
+            hits,
+            misses,
+            shared_hits,
+            fetches,
+            background_refreshes,
+            coalesced,
+            errors,
+            store_errors,
+            undecryptable,
+            entries,
+            fetch_mean_ms,
+            fetch_p50_ms,
+            fetch_p99_ms,
+            fetch_max_ms,
+        } = *self;
+        let count = |name, value: u64| StatEntry {
+            name,
+            value: value as f64,
+            unit: "count",
+        };
+        let ms = |name, value| StatEntry {
+            name,
+            value,
+            unit: "ms",
+        };
         [
-            ("hits", self.hits as f64),
-            ("misses", self.misses as f64),
-            ("shared_hits", self.shared_hits as f64),
-            ("fetches", self.fetches as f64),
-            ("background_refreshes", self.background_refreshes as f64),
-            ("coalesced", self.coalesced as f64),
-            ("errors", self.errors as f64),
-            ("store_errors", self.store_errors as f64),
-            ("undecryptable", self.undecryptable as f64),
-            ("entries", self.entries as f64),
-            ("fetch_mean_ms", self.fetch_mean_ms),
-            ("fetch_p50_ms", self.fetch_p50_ms),
-            ("fetch_p99_ms", self.fetch_p99_ms),
-            ("fetch_max_ms", self.fetch_max_ms),
+            count("hits", hits),
+            count("misses", misses),
+            count("shared_hits", shared_hits),
+            count("fetches", fetches),
+            count("background_refreshes", background_refreshes),
+            count("coalesced", coalesced),
+            count("errors", errors),
+            count("store_errors", store_errors),
+            count("undecryptable", undecryptable),
+            count("entries", entries),
+            ms("fetch_mean_ms", fetch_mean_ms),
+            ms("fetch_p50_ms", fetch_p50_ms),
+            ms("fetch_p99_ms", fetch_p99_ms),
+            ms("fetch_max_ms", fetch_max_ms),
         ]
     }
 }

@@ -113,6 +113,8 @@ export interface DeviceLoginOptions {
   scopes?: string[] | string | null
   /** Told what to show the user. */
   onCode?: ((code: DeviceCode) => void) | null
+  /** Seconds to wait for the user's approval; without one, until the code expires. */
+  timeout?: number | null
 }
 
 /** A log level of the core's events, most severe first. */

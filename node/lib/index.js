@@ -7,12 +7,12 @@ const { inspect } = require('node:util')
 const native = require('../native.cjs')
 const { ErrorCode, TokenBrokerError, configError, rethrow } = require('./errors.js')
 const { setLogger } = require('./logging.js')
-const { axiosOrigin, originOf, sameOriginRedirects } = require('./redirects.js')
+const { axiosUrl, sameOriginRedirects } = require('./redirects.js')
 const { AccessToken, RegisteredClient, tokenIds, wrapClient, wrapToken } = require('./values.js')
 
+// Scopes go to the core as given (a list or one space-separated string): it parses them.
 function scopesOf(options) {
-  if (!options || options.scopes == null) return undefined
-  return typeof options.scopes === 'string' ? options.scopes.split(/\s+/).filter(Boolean) : options.scopes
+  return options?.scopes ?? undefined
 }
 
 class Broker {
@@ -128,7 +128,8 @@ class Broker {
       const data = warm.cachedToken()
       return data === true ? warm.token : data === null ? null : this.#converted(warm, data).token
     }
-    const key = `${profile}\u0000${scopes === undefined ? '\u0001' : scopes.join(' ')}\u0000${minTtl ?? ''}`
+    const named = scopes === undefined ? '\u0001' : Array.isArray(scopes) ? scopes.join(' ') : String(scopes)
+    const key = `${profile}\u0000${named}\u0000${minTtl ?? ''}`
     const last = this.#others.get(key)
     const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
     if (data === true) return last.token
@@ -151,9 +152,9 @@ class Broker {
     }
     const token = await this.token(profile, options)
     const first = await send(token, base.clone())
-    // fetch drops Authorization on every redirect to another origin, so a 401 from another
-    // origin never refused our token: it is returned as it is, with no refresh and no retry.
-    if (first.status !== 401 || originOf(first.url) !== originOf(base.url)) return first
+    // fetch drops Authorization on every redirect to another origin, so the request that
+    // answered carried our token exactly when it is of the caller's origin (the core checks).
+    if (!native.retryWithNewToken(first.status, base.url, first.url || base.url, true, false)) return first
     await first.body?.cancel().catch(() => {})
     // The core refreshes once for every caller refused with the same token, and hands out a
     // newer cached token at once if there is one.
@@ -171,30 +172,14 @@ class Broker {
       const headers = config.headers ?? (config.headers = {})
       if (typeof headers.set === 'function') headers.set('Authorization', token.header())
       else headers.Authorization = token.header()
-      config.beforeRedirect = sameOriginRedirects(axiosOrigin(config), config.beforeRedirect)
+      config.beforeRedirect = sameOriginRedirects(axiosUrl(config), config.beforeRedirect)
       return config
     }
   }
 
-  /** A snapshot of the broker's counters. */
+  /** A snapshot of the broker's counters: every core figure, camelCase. */
   stats() {
-    const s = this.#native.stats()
-    return {
-      hits: s.hits,
-      misses: s.misses,
-      sharedHits: s.shared_hits,
-      fetches: s.fetches,
-      backgroundRefreshes: s.background_refreshes,
-      coalesced: s.coalesced,
-      errors: s.errors,
-      storeErrors: s.store_errors,
-      undecryptable: s.undecryptable,
-      entries: s.entries,
-      fetchMeanMs: s.fetch_mean_ms,
-      fetchP50Ms: s.fetch_p50_ms,
-      fetchP99Ms: s.fetch_p99_ms,
-      fetchMaxMs: s.fetch_max_ms,
-    }
+    return this.#native.stats()
   }
 
   /** Names of the configured profiles, sorted. */
@@ -233,14 +218,16 @@ class Broker {
   login(profile, options) {
     const onUrl = options?.onUrl && guard(options.onUrl, 'onUrl')
     return this.#native
-      .login(profile, options?.openBrowser ?? true, options?.timeout, scopesOf(options), onUrl)
+      .login(profile, options?.openBrowser, options?.timeout, scopesOf(options), onUrl)
       .then(wrapToken, rethrow)
   }
 
   /** Device authorization sign-in; `onCode` is told the code and URL to show the user. */
   deviceLogin(profile, options) {
     const onCode = options?.onCode && guard(options.onCode, 'onCode')
-    return this.#native.deviceLogin(profile, scopesOf(options), onCode).then(wrapToken, rethrow)
+    return this.#native
+      .deviceLogin(profile, scopesOf(options), onCode, options?.timeout)
+      .then(wrapToken, rethrow)
   }
 
   /** Starts a sign-in whose browser step the app runs itself; open `pending.url`. */

@@ -1,33 +1,31 @@
 'use strict'
-// Keeping the Authorization header on its own origin: fetch's 401 check and axios redirects.
+// Keeping the Authorization header on its own origin (the core's rule, `keepsToken`): axios
+// redirects. fetch drops the header on every cross-origin redirect itself.
 
-/** The origin of an absolute URL, or `null`. */
-function originOf(url) {
-  try {
-    const origin = new URL(url).origin
-    return origin === 'null' ? null : origin
-  } catch {
-    return null
-  }
-}
+const native = require('../native.cjs')
 
-/** The origin an axios request config goes to (`url`, else `baseURL` for a relative `url`), or `null`. */
-function axiosOrigin(config) {
+/** The absolute URL an axios request config goes to (`url`, else `baseURL` + a relative `url`), or `''`. */
+function axiosUrl(config) {
   const url = typeof config.url === 'string' ? config.url : ''
   const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url) && config.allowAbsoluteUrls !== false
-  return originOf(absolute || !config.baseURL ? url : config.baseURL)
+  if (absolute || !config.baseURL) return url
+  try {
+    return new URL(url, config.baseURL).href
+  } catch {
+    return ''
+  }
 }
 
 const callerBeforeRedirect = Symbol('callerBeforeRedirect')
 
 /**
  * axios' `beforeRedirect` (follow-redirects' options of the next hop): drops `Authorization`
- * unless the hop stays on `origin`, then runs the caller's own hook.
+ * unless the core keeps the token for that hop, then runs the caller's own hook.
  */
-function sameOriginRedirects(origin, previous) {
+function sameOriginRedirects(requestUrl, previous) {
   const caller = previous && callerBeforeRedirect in previous ? previous[callerBeforeRedirect] : previous
   const hook = (redirect, ...rest) => {
-    if (origin === null || originOf(redirect?.href) !== origin) {
+    if (!native.keepsToken(requestUrl, String(redirect?.href ?? ''))) {
       for (const name of Object.keys(redirect?.headers ?? {})) {
         if (name.toLowerCase() === 'authorization') delete redirect.headers[name]
       }
@@ -38,4 +36,4 @@ function sameOriginRedirects(origin, previous) {
   return hook
 }
 
-module.exports = { originOf, axiosOrigin, sameOriginRedirects }
+module.exports = { axiosUrl, sameOriginRedirects }

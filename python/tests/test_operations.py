@@ -10,6 +10,7 @@ import ast
 import asyncio
 import inspect
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -224,3 +225,16 @@ def test_the_async_twin_behaves_like_the_blocking_call(op: dict[str, Any], issue
         return "returned", type(value)
 
     assert asyncio.run(main()) == blocking
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=_ids(OPERATIONS))
+def test_the_readme_table_names_the_operation_in_every_language(op: dict[str, Any]) -> None:
+    rows = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| ")]
+    row = next((r for r in rows if r.split("|")[1].strip() == op["name"]), None)
+    assert row is not None, f"README's operation table lacks {op['name']}"
+    camel = re.sub(r"_(.)", lambda m: m.group(1).upper(), op["name"])
+    expected = [f"`{op['name']}`", f"`{camel}`"]
+    if op["io"]:
+        expected += [f"`{op['name']}_async`", f"`{camel}Blocking`"]
+    for name in expected:
+        assert name in row, f"README's row for {op['name']} lacks {name}"

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokenbroker::Broker;
 
 use crate::errors::to_napi;
-use crate::token::{TokenData, known, options};
+use crate::token::{JsScopes, TokenData, known, options};
 use crate::{config, warm};
 
 /// One entry of the shared cache tier, without secrets.
@@ -60,7 +60,7 @@ impl NativeBroker {
     pub async fn token(
         &self,
         profile: String,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         min_ttl: Option<f64>,
         force_refresh: Option<bool>,
         rejected: Option<f64>,
@@ -77,7 +77,7 @@ impl NativeBroker {
     pub fn cached_token(
         &self,
         profile: String,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         min_ttl: Option<f64>,
     ) -> napi::Result<Option<TokenData>> {
         let opts = options(scopes, min_ttl, None, None)?;
@@ -93,7 +93,7 @@ impl NativeBroker {
     pub fn cached_token_unless(
         &self,
         profile: String,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         min_ttl: Option<f64>,
         known_id: Option<f64>,
     ) -> napi::Result<Option<Either<bool, TokenData>>> {
@@ -112,12 +112,12 @@ impl NativeBroker {
         Ok(warm::WarmFn(handle))
     }
 
-    /// The broker's counters as a plain object.
+    /// The broker's counters as a plain object, each core figure under its camelCase name.
     #[napi]
     pub fn stats<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         let mut obj = Object::new(env)?;
-        for (name, value) in self.inner.stats().fields() {
-            obj.set(name, value)?;
+        for entry in self.inner.stats().entries() {
+            obj.set(camel_case(entry.name), entry.value)?;
         }
         Ok(obj)
     }
@@ -165,4 +165,21 @@ impl NativeBroker {
             })
             .collect())
     }
+}
+
+/// `shared_hits` as JavaScript names it: `sharedHits`.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

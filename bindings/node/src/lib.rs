@@ -4,10 +4,11 @@
 //! back into `TokenBrokerError`s (an async rejection cannot carry a custom `code`), wraps
 //! tokens so that they never print themselves, and adds `fetch` and the axios interceptor.
 //!
-//! One module per concept: [`broker`] (the native class and its cache operations),
+//! One module per concept: [`bearer`] (the core's rules for adapters), [`broker`] (the native class and its cache operations),
 //! [`login`], [`registration`], [`token`] (the token array and token options), [`config`],
 //! [`errors`], [`logging`] (core events to a JS logger) and [`warm`] (the warm path).
 
+mod bearer;
 mod broker;
 mod config;
 mod errors;

@@ -6,12 +6,12 @@ use napi::Status;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use tokenbroker::broker::{LoginOptions, PendingLogin as CorePendingLogin};
+use tokenbroker::broker::{DeviceLoginOptions, LoginOptions, PendingLogin as CorePendingLogin};
 use tokenbroker::flow::device::DeviceAuthorization;
 
 use crate::broker::NativeBroker;
-use crate::errors::{config_error, to_napi};
-use crate::token::TokenData;
+use crate::errors::to_napi;
+use crate::token::{JsScopes, TokenData, scopes_arg};
 
 /// What a device login shows the user.
 #[napi(object)]
@@ -70,14 +70,12 @@ impl PendingLogin {
     }
 }
 
-/// `timeout` (seconds) of the login options, when given.
-fn login_timeout(timeout: Option<f64>) -> napi::Result<Option<std::time::Duration>> {
-    const KEY: &str = "login options, key 'timeout'";
-    match timeout {
-        None => Ok(None),
-        Some(s) if s > 0.0 => tokenbroker::seconds_arg(KEY, s).map(Some).map_err(to_napi),
-        Some(_) => Err(config_error(KEY, "must be a positive number of seconds")),
-    }
+/// `beginLogin`'s scopes, parsed and checked by the core.
+fn begin_scopes(scopes: Option<JsScopes>) -> napi::Result<Option<Vec<String>>> {
+    scopes_arg(scopes)
+        .map(|s| s.parse("option 'scopes'"))
+        .transpose()
+        .map_err(to_napi)
 }
 
 #[napi]
@@ -91,25 +89,16 @@ impl NativeBroker {
         profile: String,
         open_browser: Option<bool>,
         timeout: Option<f64>,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         on_url: Option<ThreadsafeFunction<String, napi::Unknown<'static>, String, Status, false>>,
     ) -> napi::Result<TokenData> {
-        let mut opts = LoginOptions {
-            scopes,
-            ..LoginOptions::default()
-        };
-        if let Some(open) = open_browser {
-            opts.open_browser = open;
-        }
-        if let Some(timeout) = login_timeout(timeout)? {
-            opts.timeout = timeout;
-        }
-        if let Some(callback) = on_url {
-            let callback = Arc::new(callback);
-            opts.on_url = Some(Arc::new(move |url: &str| {
+        let on_url = on_url.map(|callback| {
+            Arc::new(move |url: &str| {
                 callback.call(url.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
-            }));
-        }
+            }) as tokenbroker::UrlCallback
+        });
+        let opts = LoginOptions::from_args(open_browser, timeout, scopes_arg(scopes), on_url)
+            .map_err(to_napi)?;
         let token = self.inner.login(&profile, &opts).await.map_err(to_napi)?;
         Ok(TokenData(token))
     }
@@ -121,14 +110,16 @@ impl NativeBroker {
     pub async fn device_login(
         &self,
         profile: String,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         on_code: Option<
             ThreadsafeFunction<DeviceCode, napi::Unknown<'static>, DeviceCode, Status, false>,
         >,
+        timeout: Option<f64>,
     ) -> napi::Result<TokenData> {
+        let opts = DeviceLoginOptions::from_args(scopes_arg(scopes), timeout).map_err(to_napi)?;
         let token = self
             .inner
-            .device_login(&profile, scopes, |auth| {
+            .device_login(&profile, &opts, |auth| {
                 if let Some(callback) = &on_code {
                     callback.call(auth.into(), ThreadsafeFunctionCallMode::NonBlocking);
                 }
@@ -144,11 +135,11 @@ impl NativeBroker {
         &self,
         profile: String,
         redirect_uri: String,
-        scopes: Option<Vec<String>>,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
     ) -> napi::Result<PendingLogin> {
         let pending = self
             .inner
-            .begin_login(&profile, &redirect_uri, scopes)
+            .begin_login(&profile, &redirect_uri, begin_scopes(scopes)?)
             .await
             .map_err(to_napi)?;
         Ok(PendingLogin { inner: pending })

@@ -1,10 +1,10 @@
 //! Tokens as handed to JavaScript, and token options as JavaScript gives them.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use napi::bindgen_prelude::{Either, ToNapiValue};
 use napi::{check_status, sys};
-use tokenbroker::{AccessToken, TokenOptions};
+use tokenbroker::{AccessToken, ScopesArg, TokenOptions};
 
 use crate::errors::to_napi;
 
@@ -60,21 +60,30 @@ pub(crate) fn known(token: AccessToken, known_id: Option<f64>) -> Either<bool, T
     }
 }
 
-/// Token options from their JS values; `rejected` is the core id of the refused token.
+/// Scopes as JavaScript passes them: one space-separated string, or an array.
+pub(crate) type JsScopes = Either<String, Vec<String>>;
+
+/// JavaScript's scopes as the core parses them.
+pub(crate) fn scopes_arg(scopes: Option<JsScopes>) -> Option<ScopesArg> {
+    scopes.map(|s| match s {
+        Either::A(text) => ScopesArg::Text(text),
+        Either::B(list) => ScopesArg::List(list),
+    })
+}
+
+/// Token options from their JS values, parsed and checked by the core; `rejected` is the
+/// core id of the refused token.
 pub(crate) fn options(
-    scopes: Option<Vec<String>>,
+    scopes: Option<JsScopes>,
     min_ttl: Option<f64>,
     force_refresh: Option<bool>,
     rejected: Option<f64>,
 ) -> napi::Result<TokenOptions> {
-    let min_ttl = match min_ttl {
-        None => Duration::ZERO,
-        Some(s) => tokenbroker::seconds_arg("token options, key 'minTtl'", s).map_err(to_napi)?,
-    };
-    Ok(TokenOptions {
-        scopes,
+    TokenOptions::from_args(
+        scopes_arg(scopes),
         min_ttl,
-        force_refresh: force_refresh.unwrap_or(false),
-        rejected: rejected.map(|id| id as u64),
-    })
+        force_refresh.unwrap_or(false),
+        rejected.map(|id| id as u64),
+    )
+    .map_err(to_napi)
 }

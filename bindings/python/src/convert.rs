@@ -1,11 +1,10 @@
 //! Python values → core arguments.
 
-use std::time::Duration;
-
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
+use tokenbroker::ScopesArg;
 
 /// A config dict (same shape as the TOML file) → JSON for `Config::from_value`.
 ///
@@ -87,16 +86,14 @@ fn to_json(obj: &Bound<'_, PyAny>, path: &mut String) -> PyResult<Value> {
     )))
 }
 
-/// `scopes=`: a sequence of strings, or one string of space-separated scopes.
-pub(crate) fn scopes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<String>>> {
-    let Some(obj) = obj else { return Ok(None) };
-    if obj.is_none() {
+/// `scopes=`: one string of space-separated scopes, or a sequence of strings; the core
+/// parses and checks them.
+pub(crate) fn scopes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ScopesArg>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);
-    }
+    };
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Some(
-            s.to_cow()?.split_whitespace().map(str::to_owned).collect(),
-        ));
+        return Ok(Some(ScopesArg::Text(s.to_cow()?.into_owned())));
     }
     let mut out = Vec::new();
     for item in obj.try_iter()? {
@@ -106,25 +103,33 @@ pub(crate) fn scopes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<Stri
             .map_err(|_| PyTypeError::new_err("scopes must be strings"))?;
         out.push(s.to_cow()?.into_owned());
     }
-    Ok(Some(out))
+    Ok(Some(ScopesArg::List(out)))
 }
 
-/// `min_ttl=`: seconds as a number, or a `datetime.timedelta`.
-pub(crate) fn duration(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Duration> {
-    let Some(obj) = obj else {
-        return Ok(Duration::ZERO);
+/// `scopes=` of a call that takes them alone (`begin_login`), parsed and checked by the core.
+pub(crate) fn scope_list(
+    py: Python<'_>,
+    obj: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Vec<String>>> {
+    scopes(obj)?
+        .map(|s| s.parse("option 'scopes'"))
+        .transpose()
+        .map_err(|e| crate::errors::to_pyerr(py, &e))
+}
+
+/// Seconds as a number or a `datetime.timedelta` (`min_ttl=`, `timeout=`); `None` when
+/// absent. The core checks the value.
+pub(crate) fn seconds(obj: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Option<f64>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else {
+        return Ok(None);
     };
-    if obj.is_none() {
-        return Ok(Duration::ZERO);
-    }
-    let secs: f64 = if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
-        obj.extract()?
+    if obj.is_instance_of::<PyFloat>() || obj.is_instance_of::<PyInt>() {
+        obj.extract().map(Some)
     } else if obj.hasattr("total_seconds")? {
-        obj.call_method0("total_seconds")?.extract()?
+        obj.call_method0("total_seconds")?.extract().map(Some)
     } else {
-        return Err(PyTypeError::new_err(format!(
+        Err(PyTypeError::new_err(format!(
             "{name} must be seconds or a timedelta"
-        )));
-    };
-    tokenbroker::seconds_arg(name, secs).map_err(|e| crate::errors::to_pyerr(obj.py(), &e))
+        )))
+    }
 }

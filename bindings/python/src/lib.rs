@@ -9,6 +9,7 @@
 //! and `httpx` auth adapters.
 
 mod asyncio;
+mod bearer;
 mod broker;
 mod convert;
 mod errors;
@@ -24,6 +25,8 @@ use pyo3::prelude::*;
 mod tokenbroker_module {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::bearer::{keeps_token, retry_with_new_token};
     #[pymodule_export]
     use crate::broker::PyBroker;
     #[pymodule_export]

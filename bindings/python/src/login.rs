@@ -1,7 +1,5 @@
 //! Types of the interactive sign-in and client-registration calls.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use tokenbroker::PendingLogin;
@@ -155,14 +153,5 @@ impl PyRegisteredClient {
             self.0.client_id,
             self.0.metadata.client_name()
         )
-    }
-}
-
-/// `timeout=` of `login`: seconds or a timedelta, default five minutes.
-pub(crate) fn login_timeout(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Duration> {
-    match obj {
-        None => Ok(Duration::from_secs(300)),
-        Some(o) if o.is_none() => Ok(Duration::from_secs(300)),
-        Some(o) => crate::convert::duration(Some(o), "timeout"),
     }
 }

@@ -20,19 +20,19 @@ impl Broker {
     }
 }
 
-/// The core's options of `token` / `cachedToken`; `min_ttl` (seconds) is checked by the core.
+/// The core's options of `token` / `cachedToken`, parsed and checked by the core.
 fn token_options(
     scopes: Option<Vec<String>>,
     min_ttl: f64,
     force_refresh: bool,
     rejected: Option<Arc<AccessToken>>,
 ) -> Result<tokenbroker::TokenOptions> {
-    Ok(tokenbroker::TokenOptions {
-        scopes,
-        min_ttl: tokenbroker::seconds_arg("minTtl", min_ttl)?,
+    Ok(tokenbroker::TokenOptions::from_args(
+        scopes.map(tokenbroker::ScopesArg::List),
+        Some(min_ttl),
         force_refresh,
-        rejected: rejected.map(|t| t.0.id()),
-    })
+        rejected.map(|t| t.0.id()),
+    )?)
 }
 
 fn entries(found: Vec<tokenbroker::cache::EntryInfo>) -> Vec<CacheEntry> {

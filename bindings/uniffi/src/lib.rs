@@ -12,6 +12,7 @@
 
 uniffi::setup_scaffolding!("tokenbroker");
 
+mod bearer;
 mod broker;
 mod calls;
 mod errors;
@@ -21,6 +22,7 @@ mod registration;
 mod secret_store;
 mod token;
 
+pub use bearer::{keeps_token, retry_with_new_token};
 pub use broker::Broker;
 pub use errors::TokenBrokerError;
 pub use logging::{LogLevel, LogRecord, Logger, set_logger};

@@ -87,14 +87,24 @@ fn login_options(
     scopes: Option<Vec<String>>,
     on_url: Option<Arc<dyn LoginUrlListener>>,
 ) -> Result<LoginOptions> {
-    Ok(LoginOptions {
-        open_browser,
-        timeout: tokenbroker::seconds_arg("timeout", timeout)?,
-        scopes,
-        on_url: on_url.map(|listener| {
-            Arc::new(move |url: &str| listener.on_url(url.to_owned())) as UrlCallback
-        }),
-    })
+    let on_url = on_url
+        .map(|listener| Arc::new(move |url: &str| listener.on_url(url.to_owned())) as UrlCallback);
+    Ok(LoginOptions::from_args(
+        Some(open_browser),
+        Some(timeout),
+        scopes.map(tokenbroker::ScopesArg::List),
+        on_url,
+    )?)
+}
+
+fn device_options(
+    scopes: Option<Vec<String>>,
+    timeout: Option<f64>,
+) -> Result<tokenbroker::DeviceLoginOptions> {
+    Ok(tokenbroker::DeviceLoginOptions::from_args(
+        scopes.map(tokenbroker::ScopesArg::List),
+        timeout,
+    )?)
 }
 
 /// The device flow's `on_code` as the core wants it.
@@ -142,29 +152,34 @@ impl Broker {
     }
 
     /// Signs in with the device flow (RFC 8628): `on_code` is told what to show the user, then
-    /// the provider is polled until the user approves, denies, or the code expires.
-    #[uniffi::method(default(scopes = None, on_code = None))]
+    /// the provider is polled until the user approves, denies, the code expires or `timeout`
+    /// seconds pass (default: until the code expires).
+    #[uniffi::method(default(scopes = None, on_code = None, timeout = None))]
     pub async fn device_login(
         &self,
         profile: String,
         scopes: Option<Vec<String>>,
         on_code: Option<Arc<dyn DeviceCodeListener>>,
+        timeout: Option<f64>,
     ) -> Result<Arc<AccessToken>> {
+        let options = device_options(scopes, timeout)?;
         let broker = self.core();
-        on_runtime(async move { broker.device_login(&profile, scopes, tell(on_code)).await })
+        on_runtime(async move { broker.device_login(&profile, &options, tell(on_code)).await })
             .await
             .map(token_object)
     }
 
     /// `deviceLogin()`, blocking the calling thread.
-    #[uniffi::method(default(scopes = None, on_code = None))]
+    #[uniffi::method(default(scopes = None, on_code = None, timeout = None))]
     pub fn device_login_blocking(
         &self,
         profile: String,
         scopes: Option<Vec<String>>,
         on_code: Option<Arc<dyn DeviceCodeListener>>,
+        timeout: Option<f64>,
     ) -> Result<Arc<AccessToken>> {
-        blocking(self.0.device_login(&profile, scopes, tell(on_code))).map(token_object)
+        let options = device_options(scopes, timeout)?;
+        blocking(self.0.device_login(&profile, &options, tell(on_code))).map(token_object)
     }
 
     /// Starts a sign-in whose browser step the app runs itself; `redirect_uri` is where the

@@ -93,21 +93,39 @@ pub struct Stats {
 
 impl From<tokenbroker::Stats> for Stats {
     fn from(s: tokenbroker::Stats) -> Self {
+        // Destructured without `..`: a counter added to the core fails to compile here
+        // until Kotlin and Swift get it too.
+        let tokenbroker::Stats {
+            hits,
+            misses,
+            shared_hits,
+            fetches,
+            background_refreshes,
+            coalesced,
+            errors,
+            store_errors,
+            undecryptable,
+            entries,
+            fetch_mean_ms,
+            fetch_p50_ms,
+            fetch_p99_ms,
+            fetch_max_ms,
+        } = s;
         Self {
-            hits: s.hits,
-            misses: s.misses,
-            shared_hits: s.shared_hits,
-            fetches: s.fetches,
-            background_refreshes: s.background_refreshes,
-            coalesced: s.coalesced,
-            errors: s.errors,
-            store_errors: s.store_errors,
-            undecryptable: s.undecryptable,
-            entries: s.entries,
-            fetch_mean_ms: s.fetch_mean_ms,
-            fetch_p50_ms: s.fetch_p50_ms,
-            fetch_p99_ms: s.fetch_p99_ms,
-            fetch_max_ms: s.fetch_max_ms,
+            hits,
+            misses,
+            shared_hits,
+            fetches,
+            background_refreshes,
+            coalesced,
+            errors,
+            store_errors,
+            undecryptable,
+            entries,
+            fetch_mean_ms,
+            fetch_p50_ms,
+            fetch_p99_ms,
+            fetch_max_ms,
         }
     }
 }

@@ -5,8 +5,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokenbroker::profile::Grant;
-use tokenbroker::{AccessToken, Error, LoginOptions};
+use tokenbroker::{AccessToken, DeviceLoginOptions, Error, LoginFlow, LoginOptions};
 
 use crate::args::{Global, LoginArgs};
 use crate::fail::{Result, code};
@@ -16,14 +15,17 @@ use crate::{broker, note, output, pick_profile};
 pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
     let broker = broker(global)?;
     let profile = pick_profile(&broker, args.profile.as_deref())?;
-    let grant = broker.config().profile(&profile)?.grant;
     let scopes = (!args.scopes.is_empty()).then(|| args.scopes.clone());
     let timeout = tokenbroker::seconds_arg("--timeout", args.timeout.max(1) as f64)?;
-    let token = if args.device || grant == Grant::DeviceCode {
+    let token = if broker.login_flow(&profile, args.device)? == LoginFlow::Device {
         let spinner = Arc::new(Spinner::new("Waiting for approval"));
         let shown = spinner.clone();
         let name = profile.clone();
-        let flow = broker.device_login(&profile, scopes, move |auth| {
+        let options = DeviceLoginOptions {
+            scopes,
+            timeout: Some(timeout),
+        };
+        let flow = broker.device_login(&profile, &options, move |auth| {
             // The code must reach the person even with --quiet: it is the point of the command.
             eprintln!(
                 "To sign in to '{name}', open\n\n    {}\n\nand enter the code: {}\n",
@@ -35,16 +37,6 @@ pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
             let limit = auth.expires_in.min(timeout);
             shown.start(tokio::time::Instant::now() + limit);
         });
-        let flow = async {
-            tokio::time::timeout(timeout, flow)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::interaction(format!(
-                        "the device code was not approved within {} s",
-                        timeout.as_secs()
-                    )))
-                })
-        };
         cancellable(flow).await
     } else {
         let spinner = Arc::new(Spinner::new("Waiting for the browser"));

@@ -52,6 +52,24 @@ impl std::fmt::Debug for LoginOptions {
     }
 }
 
+/// Options of [`Broker::device_login`].
+#[derive(Debug, Clone, Default)]
+pub struct DeviceLoginOptions {
+    /// Scopes to request instead of the profile's.
+    pub scopes: Option<Vec<String>>,
+    /// How long to wait for the user's approval; `None`: until the device code expires.
+    pub timeout: Option<Duration>,
+}
+
+/// The sign-in a profile takes (see [`Broker::login_flow`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFlow {
+    /// Authorization code through the browser ([`Broker::login`]).
+    Browser,
+    /// The device flow ([`Broker::device_login`]).
+    Device,
+}
+
 /// A sign-in started by [`Broker::begin_login`]: open [`PendingLogin::url`], then give the
 /// redirect the app received to [`Broker::complete_login`].
 #[derive(Debug, Clone)]
@@ -170,14 +188,16 @@ impl Broker {
     }
 
     /// Signs in with the device flow (RFC 8628): `on_code` is told what to show the user,
-    /// then the token endpoint is polled until the user approves, denies, or the code expires.
+    /// then the token endpoint is polled until the user approves, denies, the code expires or
+    /// `options.timeout` passes (an interaction error).
     pub async fn device_login(
         &self,
         profile: &str,
-        scopes: Option<Vec<String>>,
+        options: &DeviceLoginOptions,
         on_code: impl FnOnce(&DeviceAuthorization),
     ) -> Result<AccessToken> {
         let (state, resolved) = self.login_profile(profile).await?;
+        let scopes = options.scopes.clone();
         let requested = scopes.clone().unwrap_or_else(|| resolved.scopes.clone());
         let http = self.http();
         let auth = device::start(
@@ -188,16 +208,35 @@ impl Broker {
         )
         .await?;
         on_code(&auth);
-        let mut set = device::poll(
+        let poll = device::poll(
             &http,
             &resolved,
             resolved.endpoint("token_url")?,
             &auth,
             self.default_ttl(),
-        )
-        .await?;
+        );
+        let mut set = match options.timeout {
+            None => poll.await?,
+            Some(limit) => tokio::time::timeout(limit, poll).await.map_err(|_| {
+                crate::Error::interaction(format!(
+                    "the device code was not approved within {} s",
+                    limit.as_secs_f64()
+                ))
+            })??,
+        };
         id_token::check_response(&http, &resolved, &mut set, None).await?;
         self.finish_login(&state, set, scopes.as_deref()).await
+    }
+
+    /// Which sign-in `profile` takes when the caller does not say: the device flow for a
+    /// `device_code` profile or when `device` is asked for, else the browser.
+    pub fn login_flow(&self, profile: &str, device: bool) -> Result<LoginFlow> {
+        let grant = self.inner.config.profile(profile)?.grant;
+        Ok(if device || grant == crate::profile::Grant::DeviceCode {
+            LoginFlow::Device
+        } else {
+            LoginFlow::Browser
+        })
     }
 
     /// Signs out: revokes the stored refresh token where the provider has a revocation

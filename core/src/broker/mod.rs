@@ -23,7 +23,7 @@ use crate::limits;
 use crate::stats::{Counters, Stats};
 use crate::token::AccessToken;
 
-pub use login::{LoginOptions, PendingLogin, UrlCallback};
+pub use login::{DeviceLoginOptions, LoginFlow, LoginOptions, PendingLogin, UrlCallback};
 pub use state::ProfileState;
 
 /// Options of one `token()` call.

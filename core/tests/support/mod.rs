@@ -28,7 +28,7 @@ pub async fn device_login(
     profile: &str,
 ) -> tokenbroker::Result<tokenbroker::AccessToken> {
     broker
-        .device_login(profile, None, |auth| {
+        .device_login(profile, &Default::default(), |auth| {
             let user_code = auth.user_code.clone();
             tokio::spawn(async move {
                 let approve = serde_json::json!({ "user_code": user_code });

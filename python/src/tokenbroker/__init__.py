@@ -148,13 +148,15 @@ class Broker(BrokerBase):
         *,
         scopes: Scopes = None,
         on_code: Callable[[DeviceCode], object] | None = None,
+        timeout: TTL = None,
     ) -> AccessToken:
         """Signs in with the device flow (RFC 8628). ``on_code(DeviceCode)`` shows the user
         what to do (default: print it to stderr); the provider is then polled until the
-        user approves, denies, or the code expires. An exception from ``on_code`` stops the
+        user approves, denies, the code expires or ``timeout`` (seconds or a timedelta;
+        default: until the code expires) passes. An exception from ``on_code`` stops the
         polling and is raised here."""
         return super().device_login(
-            profile, scopes=scopes, on_code=_print_code if on_code is None else on_code
+            profile, scopes=scopes, on_code=_print_code if on_code is None else on_code, timeout=timeout
         )
 
     def device_login_async(
@@ -163,12 +165,13 @@ class Broker(BrokerBase):
         *,
         scopes: Scopes = None,
         on_code: Callable[[DeviceCode], object] | None = None,
+        timeout: TTL = None,
     ) -> asyncio.Future[AccessToken]:
         """Like ``device_login()``, for asyncio: the loop keeps running while the provider is
         polled. ``on_code`` is called on the event loop's thread; cancelling the await stops
         the polling."""
         return super().device_login_async(
-            profile, scopes=scopes, on_code=_print_code if on_code is None else on_code
+            profile, scopes=scopes, on_code=_print_code if on_code is None else on_code, timeout=timeout
         )
 
     def requests_auth(

@@ -15,18 +15,21 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from ._tokenbroker import retry_with_new_token
+
 if TYPE_CHECKING:
     from . import TTL, Broker, Scopes
 
 
 def _refused_our_token(request: httpx.Request, response: httpx.Response) -> bool:
-    """A 401 to a request of the caller's origin that carried the header set on ``request``."""
+    """The core's rule: a first 401 at the caller's origin to a request that carried the token."""
     answered = response.request
-    return (
-        response.status_code == 401
-        and (answered.url.scheme, answered.url.host, answered.url.port)
-        == (request.url.scheme, request.url.host, request.url.port)
-        and answered.headers.get("Authorization") == request.headers["Authorization"]
+    return retry_with_new_token(
+        response.status_code,
+        str(request.url),
+        str(answered.url),
+        carried_token=answered.headers.get("Authorization") == request.headers["Authorization"],
+        retried=False,
     )
 
 

@@ -12,44 +12,30 @@ carried the token.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Optional
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 
 import requests
 from requests.cookies import extract_cookies_to_jar
 
+from ._tokenbroker import keeps_token, retry_with_new_token
+
 if TYPE_CHECKING:
     from . import TTL, AccessToken, Broker, Scopes
-
-Origin = tuple[str, str, Optional[int]]
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _origin(url: str | None) -> Origin | None:
-    """``(scheme, host, port)`` of an absolute URL; None when it has no host or a bad port."""
-    try:
-        parts = urlsplit(url or "")
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if not parts.hostname:
-        return None
-    return scheme, parts.hostname, port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 class _Attempt:
     """One request of the caller: where its token may go, and whether it was retried."""
 
-    def __init__(self, origin: Origin | None, sent: AccessToken, position: int | None) -> None:
-        self.origin = origin
+    def __init__(self, url: str | None, sent: AccessToken, position: int | None) -> None:
+        self.url = url or ""
         self.sent = sent
         self.header = sent.header()
         self.position = position
         self.retried = False
 
     def owns(self, url: str | None) -> bool:
-        return self.origin is not None and _origin(url) == self.origin
+        return keeps_token(self.url, url or "")
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -74,7 +60,7 @@ class BearerAuth(requests.auth.AuthBase):
                 position = body.tell()
             except OSError:
                 position = None
-        hook = functools.partial(self._on_response, attempt=_Attempt(_origin(r.url), token, position))
+        hook = functools.partial(self._on_response, attempt=_Attempt(r.url, token, position))
         r.register_hook("response", hook)  # type: ignore[no-untyped-call]
         return r
 
@@ -89,13 +75,14 @@ class BearerAuth(requests.auth.AuthBase):
         if r.is_redirect:
             _drop_unless_same_origin(r, request, attempt)
             return r
-        if (
-            r.status_code != 401
-            or attempt.retried
-            or not attempt.owns(request.url)
-            or request.headers.get("Authorization") != attempt.header
+        if not retry_with_new_token(
+            r.status_code,
+            attempt.url,
+            request.url or "",
+            carried_token=request.headers.get("Authorization") == attempt.header,
+            retried=attempt.retried,
         ):
-            return r  # a 401 from a request that did not carry our token says nothing about it
+            return r  # e.g. a 401 from a request that did not carry our token says nothing about it
         body: Any = request.body
         if body is not None and hasattr(body, "read"):
             if attempt.position is None:

@@ -143,11 +143,11 @@ impl PyBroker {
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.broker()?.stats();
         let dict = PyDict::new(py);
-        for (name, value) in stats.fields() {
-            if name.ends_with("_ms") {
-                dict.set_item(name, value)?;
+        for entry in stats.entries() {
+            if entry.unit == "count" {
+                dict.set_item(entry.name, entry.value as u64)?;
             } else {
-                dict.set_item(name, value as u64)?;
+                dict.set_item(entry.name, entry.value)?;
             }
         }
         Ok(dict)

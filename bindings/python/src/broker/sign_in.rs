@@ -8,13 +8,13 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use tokenbroker::broker::UrlCallback;
-use tokenbroker::{Broker, LoginOptions};
+use tokenbroker::{Broker, DeviceLoginOptions, LoginOptions};
 
 use super::{PyBroker, outcome, run, run_async};
 use crate::asyncio;
 use crate::convert;
 use crate::errors::to_pyerr;
-use crate::login::{PyDeviceCode, PyPendingLogin, login_timeout};
+use crate::login::{PyDeviceCode, PyPendingLogin};
 use crate::token::PyAccessToken;
 use crate::wait::{self, Emitter};
 
@@ -31,26 +31,33 @@ fn login_call(
 }
 
 fn login_options(
+    py: Python<'_>,
     open_browser: bool,
     timeout: Option<&Bound<'_, PyAny>>,
     scopes: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<LoginOptions> {
-    Ok(LoginOptions {
-        open_browser,
-        timeout: login_timeout(timeout)?,
-        scopes: convert::scopes(scopes)?,
-        on_url: None,
-    })
+    let timeout = convert::seconds(timeout, "timeout")?;
+    LoginOptions::from_args(Some(open_browser), timeout, convert::scopes(scopes)?, None)
+        .map_err(|e| to_pyerr(py, &e))
+}
+
+fn device_options(
+    py: Python<'_>,
+    scopes: Option<&Bound<'_, PyAny>>,
+    timeout: Option<&Bound<'_, PyAny>>,
+) -> PyResult<DeviceLoginOptions> {
+    let timeout = convert::seconds(timeout, "timeout")?;
+    DeviceLoginOptions::from_args(convert::scopes(scopes)?, timeout).map_err(|e| to_pyerr(py, &e))
 }
 
 async fn device_call(
     broker: Broker,
     profile: String,
-    scopes: Option<Vec<String>>,
+    options: DeviceLoginOptions,
     on_code: Emitter<PyDeviceCode>,
 ) -> tokenbroker::Result<PyAccessToken> {
     let report = |auth: &_| on_code.emit(PyDeviceCode::from(auth));
-    let token = broker.device_login(&profile, scopes, report).await;
+    let token = broker.device_login(&profile, &options, report).await;
     token.map(PyAccessToken)
 }
 
@@ -80,7 +87,7 @@ impl PyBroker {
         on_url: Option<Bound<'py, PyAny>>,
     ) -> PyResult<PyAccessToken> {
         let broker = self.broker()?;
-        let options = login_options(open_browser, timeout, scopes)?;
+        let options = login_options(py, open_browser, timeout, scopes)?;
         let on_url = given(on_url);
         let wants_url = on_url.is_some();
         let result = wait::block_with(
@@ -110,7 +117,7 @@ impl PyBroker {
         on_url: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let broker = self.broker()?;
-        let options = login_options(open_browser, timeout, scopes)?;
+        let options = login_options(py, open_browser, timeout, scopes)?;
         let on_url = given(on_url);
         let wants_url = on_url.is_some();
         asyncio::to_asyncio_with(
@@ -124,22 +131,24 @@ impl PyBroker {
 
     /// Signs in with the device flow (RFC 8628): `on_code(DeviceCode)` is called (on this
     /// thread) with what to show the user, then the provider is polled until the user
-    /// approves, denies, or the code expires. An exception from `on_code` stops the polling
-    /// and is raised here.
-    #[pyo3(signature = (profile, *, scopes = None, on_code = None))]
+    /// approves, denies, the code expires or `timeout` (seconds or a timedelta; default: until
+    /// the code expires) passes. An exception from `on_code` stops the polling and is raised
+    /// here.
+    #[pyo3(signature = (profile, *, scopes = None, on_code = None, timeout = None))]
     fn device_login<'py>(
         &self,
         py: Python<'py>,
         profile: String,
         scopes: Option<&Bound<'py, PyAny>>,
         on_code: Option<Bound<'py, PyAny>>,
+        timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<PyAccessToken> {
         let broker = self.broker()?;
-        let scopes = convert::scopes(scopes)?;
+        let options = device_options(py, scopes, timeout)?;
         let on_code = given(on_code);
         let result = wait::block_with(
             py,
-            |emitter| device_call(broker, profile, scopes, emitter),
+            |emitter| device_call(broker, profile, options, emitter),
             |py, code: PyDeviceCode| match &on_code {
                 Some(f) => f.call1((Bound::new(py, code)?,)).map(drop),
                 None => Ok(()),
@@ -150,19 +159,20 @@ impl PyBroker {
 
     /// Like `device_login()`, for asyncio: `on_code(DeviceCode)` is called on the event
     /// loop's thread, and the loop keeps running while the provider is polled.
-    #[pyo3(signature = (profile, *, scopes = None, on_code = None))]
+    #[pyo3(signature = (profile, *, scopes = None, on_code = None, timeout = None))]
     fn device_login_async<'py>(
         &self,
         py: Python<'py>,
         profile: String,
         scopes: Option<&Bound<'py, PyAny>>,
         on_code: Option<Bound<'py, PyAny>>,
+        timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let broker = self.broker()?;
-        let scopes = convert::scopes(scopes)?;
+        let options = device_options(py, scopes, timeout)?;
         asyncio::to_asyncio_with(
             py,
-            |emitter| device_call(broker, profile, scopes, emitter),
+            |emitter| device_call(broker, profile, options, emitter),
             |py, code: PyDeviceCode| Py::new(py, code).map(Py::into_any),
             given(on_code),
             outcome,
@@ -180,7 +190,7 @@ impl PyBroker {
         scopes: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyPendingLogin> {
         let broker = self.broker()?;
-        let scopes = convert::scopes(scopes)?;
+        let scopes = convert::scope_list(py, scopes)?;
         run(py, async move {
             let pending = broker.begin_login(&profile, &redirect_uri, scopes).await;
             pending.map(PyPendingLogin)
@@ -197,7 +207,7 @@ impl PyBroker {
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let broker = self.broker()?;
-        let scopes = convert::scopes(scopes)?;
+        let scopes = convert::scope_list(py, scopes)?;
         run_async(py, async move {
             let pending = broker.begin_login(&profile, &redirect_uri, scopes).await;
             pending.map(PyPendingLogin)

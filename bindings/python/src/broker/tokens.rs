@@ -12,17 +12,19 @@ use crate::token::PyAccessToken;
 
 impl PyBroker {
     fn options(
+        py: Python<'_>,
         scopes: Option<&Bound<'_, PyAny>>,
         min_ttl: Option<&Bound<'_, PyAny>>,
         force_refresh: bool,
         rejected: Option<&Bound<'_, PyAccessToken>>,
     ) -> PyResult<TokenOptions> {
-        Ok(TokenOptions {
-            scopes: convert::scopes(scopes)?,
-            min_ttl: convert::duration(min_ttl, "min_ttl")?,
+        TokenOptions::from_args(
+            convert::scopes(scopes)?,
+            convert::seconds(min_ttl, "min_ttl")?,
             force_refresh,
-            rejected: rejected.map(|t| t.borrow().0.id()),
-        })
+            rejected.map(|t| t.borrow().0.id()),
+        )
+        .map_err(|e| to_pyerr(py, &e))
     }
 
     /// The memory lookup: no I/O, no runtime, the GIL kept.
@@ -94,7 +96,7 @@ impl PyBroker {
         force_refresh: bool,
         rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAccessToken>> {
-        let options = Self::options(scopes, min_ttl, force_refresh, rejected)?;
+        let options = Self::options(py, scopes, min_ttl, force_refresh, rejected)?;
         if let Some(token) = self.warm(profile, &options)? {
             return Ok(token);
         }
@@ -118,7 +120,7 @@ impl PyBroker {
         force_refresh: bool,
         rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let options = Self::options(scopes, min_ttl, force_refresh, rejected)?;
+        let options = Self::options(py, scopes, min_ttl, force_refresh, rejected)?;
         if let Some(token) = self.warm(profile, &options)? {
             return asyncio::ready(py, token.into_any());
         }
@@ -140,7 +142,7 @@ impl PyBroker {
         scopes: Option<&Bound<'py, PyAny>>,
         min_ttl: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Option<Bound<'py, PyAccessToken>>> {
-        let options = Self::options(scopes, min_ttl, false, None)?;
+        let options = Self::options(profile.py(), scopes, min_ttl, false, None)?;
         self.lookup(profile, &options)
     }
 }
