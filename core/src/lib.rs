@@ -19,6 +19,7 @@ pub mod id_token;
 pub mod limits;
 pub mod local_server;
 mod locks;
+pub mod logs;
 pub mod options;
 pub mod profile;
 pub mod provider;

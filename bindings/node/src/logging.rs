@@ -1,40 +1,27 @@
-//! `tracing` events of the core → a JavaScript logger (`setLogger`), like the Python
-//! binding's forwarding to `logging`: the same events (only those of the `tokenbroker`
-//! crates, so nothing a dependency logs), the same text (span fields, then the message and
-//! the event's fields, all as the core formats them) and the same target names
-//! (`tokenbroker.broker.fetch`: the event's module path).
+//! `tracing` events of the core → a JavaScript logger (`setLogger`). Which events, their
+//! text, target and the default level are the core's ([`tokenbroker::logs`]), as for every
+//! binding; this module turns its records into calls of the JavaScript function.
 //!
-//! A runtime worker never waits for JavaScript: an event is formatted and queued on a
-//! threadsafe function (unref'd, so it never keeps the process alive) that the event loop
-//! drains; beyond [`QUEUE_CAP`] waiting events new ones are dropped and counted. Without a
-//! logger no subscriber is installed, or its interest is rebuilt to "never", so disabled
-//! events cost what they cost without any subscriber; the warm path logs nothing anyway.
+//! A runtime worker never waits for JavaScript: the core's record is queued on a threadsafe
+//! function (unref'd, so it never keeps the process alive) that the event loop drains; that
+//! is napi's way onto the JavaScript thread, so it is also the queue, bounded at the core's
+//! [`QUEUE_CAP`]; beyond it new records are dropped and counted. Without a logger no
+//! subscriber is installed, or its filter is set to nothing, so disabled events cost what
+//! they cost without any subscriber; the warm path logs nothing anyway.
 
 // napi-derive registers free functions only outside `cfg(test)`, so a test build (clippy
 // --all-targets) sees `set_logger` and what only it uses as dead.
 #![cfg_attr(test, allow(dead_code))]
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Once, PoisonError, RwLock};
 
 use napi::Status;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use tracing::field::{Field, Visit};
-use tracing::level_filters::LevelFilter;
-use tracing::span::{Attributes, Id};
-use tracing::subscriber::Interest;
-use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
+use tokenbroker::logs::{self, DEFAULT_LEVEL, DropCount, Level, LogFilter, QUEUE_CAP};
 
 use crate::errors::config_error;
-
-/// Most events waiting for the event loop; new ones are dropped (and counted) beyond this.
-const QUEUE_CAP: usize = 10_000;
 
 /// One core event as the logger receives it.
 #[napi(object)]
@@ -52,21 +39,25 @@ type LogFn =
 
 /// The logger, when one is set.
 static SINK: RwLock<Option<Arc<LogFn>>> = RwLock::new(None);
-/// The most verbose level forwarded: 0 none, 1 error … 5 trace.
-static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
-static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// Nothing until a logger is set.
+static FILTER: LogFilter = LogFilter::new(None);
+static DROPPED: DropCount = DropCount::new();
 static INSTALL: Once = Once::new();
 
-const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+/// The level names JavaScript uses, most severe first.
+const LEVELS: [(&str, Level); 5] = [
+    ("error", Level::ERROR),
+    ("warn", Level::WARN),
+    ("info", Level::INFO),
+    ("debug", Level::DEBUG),
+    ("trace", Level::TRACE),
+];
 
-fn rank(level: &Level) -> u8 {
-    match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
-    }
+fn level_name(level: Level) -> &'static str {
+    LEVELS
+        .iter()
+        .find(|(_, l)| *l == level)
+        .map_or("trace", |(name, _)| name)
 }
 
 /// Sends the core's events at `level` and above to `callback` (process-wide, replacing any
@@ -79,13 +70,14 @@ pub fn set_logger(
     level: Option<String>,
 ) -> napi::Result<()> {
     let max = match level.as_deref() {
-        None => 4,
-        Some(name) => match LEVELS.iter().position(|l| *l == name) {
-            Some(i) => i as u8 + 1,
+        None => DEFAULT_LEVEL,
+        Some(name) => match LEVELS.iter().find(|(n, _)| *n == name) {
+            Some((_, level)) => *level,
             None => {
+                let names: Vec<&str> = LEVELS.iter().map(|(n, _)| *n).collect();
                 return Err(config_error(
                     "setLogger options, key 'level'",
-                    format!("'{name}' is not one of {}", LEVELS.join(", ")),
+                    format!("'{name}' is not one of {}", names.join(", ")),
                 ));
             }
         },
@@ -99,136 +91,42 @@ pub fn set_logger(
                 .build()?,
         )),
     };
-    let max = if sink.is_some() { max } else { 0 };
+    let max = sink.is_some().then_some(max);
     *SINK.write().unwrap_or_else(PoisonError::into_inner) = sink;
-    MAX_LEVEL.store(max, Ordering::Release);
-    if max > 0 {
+    if max.is_some() {
         INSTALL.call_once(|| {
-            let subscriber = tracing_subscriber::registry().with(JsLogLayer);
             // Fails only if another subscriber is the global default: it keeps the events.
-            let _ = tracing::subscriber::set_global_default(subscriber);
+            let _ = logs::install(&FILTER, send);
         });
     }
-    tracing::callsite::rebuild_interest_cache();
+    FILTER.set(max);
     Ok(())
 }
 
-fn forwarded(meta: &Metadata<'_>) -> bool {
-    meta.target().starts_with("tokenbroker")
-        && rank(meta.level()) <= MAX_LEVEL.load(Ordering::Acquire)
-}
-
-fn send(record: LogRecord) {
+/// Queues `record` for the event loop (never waits), after the warning about dropped ones.
+fn send(record: logs::LogRecord) {
     let Some(sink) = SINK.read().unwrap_or_else(PoisonError::into_inner).clone() else {
         return;
     };
-    let dropped = DROPPED.swap(0, Ordering::Relaxed);
-    if dropped > 0 {
-        let note = LogRecord {
-            level: "warn".into(),
-            target: "tokenbroker".into(),
-            message: format!("{dropped} log events were dropped (queue full)"),
-        };
-        if sink.call(note, ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok {
-            DROPPED.fetch_add(dropped, Ordering::Relaxed);
-        }
+    let dropped = DROPPED.take();
+    if dropped > 0
+        && sink.call(
+            js_record(logs::dropped_notice(dropped)),
+            ThreadsafeFunctionCallMode::NonBlocking,
+        ) != Status::Ok
+    {
+        DROPPED.add(dropped);
     }
     // `Closing`: the logger's thread (a worker) has exited; nothing is left to log to.
-    if sink.call(record, ThreadsafeFunctionCallMode::NonBlocking) == Status::QueueFull {
-        DROPPED.fetch_add(1, Ordering::Relaxed);
+    if sink.call(js_record(record), ThreadsafeFunctionCallMode::NonBlocking) == Status::QueueFull {
+        DROPPED.add(1);
     }
 }
 
-struct JsLogLayer;
-
-/// Formatted fields of a span, kept in its extensions.
-struct SpanFields(String);
-
-#[derive(Default)]
-struct Fields {
-    message: String,
-    rest: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            let _ = write!(self.rest, " {}={}", field.name(), value);
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            let _ = write!(self.message, "{value:?}");
-        } else {
-            let _ = write!(self.rest, " {}={:?}", field.name(), value);
-        }
-    }
-}
-
-impl<S> Layer<S> for JsLogLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if forwarded(meta) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        forwarded(meta)
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(match MAX_LEVEL.load(Ordering::Acquire) {
-            0 => LevelFilter::OFF,
-            1 => LevelFilter::ERROR,
-            2 => LevelFilter::WARN,
-            3 => LevelFilter::INFO,
-            4 => LevelFilter::DEBUG,
-            _ => LevelFilter::TRACE,
-        })
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut()
-                .insert(SpanFields(fields.rest.trim_start().to_owned()));
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let meta = event.metadata();
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let mut message = String::new();
-        if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                message.push_str(span.name());
-                if let Some(f) = span.extensions().get::<SpanFields>()
-                    && !f.0.is_empty()
-                {
-                    let _ = write!(message, "{{{}}}", f.0);
-                }
-                message.push_str(": ");
-            }
-        }
-        message.push_str(&fields.message);
-        message.push_str(&fields.rest);
-        send(LogRecord {
-            level: LEVELS[usize::from(rank(meta.level()) - 1)].to_owned(),
-            target: meta
-                .module_path()
-                .unwrap_or_else(|| meta.target())
-                .replace("::", "."),
-            message,
-        });
+fn js_record(record: logs::LogRecord) -> LogRecord {
+    LogRecord {
+        level: level_name(record.level).to_owned(),
+        target: record.target,
+        message: record.message,
     }
 }
