@@ -48,6 +48,59 @@ impl Grant {
     }
 }
 
+/// One endpoint a profile may have; [`Endpoint::key`] is its configuration key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// The token endpoint (`token_url`).
+    Token,
+    /// The authorization endpoint (`authorize_url`).
+    Authorize,
+    /// The device authorization endpoint (`device_url`).
+    Device,
+    /// The registration / client-management endpoint (`registration_url`).
+    Registration,
+    /// The revocation endpoint (`revocation_url`).
+    Revocation,
+    /// The JWKS of ID token signatures (`jwks_url`).
+    Jwks,
+}
+
+impl Endpoint {
+    /// Every endpoint, in configuration order.
+    pub const ALL: [Endpoint; 6] = [
+        Endpoint::Token,
+        Endpoint::Authorize,
+        Endpoint::Device,
+        Endpoint::Registration,
+        Endpoint::Revocation,
+        Endpoint::Jwks,
+    ];
+
+    /// The configuration key that overrides this endpoint (`"token_url"`, …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token_url",
+            Endpoint::Authorize => "authorize_url",
+            Endpoint::Device => "device_url",
+            Endpoint::Registration => "registration_url",
+            Endpoint::Revocation => "revocation_url",
+            Endpoint::Jwks => "jwks_url",
+        }
+    }
+
+    /// The preset's URL template of this endpoint.
+    fn template(self, preset: &Preset) -> Option<&String> {
+        match self {
+            Endpoint::Token => preset.token_url.as_ref(),
+            Endpoint::Authorize => preset.authorize_url.as_ref(),
+            Endpoint::Device => preset.device_url.as_ref(),
+            Endpoint::Registration => preset.registration_url.as_ref(),
+            Endpoint::Revocation => preset.revocation_url.as_ref(),
+            Endpoint::Jwks => preset.jwks_url.as_ref(),
+        }
+    }
+}
+
 /// Endpoints of a profile after template expansion and overrides.
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
@@ -63,6 +116,32 @@ pub struct Endpoints {
     pub revocation: Option<Url>,
     /// JWKS for ID token signatures.
     pub jwks: Option<Url>,
+}
+
+impl Endpoints {
+    /// The URL of `endpoint`, when there is one.
+    pub fn get(&self, endpoint: Endpoint) -> Option<&Url> {
+        match endpoint {
+            Endpoint::Token => self.token.as_ref(),
+            Endpoint::Authorize => self.authorize.as_ref(),
+            Endpoint::Device => self.device.as_ref(),
+            Endpoint::Registration => self.registration.as_ref(),
+            Endpoint::Revocation => self.revocation.as_ref(),
+            Endpoint::Jwks => self.jwks.as_ref(),
+        }
+    }
+
+    /// The slot of `endpoint`, to fill in.
+    pub(crate) fn slot_mut(&mut self, endpoint: Endpoint) -> &mut Option<Url> {
+        match endpoint {
+            Endpoint::Token => &mut self.token,
+            Endpoint::Authorize => &mut self.authorize,
+            Endpoint::Device => &mut self.device,
+            Endpoint::Registration => &mut self.registration,
+            Endpoint::Revocation => &mut self.revocation,
+            Endpoint::Jwks => &mut self.jwks,
+        }
+    }
 }
 
 /// One configured client of one provider.
@@ -92,8 +171,8 @@ pub struct Profile {
     pub issuer: Option<String>,
     /// Endpoints (for discovery presets, filled in by discovery).
     pub endpoints: Endpoints,
-    /// Why an endpoint template could not be expanded, by endpoint name.
-    pub unresolved: BTreeMap<&'static str, String>,
+    /// Why an endpoint template could not be expanded, by endpoint.
+    pub unresolved: BTreeMap<Endpoint, String>,
     /// Extra form fields sent on token and authorization requests (`resource`, …).
     pub params: Vec<(String, String)>,
     /// Extra headers sent on token requests (names lower-case; values may be secrets such
@@ -134,15 +213,6 @@ const COMMON_KEYS: &[&str] = &[
     "refresh_token",
     "subject",
     "headers",
-    "token_url",
-    "authorize_url",
-    "device_url",
-    "registration_url",
-    "revocation_url",
-    "jwks_url",
-];
-
-const ENDPOINTS: [&str; 6] = [
     "token_url",
     "authorize_url",
     "device_url",
@@ -242,9 +312,9 @@ impl Profile {
 
         let (values, params) = preset_params(&mut f, preset)?;
         let mut overrides = BTreeMap::new();
-        for key in ENDPOINTS {
-            if let Some(url) = f.string(key)? {
-                overrides.insert(key, url);
+        for endpoint in Endpoint::ALL {
+            if let Some(url) = f.string(endpoint.key())? {
+                overrides.insert(endpoint, url);
             }
         }
         let mut known: Vec<&str> = COMMON_KEYS.to_vec();
@@ -308,7 +378,7 @@ impl Profile {
         if !preset.discovery && profile.endpoints.token.is_none() {
             let why = profile
                 .unresolved
-                .get("token_url")
+                .get(&Endpoint::Token)
                 .cloned()
                 .unwrap_or_default();
             return Err(f.error("token_url", format!("cannot be built: {why}")));
@@ -317,18 +387,14 @@ impl Profile {
         Ok(profile)
     }
 
-    fn resolve_endpoints(&mut self, f: &Fields, overrides: &BTreeMap<&str, String>) -> Result<()> {
-        let p = self.preset;
-        let templates = [
-            &p.token_url,
-            &p.authorize_url,
-            &p.device_url,
-            &p.registration_url,
-            &p.revocation_url,
-            &p.jwks_url,
-        ];
-        for (key, template) in ENDPOINTS.into_iter().zip(templates) {
-            let text = match (overrides.get(key), template) {
+    fn resolve_endpoints(
+        &mut self,
+        f: &Fields,
+        overrides: &BTreeMap<Endpoint, String>,
+    ) -> Result<()> {
+        for endpoint in Endpoint::ALL {
+            let key = endpoint.key();
+            let text = match (overrides.get(&endpoint), endpoint.template(self.preset)) {
                 // An override takes the same `{placeholders}` as the preset's template; braces
                 // cannot stand in a URL, so one the profile does not fill is an error.
                 (Some(url), _) => provider::expand(url, &self.values)
@@ -336,22 +402,14 @@ impl Profile {
                 (None, Some(t)) => match provider::expand(t, &self.values) {
                     Ok(url) => url,
                     Err(why) => {
-                        self.unresolved.insert(key, why);
+                        self.unresolved.insert(endpoint, why);
                         continue;
                     }
                 },
                 (None, None) => continue,
             };
             let url = check_endpoint(&text).map_err(|reason| f.error(key, reason))?;
-            let slot = match key {
-                "token_url" => &mut self.endpoints.token,
-                "authorize_url" => &mut self.endpoints.authorize,
-                "device_url" => &mut self.endpoints.device,
-                "registration_url" => &mut self.endpoints.registration,
-                "revocation_url" => &mut self.endpoints.revocation,
-                _ => &mut self.endpoints.jwks,
-            };
-            *slot = Some(url);
+            *self.endpoints.slot_mut(endpoint) = Some(url);
         }
         Ok(())
     }
@@ -381,23 +439,18 @@ impl Profile {
         &self.secret_env
     }
 
-    /// The endpoint `key` (e.g. `"authorize_url"`), or a config error saying why it is missing.
-    pub fn endpoint(&self, key: &str) -> Result<&Url> {
-        let slot = match key {
-            "token_url" => &self.endpoints.token,
-            "authorize_url" => &self.endpoints.authorize,
-            "device_url" => &self.endpoints.device,
-            "registration_url" => &self.endpoints.registration,
-            "revocation_url" => &self.endpoints.revocation,
-            _ => &self.endpoints.jwks,
-        };
-        slot.as_ref().ok_or_else(|| {
+    /// The URL of `endpoint`, or a config error saying why it is missing.
+    pub fn endpoint(&self, endpoint: Endpoint) -> Result<&Url> {
+        self.endpoints.get(endpoint).ok_or_else(|| {
             let why = self
                 .unresolved
-                .get(key)
+                .get(&endpoint)
                 .map(|w| format!("the preset's template {w}"))
                 .unwrap_or_else(|| format!("provider '{}' has none; set it", self.preset.name));
-            Error::config(format!("profile '{}', key '{key}'", self.name), why)
+            Error::config(
+                format!("profile '{}', key '{}'", self.name, endpoint.key()),
+                why,
+            )
         })
     }
 }

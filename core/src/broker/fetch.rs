@@ -12,7 +12,7 @@ use crate::cache::memory::{Entry, Lookup};
 use crate::cache::{CacheKey, Lease, SecretStore, SharedStore};
 use crate::error::{Error, Result};
 use crate::flow;
-use crate::profile::{Grant, Profile};
+use crate::profile::{Endpoint, Grant, Profile};
 use crate::runtime;
 use crate::stats::Counters;
 use crate::token::{AccessToken, TokenSet};
@@ -232,7 +232,7 @@ impl Inner {
         scopes: &[String],
     ) -> Result<TokenSet> {
         let http = self.http();
-        let token_url = profile.endpoint("token_url")?;
+        let token_url = profile.endpoint(Endpoint::Token)?;
         let ttl = Duration::from_secs(self.config.cache.default_ttl_secs);
         let started = Instant::now();
         Counters::bump(&self.counters.fetches);
@@ -305,7 +305,7 @@ impl Inner {
                 configured
             }
         };
-        let token_url = profile.endpoint("token_url")?;
+        let token_url = profile.endpoint(Endpoint::Token)?;
         let http = self.http();
         let result = flow::refresh(&http, profile, token_url, &current, scopes, ttl).await;
         let mut set = match result {
