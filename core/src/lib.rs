@@ -28,6 +28,7 @@ pub mod runtime;
 pub mod secret;
 pub mod stats;
 pub mod token;
+mod untrusted_text;
 pub mod validate;
 
 pub use broker::{Broker, LoginOptions, PendingLogin, ProfileHandle, TokenOptions};
