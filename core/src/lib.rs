@@ -7,6 +7,7 @@ pub mod broker;
 pub mod cache;
 pub mod child_env;
 pub mod config;
+mod config_fields;
 pub mod discovery;
 pub mod error;
 pub mod flow;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::config::Fields;
+use crate::config_fields::Fields;
 use crate::error::{Error, Result};
 use crate::http::check_endpoint;
 use crate::provider::{self, AuthMethod, ParamFormat, Preset};
