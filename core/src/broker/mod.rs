@@ -5,6 +5,7 @@ mod failures;
 mod fetch;
 mod identity;
 mod login;
+mod refresh_ahead;
 mod state;
 mod stores;
 
