@@ -73,7 +73,7 @@ pub struct Profile {
     /// Endpoints (for discovery presets, filled in by discovery).
     pub endpoints: Endpoints,
     /// Why an endpoint template could not be expanded, by endpoint.
-    pub unresolved: BTreeMap<Endpoint, String>,
+    pub(crate) unresolved: BTreeMap<Endpoint, String>,
     /// Extra form fields sent on token and authorization requests (`resource`, …).
     pub params: Vec<(String, String)>,
     /// Extra headers sent on token requests (names lower-case; values may be secrets such
@@ -93,7 +93,7 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     /// Whether authorization responses must carry the RFC 9207 `iss` parameter (the server's
     /// metadata advertises `authorization_response_iss_parameter_supported`).
-    pub requires_iss_parameter: bool,
+    pub(crate) requires_iss_parameter: bool,
     literal_secret: bool,
     secret_env: Vec<String>,
 }
