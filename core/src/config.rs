@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::config_fields::Fields;
 use crate::error::{Error, Result};
+pub use crate::http::HttpConfig;
 use crate::limits;
 use crate::profile::Profile;
 
@@ -78,39 +80,6 @@ impl Default for CacheConfig {
             default_ttl_secs: 300,
             lease_ttl: std::time::Duration::from_secs(30),
             failure_hold: crate::cache::DEFAULT_FAILURE_HOLD,
-        }
-    }
-}
-
-/// `[http]` settings.
-#[derive(Debug, Clone)]
-pub struct HttpConfig {
-    /// Connect timeout in seconds.
-    pub connect_timeout_secs: f64,
-    /// Timeout of one attempt in seconds (connect, send and read the whole body), within
-    /// [`HttpConfig::deadline_secs`].
-    pub timeout_secs: f64,
-    /// Overall deadline of one HTTP call, every attempt and wait between them included, in
-    /// seconds.
-    pub deadline_secs: f64,
-    /// Retries after the first attempt, for retryable failures.
-    pub max_retries: u32,
-    /// Longest single wait between attempts, in seconds. A `Retry-After` longer than this (or
-    /// than what is left of the deadline) fails the call at once as rate limited.
-    pub max_retry_wait_secs: f64,
-    /// Extra CA certificate (PEM) to trust, e.g. a corporate proxy's.
-    pub ca_file: Option<PathBuf>,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        Self {
-            connect_timeout_secs: 10.0,
-            timeout_secs: 10.0,
-            deadline_secs: 30.0,
-            max_retries: 3,
-            max_retry_wait_secs: 30.0,
-            ca_file: None,
         }
     }
 }
@@ -270,96 +239,6 @@ fn shared_readable(path: &Path) -> bool {
     std::fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o077 != 0)
         .unwrap_or(false)
-}
-
-/// Reads typed values out of one config table, naming the section and key on error and
-/// refusing keys nobody read.
-pub(crate) struct Fields {
-    section: String,
-    map: Map<String, Value>,
-}
-
-impl Fields {
-    pub(crate) fn new(section: impl Into<String>, map: Map<String, Value>) -> Self {
-        Self {
-            section: section.into(),
-            map,
-        }
-    }
-
-    pub(crate) fn error(&self, key: &str, reason: impl Into<String>) -> Error {
-        Error::config(format!("{}, key '{key}'", self.section), reason)
-    }
-
-    pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Err(self.error(key, "must not be empty")),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(self.error(key, "must be a string")),
-        }
-    }
-
-    pub(crate) fn boolean(&mut self, key: &str) -> Result<Option<bool>> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(_) => Err(self.error(key, "must be true or false")),
-        }
-    }
-
-    pub(crate) fn number(&mut self, key: &str) -> Result<Option<f64>> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(_) => Err(self.error(key, "must be a number")),
-        }
-    }
-
-    pub(crate) fn strings(&mut self, key: &str) -> Result<Option<Vec<String>>> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.split_whitespace().map(str::to_owned).collect())),
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .map(|v| match v {
-                    Value::String(s) if !s.is_empty() => Ok(s),
-                    _ => Err(self.error(key, "must be a list of non-empty strings")),
-                })
-                .collect::<Result<Vec<_>>>()
-                .map(Some),
-            Some(_) => Err(self.error(key, "must be a list of strings")),
-        }
-    }
-
-    pub(crate) fn string_map(&mut self, key: &str) -> Result<Vec<(String, String)>> {
-        match self.map.remove(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Object(m)) => m
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k, s)),
-                    _ => Err(self.error(key, format!("value of '{k}' must be a string"))),
-                })
-                .collect(),
-            Some(_) => Err(self.error(key, "must be a table of strings")),
-        }
-    }
-
-    pub(crate) fn remaining_keys(&self) -> impl Iterator<Item = &String> {
-        self.map.keys()
-    }
-
-    pub(crate) fn finish(self, known: &[&str]) -> Result<()> {
-        match self.map.keys().next() {
-            None => Ok(()),
-            Some(key) => Err(self.error(
-                key,
-                format!("unknown key (known here: {})", known.join(", ")),
-            )),
-        }
-    }
 }
 
 fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {

@@ -5,7 +5,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http::{HttpClient, Request, Response, check_endpoint};
-use crate::profile::Profile;
+use crate::profile::{Endpoint, Profile};
 use crate::validate;
 
 /// The parts of a provider's metadata document that tokenbroker uses.
@@ -127,37 +127,21 @@ async fn fetch_document(http: &HttpClient, url: &Url) -> Result<(Response, Map<S
 /// document's spelling of the issuer, and requires RFC 9207 `iss` in authorization responses
 /// when the document advertises it.
 pub fn apply(metadata: &Metadata, profile: &mut Profile) {
-    let e = &mut profile.endpoints;
-    let slots = [
-        (&mut e.token, &metadata.token_endpoint, "token_url"),
-        (
-            &mut e.authorize,
-            &metadata.authorization_endpoint,
-            "authorize_url",
-        ),
-        (
-            &mut e.device,
-            &metadata.device_authorization_endpoint,
-            "device_url",
-        ),
-        (
-            &mut e.registration,
-            &metadata.registration_endpoint,
-            "registration_url",
-        ),
-        (
-            &mut e.revocation,
-            &metadata.revocation_endpoint,
-            "revocation_url",
-        ),
-        (&mut e.jwks, &metadata.jwks_uri, "jwks_url"),
-    ];
-    for (slot, found, key) in slots {
+    for endpoint in Endpoint::ALL {
+        let found = match endpoint {
+            Endpoint::Token => &metadata.token_endpoint,
+            Endpoint::Authorize => &metadata.authorization_endpoint,
+            Endpoint::Device => &metadata.device_authorization_endpoint,
+            Endpoint::Registration => &metadata.registration_endpoint,
+            Endpoint::Revocation => &metadata.revocation_endpoint,
+            Endpoint::Jwks => &metadata.jwks_uri,
+        };
+        let slot = profile.endpoints.slot_mut(endpoint);
         if slot.is_none()
             && let Some(url) = found
         {
             *slot = Some(url.clone());
-            profile.unresolved.remove(key);
+            profile.unresolved.remove(&endpoint);
         }
     }
     profile.issuer = Some(metadata.issuer.clone());

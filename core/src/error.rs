@@ -11,8 +11,10 @@ const MAX_CONFIG_REASON: usize = 1000;
 /// The stable, machine-readable category of an [`Error`].
 ///
 /// Bindings map each kind one to one (a Python exception subclass, a Node `code`, a Kotlin and
-/// Swift sealed case), so the set only ever grows.
+/// Swift sealed case), so the set only ever grows: it is `#[non_exhaustive]`, and each binding
+/// builds its table from [`ErrorKind::ALL`] and tests that every kind has its class or code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The configuration or a call's arguments are wrong; nothing was sent.
     Config,
@@ -38,7 +40,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: &'static [ErrorKind] = &[
         ErrorKind::Config,
         ErrorKind::Transport,
         ErrorKind::Timeout,

@@ -17,10 +17,10 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::flow::authorization::{printable, same};
 use crate::http::{HttpClient, Request, Response};
 use crate::profile::Profile;
 use crate::token::TokenSet;
+use crate::untrusted_text::{printable, same};
 use crate::validate;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat` unless a check says otherwise.

@@ -2,15 +2,12 @@
 //! value checked.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use serde_json::{Map, Value};
 use url::Url;
 
-use crate::config::Fields;
 use crate::error::{Error, Result};
-use crate::http::check_endpoint;
-use crate::provider::{self, AuthMethod, ParamFormat, Preset};
+use crate::provider::{AuthMethod, Preset};
 use crate::secret::Secret;
 
 /// The OAuth grant a profile uses to obtain tokens.
@@ -48,23 +45,6 @@ impl Grant {
     }
 }
 
-/// Endpoints of a profile after template expansion and overrides.
-#[derive(Debug, Clone, Default)]
-pub struct Endpoints {
-    /// Token endpoint.
-    pub token: Option<Url>,
-    /// Authorization endpoint.
-    pub authorize: Option<Url>,
-    /// Device authorization endpoint.
-    pub device: Option<Url>,
-    /// Registration / client-management endpoint.
-    pub registration: Option<Url>,
-    /// Revocation endpoint.
-    pub revocation: Option<Url>,
-    /// JWKS for ID token signatures.
-    pub jwks: Option<Url>,
-}
-
 /// One configured client of one provider.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -92,8 +72,8 @@ pub struct Profile {
     pub issuer: Option<String>,
     /// Endpoints (for discovery presets, filled in by discovery).
     pub endpoints: Endpoints,
-    /// Why an endpoint template could not be expanded, by endpoint name.
-    pub unresolved: BTreeMap<&'static str, String>,
+    /// Why an endpoint template could not be expanded, by endpoint.
+    pub(crate) unresolved: BTreeMap<Endpoint, String>,
     /// Extra form fields sent on token and authorization requests (`resource`, …).
     pub params: Vec<(String, String)>,
     /// Extra headers sent on token requests (names lower-case; values may be secrets such
@@ -113,249 +93,12 @@ pub struct Profile {
     pub ca_file: Option<PathBuf>,
     /// Whether authorization responses must carry the RFC 9207 `iss` parameter (the server's
     /// metadata advertises `authorization_response_iss_parameter_supported`).
-    pub requires_iss_parameter: bool,
+    pub(crate) requires_iss_parameter: bool,
     literal_secret: bool,
     secret_env: Vec<String>,
 }
 
-const COMMON_KEYS: &[&str] = &[
-    "provider",
-    "client_id",
-    "client_secret",
-    "scopes",
-    "auth_method",
-    "private_key",
-    "certificate",
-    "redirect_uri",
-    "issuer",
-    "grant",
-    "ca_file",
-    "api_key",
-    "refresh_token",
-    "subject",
-    "headers",
-    "token_url",
-    "authorize_url",
-    "device_url",
-    "registration_url",
-    "revocation_url",
-    "jwks_url",
-];
-
-const ENDPOINTS: [&str; 6] = [
-    "token_url",
-    "authorize_url",
-    "device_url",
-    "registration_url",
-    "revocation_url",
-    "jwks_url",
-];
-
 impl Profile {
-    /// Resolves a profile from its table.
-    pub fn from_map(name: &str, map: Map<String, Value>) -> Result<Self> {
-        let mut f = Fields::new(format!("profile '{name}'"), map);
-        let preset_name = f.string("provider")?.unwrap_or_else(|| "oidc".into());
-        let preset = provider::preset(&preset_name)
-            .map_err(|_| f.error("provider", format!("unknown provider '{preset_name}'")))?;
-        let mut literal_secret = false;
-        let mut secret_env = Vec::new();
-        let mut secret = |f: &mut Fields, key: &str| -> Result<Option<Secret>> {
-            let Some(raw) = f.string(key)? else {
-                return Ok(None);
-            };
-            let (value, literal) = resolve_secret(&raw).map_err(|reason| f.error(key, reason))?;
-            literal_secret |= literal;
-            secret_env.extend(raw.strip_prefix("env:").map(str::to_owned));
-            Ok(Some(value))
-        };
-        let client_secret = secret(&mut f, "client_secret")?;
-        let private_key = secret(&mut f, "private_key")?;
-        let api_key = secret(&mut f, "api_key")?;
-        let refresh_token = secret(&mut f, "refresh_token")?;
-        let client_id = f
-            .string("client_id")?
-            .ok_or_else(|| f.error("client_id", "is required"))?;
-        let certificate = match f.string("certificate")? {
-            Some(raw) => Some(resolve_text(&raw).map_err(|r| f.error("certificate", r))?),
-            None => None,
-        };
-        let auth_method = match f.string("auth_method")? {
-            Some(m) => AuthMethod::parse(&m).ok_or_else(|| {
-                f.error(
-                    "auth_method",
-                    format!("'{m}' is not one of client_secret_basic, client_secret_post, private_key_jwt, none"),
-                )
-            })?,
-            None if client_secret.is_none() && private_key.is_some() => AuthMethod::PrivateKeyJwt,
-            None if client_secret.is_none() => AuthMethod::None,
-            None => preset.auth_method,
-        };
-        match auth_method {
-            AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
-                if client_secret.is_none() =>
-            {
-                return Err(f.error(
-                    "client_secret",
-                    format!("is required for auth_method {}", auth_method.as_str()),
-                ));
-            }
-            AuthMethod::PrivateKeyJwt if private_key.is_none() => {
-                return Err(f.error("private_key", "is required for private_key_jwt"));
-            }
-            _ => {}
-        }
-        let grant_name = f
-            .string("grant")?
-            .or_else(|| preset.default_grant.clone())
-            .unwrap_or_else(|| "client_credentials".into());
-        let grant = Grant::parse(&grant_name).ok_or_else(|| {
-            f.error(
-                "grant",
-                format!("'{grant_name}' is not one of client_credentials, authorization_code, refresh_token, device_code"),
-            )
-        })?;
-        if grant == Grant::RefreshToken && refresh_token.is_none() {
-            return Err(f.error("refresh_token", "is required for grant refresh_token"));
-        }
-        let scopes = f
-            .strings("scopes")?
-            .unwrap_or_else(|| preset.default_scopes.clone());
-        let redirect_uri = f.string("redirect_uri")?;
-        if let Some(uri) = &redirect_uri {
-            Url::parse(uri).map_err(|e| f.error("redirect_uri", format!("not a URL: {e}")))?;
-        }
-        let issuer = f.string("issuer")?;
-        let subject = f.string("subject")?;
-        if subject.as_deref().is_some_and(str::is_empty) {
-            return Err(f.error("subject", "must not be empty"));
-        }
-        let ca_file = f.string("ca_file")?.map(PathBuf::from);
-        let mut headers = Vec::new();
-        for (name, raw) in f.string_map("headers")? {
-            let (value, literal) =
-                resolve_secret(&raw).map_err(|r| f.error("headers", format!("'{name}': {r}")))?;
-            literal_secret |= literal;
-            secret_env.extend(raw.strip_prefix("env:").map(str::to_owned));
-            headers.push((name.to_ascii_lowercase(), value));
-        }
-
-        let (values, params) = preset_params(&mut f, preset)?;
-        let mut overrides = BTreeMap::new();
-        for key in ENDPOINTS {
-            if let Some(url) = f.string(key)? {
-                overrides.insert(key, url);
-            }
-        }
-        let mut known: Vec<&str> = COMMON_KEYS.to_vec();
-        known.extend(preset.params.keys().map(String::as_str));
-        if let Some(key) = f.remaining_keys().next() {
-            return Err(f.error(
-                key,
-                format!(
-                    "unknown key for provider '{}' (known: {})",
-                    preset.name,
-                    known.join(", ")
-                ),
-            ));
-        }
-
-        let mut profile = Profile {
-            name: name.to_owned(),
-            preset,
-            client_id,
-            client_secret,
-            auth_method,
-            private_key,
-            certificate,
-            scopes,
-            grant,
-            redirect_uri,
-            issuer: None,
-            endpoints: Endpoints::default(),
-            unresolved: BTreeMap::new(),
-            params,
-            headers,
-            values,
-            api_key,
-            refresh_token,
-            subject,
-            ca_file,
-            requires_iss_parameter: false,
-            literal_secret,
-            secret_env,
-        };
-        profile.resolve_endpoints(&f, &overrides)?;
-        profile.issuer = match issuer {
-            Some(i) => Some(
-                provider::expand(&i, &profile.values)
-                    .map_err(|why| f.error("issuer", format!("cannot be built: {why}")))?,
-            ),
-            None => preset
-                .issuer
-                .as_deref()
-                .and_then(|t| provider::expand(t, &profile.values).ok()),
-        };
-        if preset.discovery && profile.issuer.is_none() && profile.endpoints.token.is_none() {
-            return Err(f.error(
-                "issuer",
-                "is required for provider 'oidc' (or give token_url)",
-            ));
-        }
-        if let Some(issuer) = &profile.issuer {
-            check_endpoint(issuer).map_err(|r| f.error("issuer", r))?;
-        }
-        if !preset.discovery && profile.endpoints.token.is_none() {
-            let why = profile
-                .unresolved
-                .get("token_url")
-                .cloned()
-                .unwrap_or_default();
-            return Err(f.error("token_url", format!("cannot be built: {why}")));
-        }
-        f.finish(&known)?;
-        Ok(profile)
-    }
-
-    fn resolve_endpoints(&mut self, f: &Fields, overrides: &BTreeMap<&str, String>) -> Result<()> {
-        let p = self.preset;
-        let templates = [
-            &p.token_url,
-            &p.authorize_url,
-            &p.device_url,
-            &p.registration_url,
-            &p.revocation_url,
-            &p.jwks_url,
-        ];
-        for (key, template) in ENDPOINTS.into_iter().zip(templates) {
-            let text = match (overrides.get(key), template) {
-                // An override takes the same `{placeholders}` as the preset's template; braces
-                // cannot stand in a URL, so one the profile does not fill is an error.
-                (Some(url), _) => provider::expand(url, &self.values)
-                    .map_err(|why| f.error(key, format!("cannot be built: {why}")))?,
-                (None, Some(t)) => match provider::expand(t, &self.values) {
-                    Ok(url) => url,
-                    Err(why) => {
-                        self.unresolved.insert(key, why);
-                        continue;
-                    }
-                },
-                (None, None) => continue,
-            };
-            let url = check_endpoint(&text).map_err(|reason| f.error(key, reason))?;
-            let slot = match key {
-                "token_url" => &mut self.endpoints.token,
-                "authorize_url" => &mut self.endpoints.authorize,
-                "device_url" => &mut self.endpoints.device,
-                "registration_url" => &mut self.endpoints.registration,
-                "revocation_url" => &mut self.endpoints.revocation,
-                _ => &mut self.endpoints.jwks,
-            };
-            *slot = Some(url);
-        }
-        Ok(())
-    }
-
     /// Whether a secret was given literally (not `env:` or `file:`).
     pub fn has_literal_secret(&self) -> bool {
         self.literal_secret
@@ -381,92 +124,26 @@ impl Profile {
         &self.secret_env
     }
 
-    /// The endpoint `key` (e.g. `"authorize_url"`), or a config error saying why it is missing.
-    pub fn endpoint(&self, key: &str) -> Result<&Url> {
-        let slot = match key {
-            "token_url" => &self.endpoints.token,
-            "authorize_url" => &self.endpoints.authorize,
-            "device_url" => &self.endpoints.device,
-            "registration_url" => &self.endpoints.registration,
-            "revocation_url" => &self.endpoints.revocation,
-            _ => &self.endpoints.jwks,
-        };
-        slot.as_ref().ok_or_else(|| {
+    /// The URL of `endpoint`, or a config error saying why it is missing.
+    pub fn endpoint(&self, endpoint: Endpoint) -> Result<&Url> {
+        self.endpoints.get(endpoint).ok_or_else(|| {
             let why = self
                 .unresolved
-                .get(key)
+                .get(&endpoint)
                 .map(|w| format!("the preset's template {w}"))
                 .unwrap_or_else(|| format!("provider '{}' has none; set it", self.preset.name));
-            Error::config(format!("profile '{}', key '{key}'", self.name), why)
+            Error::config(
+                format!("profile '{}', key '{}'", self.name, endpoint.key()),
+                why,
+            )
         })
     }
 }
 
-/// Values for URL placeholders, and form fields, read from a preset's parameters.
-type PresetValues = (BTreeMap<String, String>, Vec<(String, String)>);
+mod endpoint;
+mod from_table;
 
-/// Reads the preset's own parameters: URL placeholders and form fields.
-fn preset_params(f: &mut Fields, preset: &Preset) -> Result<PresetValues> {
-    let mut values = BTreeMap::new();
-    let mut params = Vec::new();
-    for (key, spec) in &preset.params {
-        let value = match f.string(key)? {
-            Some(v) => Some(v),
-            None => spec.default.clone(),
-        };
-        let Some(value) = value else {
-            if spec.required {
-                return Err(f.error(
-                    key,
-                    format!("is required by provider '{}' ({})", preset.name, spec.about),
-                ));
-            }
-            continue;
-        };
-        spec.format.check(&value).map_err(|r| f.error(key, r))?;
-        if key == "region" {
-            let host = preset.regions.get(&value).ok_or_else(|| {
-                let known: Vec<&str> = preset.regions.keys().map(String::as_str).collect();
-                f.error(
-                    key,
-                    format!("unknown region '{value}' (known: {})", known.join(", ")),
-                )
-            })?;
-            values.insert("token_host".to_owned(), host.clone());
-        }
-        if let Some(wire) = &spec.wire {
-            params.push((wire.clone(), value.clone()));
-        }
-        if spec.placeholder || spec.format == ParamFormat::PathSegment {
-            values.insert(key.clone(), value);
-        }
-    }
-    Ok((values, params))
-}
-
-/// Resolves `env:NAME`, `file:PATH` or a literal. Returns the value and whether it was literal.
-fn resolve_secret(raw: &str) -> std::result::Result<(Secret, bool), String> {
-    if let Some(name) = raw.strip_prefix("env:") {
-        return match std::env::var(name) {
-            Ok(v) if !v.is_empty() => Ok((Secret::new(v), false)),
-            _ => Err(format!("environment variable {name} is not set")),
-        };
-    }
-    if raw.starts_with("file:") {
-        return resolve_text(raw).map(|v| (Secret::new(v), false));
-    }
-    Ok((Secret::new(raw), true))
-}
-
-/// Resolves `file:PATH` to the file's text (trailing newline trimmed), or returns `raw`.
-fn resolve_text(raw: &str) -> std::result::Result<String, String> {
-    match raw.strip_prefix("file:") {
-        Some(path) => crate::regular_file::read_text(Path::new(path))
-            .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-            .map_err(|e| format!("cannot read file {path}: {e}")),
-        None => Ok(raw.to_owned()),
-    }
-}
+pub use endpoint::{Endpoint, Endpoints};
 
 #[cfg(test)]
 #[path = "profile_tests.rs"]

@@ -52,7 +52,7 @@ fn placeholders_in_an_overridden_url_are_expanded_like_the_preset_s() {
     )
     .unwrap();
     assert_eq!(
-        p.endpoint("registration_url").unwrap().as_str(),
+        p.endpoint(Endpoint::Registration).unwrap().as_str(),
         "http://127.0.0.1:3100/via/v1/organizations/org-42/oauth/clients"
     );
 }
@@ -74,4 +74,25 @@ fn a_broken_override_is_refused_without_quoting_it() {
     let text = err.to_string();
     assert!(text.contains("token_url"), "{text}");
     assert!(!text.contains("s3cret-pw"), "{text}");
+}
+
+#[test]
+fn each_endpoint_answers_with_its_own_key_s_url() {
+    let overrides: String = Endpoint::ALL
+        .iter()
+        .map(|e| format!("{} = \"http://127.0.0.1:3100/{}\"\n", e.key(), e.key()))
+        .collect();
+    let p = profile(&overrides).unwrap();
+    for endpoint in Endpoint::ALL {
+        let url = p.endpoint(endpoint).unwrap();
+        assert_eq!(url.path(), format!("/{}", endpoint.key()), "{endpoint:?}");
+    }
+}
+
+#[test]
+fn a_missing_endpoint_is_a_config_error_naming_its_key() {
+    let p = profile("").unwrap();
+    let err = p.endpoint(Endpoint::Device).unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Config);
+    assert!(err.to_string().contains("'device_url'"), "{err}");
 }

@@ -3,7 +3,8 @@
 
 use url::Url;
 
-use crate::config::{CacheConfig, Fields, StoreKind};
+use crate::config::{CacheConfig, StoreKind};
+use crate::config_fields::Fields;
 use crate::error::Result;
 
 /// The `[cache]` keys read here.

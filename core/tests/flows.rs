@@ -16,7 +16,7 @@ use tokenbroker::flow::device;
 use tokenbroker::flow::loopback::LoopbackListener;
 use tokenbroker::http::HttpClient;
 use tokenbroker::id_token::{self, IdTokenCheck};
-use tokenbroker::profile::Profile;
+use tokenbroker::profile::{Endpoint, Profile};
 use tokenbroker::{ErrorKind, Result};
 
 const TTL: Duration = Duration::from_secs(300);
@@ -171,15 +171,15 @@ async fn oidc_discovery_finds_every_endpoint_and_checks_the_issuer() {
     ));
     discovery::apply(&m, &mut p);
     assert_eq!(
-        p.endpoint("token_url").unwrap().as_str(),
+        p.endpoint(Endpoint::Token).unwrap().as_str(),
         "http://127.0.0.1:1/mine"
     );
     assert_eq!(
-        p.endpoint("authorize_url").unwrap(),
+        p.endpoint(Endpoint::Authorize).unwrap(),
         m.authorization_endpoint.as_ref().unwrap()
     );
     assert_eq!(
-        p.endpoint("jwks_url").unwrap(),
+        p.endpoint(Endpoint::Jwks).unwrap(),
         m.jwks_uri.as_ref().unwrap()
     );
 }
@@ -193,7 +193,7 @@ async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
         .unwrap();
     let redirect = listener.redirect_uri().to_owned();
     assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
-    let authorize = p.endpoint("authorize_url").unwrap();
+    let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let request =
         authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
     let callback = browser_login(listener, &request).await.unwrap();
@@ -204,11 +204,11 @@ async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
         "RFC 9207 iss"
     );
 
-    let jwks = id_token::fetch_jwks(&http, p.endpoint("jwks_url").unwrap())
+    let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
     let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
-    let token_url = p.endpoint("token_url").unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
     let set =
         authorization::exchange_code(&http, &p, token_url, &request, &callback, Some(check), TTL)
             .await
@@ -243,10 +243,10 @@ async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
 async fn oidc_public_client_refuses_wrong_state_and_wrong_verifier() {
     let p = discovered(OIDC_PUBLIC).await;
     let http = http();
-    let authorize = p.endpoint("authorize_url").unwrap();
-    let token_url = p.endpoint("token_url").unwrap();
+    let authorize = p.endpoint(Endpoint::Authorize).unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
     let issuer = p.issuer.clone().unwrap();
-    let jwks = id_token::fetch_jwks(&http, p.endpoint("jwks_url").unwrap())
+    let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
     let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
@@ -461,7 +461,7 @@ async fn azure_ad_v1_form_post_with_code_id_token() {
     let http = http();
     let listener = LoopbackListener::bind(None).await.unwrap();
     let redirect = listener.redirect_uri().to_owned();
-    let authorize = p.endpoint("authorize_url").unwrap();
+    let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let request = authorization::authorization_request(&p, authorize, &redirect, &[]).unwrap();
     let callback = browser_login(listener, &request).await.unwrap();
     assert!(
@@ -470,11 +470,11 @@ async fn azure_ad_v1_form_post_with_code_id_token() {
     );
 
     let issuer = p.issuer.clone().unwrap();
-    let jwks = id_token::fetch_jwks(&http, p.endpoint("jwks_url").unwrap())
+    let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
     let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
-    let token_url = p.endpoint("token_url").unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
 
     // The front-channel ID token is checked (nonce) before the code is spent.
     let mut replay = request.clone();
@@ -532,7 +532,7 @@ async fn alliance_authorization_code_with_resource() {
     let http = http();
     let listener = LoopbackListener::bind(None).await.unwrap();
     let redirect = listener.redirect_uri().to_owned();
-    let authorize = p.endpoint("authorize_url").unwrap();
+    let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let request =
         authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
     assert!(
@@ -542,7 +542,7 @@ async fn alliance_authorization_code_with_resource() {
             .contains("resource=https%3A%2F%2Faos.example.com%2Fapi")
     );
     let callback = browser_login(listener, &request).await.unwrap();
-    let token_url = p.endpoint("token_url").unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
     let set = authorization::exchange_code(&http, &p, token_url, &request, &callback, None, TTL)
         .await
         .unwrap();
@@ -583,7 +583,7 @@ async fn device_client() -> (Profile, String) {
 
 async fn start(p: &Profile) -> Result<device::DeviceAuthorization> {
     let _serial = DEVICE_START.lock().await;
-    device::start(&http(), p, p.endpoint("device_url").unwrap(), &p.scopes).await
+    device::start(&http(), p, p.endpoint(Endpoint::Device).unwrap(), &p.scopes).await
 }
 
 #[tokio::test]
@@ -602,7 +602,7 @@ async fn device_flow_polls_until_the_user_approves() {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         drive_login(&complete, &[]).await
     });
-    let token_url = p.endpoint("token_url").unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
     let set = device::poll(&http(), &p, token_url, &auth, TTL)
         .await
         .unwrap();
@@ -630,7 +630,7 @@ async fn device_flow_slows_down_when_asked() {
         support::admin("device/approve", Some(json!({ "user_code": user_code }))).await;
     });
     let began = Instant::now();
-    let token_url = p.endpoint("token_url").unwrap();
+    let token_url = p.endpoint(Endpoint::Token).unwrap();
     device::poll(&http(), &p, token_url, &auth, TTL)
         .await
         .unwrap();
@@ -648,7 +648,7 @@ async fn device_flow_slows_down_when_asked() {
 
 #[tokio::test]
 async fn device_flow_denied_expired_and_other_errors() {
-    let token_url = |p: &Profile| p.endpoint("token_url").unwrap().clone();
+    let token_url = |p: &Profile| p.endpoint(Endpoint::Token).unwrap().clone();
 
     // The user denies.
     let (p, _) = device_client().await;
@@ -666,8 +666,13 @@ async fn device_flow_denied_expired_and_other_errors() {
         let _serial = DEVICE_START.lock().await;
         let before = support::admin("config", None).await["device_expires_in_s"].clone();
         support::admin("config", Some(json!({ "device_expires_in_s": 1 }))).await;
-        let started =
-            device::start(&http(), &p, p.endpoint("device_url").unwrap(), &p.scopes).await;
+        let started = device::start(
+            &http(),
+            &p,
+            p.endpoint(Endpoint::Device).unwrap(),
+            &p.scopes,
+        )
+        .await;
         support::admin("config", Some(json!({ "device_expires_in_s": before }))).await;
         started.unwrap()
     };

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokenbroker::broker::ProfileState;
 use tokenbroker::cache::{FileStore, SecretStore};
+use tokenbroker::profile::Endpoint;
 use tokenbroker::{Broker, Config, TokenOptions, flow};
 
 fn tempdir() -> std::path::PathBuf {
@@ -51,7 +52,7 @@ issuer = "{{P}}/contoso/"
     let rotated = flow::refresh(
         &old.http(),
         &profile,
-        profile.endpoint("token_url").unwrap(),
+        profile.endpoint(Endpoint::Token).unwrap(),
         &tokenbroker::Secret::new(configured),
         &[],
         Duration::from_secs(60),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokenbroker::flow;
+use tokenbroker::profile::Endpoint;
 use tokenbroker::{Broker, Config, ErrorKind, LoginOptions, TokenOptions};
 
 fn broker() -> Broker {
@@ -51,7 +52,7 @@ fn refresh_token_name(b: &Broker) -> String {
 /// Sends `refresh_token` to oidc-provider directly, as a broker that kept it would.
 async fn refresh_with(b: &Broker, refresh_token: &tokenbroker::Secret) -> tokenbroker::Error {
     let profile = b.resolved_profile("web").await.unwrap();
-    let token_url = profile.endpoint("token_url").unwrap();
+    let token_url = profile.endpoint(Endpoint::Token).unwrap();
     flow::refresh(
         &b.http(),
         &profile,

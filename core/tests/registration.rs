@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use tokenbroker::profile::Endpoint;
 use tokenbroker::registration::{
     ClientMetadata, RegisteredClient, SecretPlacement, alvaria, registration_token_name, rfc7592,
 };
@@ -416,7 +417,7 @@ async fn alvaria_bearer_invalid_or_insufficient() {
         .resolved_profile("alv")
         .await
         .unwrap()
-        .endpoint("registration_url")
+        .endpoint(Endpoint::Registration)
         .unwrap()
         .clone();
     let key = Secret::new("alvaria-api-key");

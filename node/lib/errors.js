@@ -2,20 +2,14 @@
 // Errors: the native side encodes each core error as `TOKENBROKER_ERROR {json}` (an async
 // rejection cannot carry a custom `code`); this rebuilds it as a TokenBrokerError.
 
+const native = require('../native.cjs')
+
 const ERROR_PREFIX = 'TOKENBROKER_ERROR '
 
-/** Stable `code` of each error kind. */
-const ErrorCode = Object.freeze({
-  config: 'ERR_TOKENBROKER_CONFIG',
-  transport: 'ERR_TOKENBROKER_TRANSPORT',
-  timeout: 'ERR_TOKENBROKER_TIMEOUT',
-  oauth: 'ERR_TOKENBROKER_OAUTH',
-  invalid_response: 'ERR_TOKENBROKER_INVALID_RESPONSE',
-  cache: 'ERR_TOKENBROKER_CACHE',
-  registration: 'ERR_TOKENBROKER_REGISTRATION',
-  interaction: 'ERR_TOKENBROKER_INTERACTION',
-  rate_limited: 'ERR_TOKENBROKER_RATE_LIMITED',
-})
+/** Stable `code` of each error kind the core reports: `ERR_TOKENBROKER_` and the kind in capitals. */
+const ErrorCode = Object.freeze(
+  Object.fromEntries(native.errorKinds().map((kind) => [kind, `ERR_TOKENBROKER_${kind.toUpperCase()}`])),
+)
 
 class TokenBrokerError extends Error {
   constructor(detail, options) {

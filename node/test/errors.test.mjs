@@ -1,6 +1,7 @@
 // Every error kind arrives as a TokenBrokerError with a stable code; no secret in any output.
 import assert from 'node:assert/strict'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { inspect } from 'node:util'
@@ -26,6 +27,18 @@ async function rejectsWith(promise, code) {
   assert.equal(err.name, 'TokenBrokerError')
   return err
 }
+
+test('every core error kind has its code, in JavaScript and in the typings', () => {
+  const native = createRequire(import.meta.url)('../native.cjs')
+  const kinds = native.errorKinds()
+  assert.ok(kinds.length > 0)
+  assert.deepEqual(Object.keys(ErrorCode), kinds)
+  const typings = readFileSync(new URL('../lib/index.d.ts', import.meta.url), 'utf8')
+  for (const kind of kinds) {
+    assert.ok(typings.includes(`| '${kind}'`), `ErrorKind in index.d.ts lacks '${kind}'`)
+    assert.ok(typings.includes(`| '${ErrorCode[kind]}'`), `index.d.ts lacks '${ErrorCode[kind]}'`)
+  }
+})
 
 test('codes are stable and one per kind', () => {
   assert.deepEqual(Object.values(ErrorCode), [

@@ -35,6 +35,10 @@ def test_every_core_kind_has_a_class() -> None:
         assert issubclass(cls, TokenBrokerError)
         assert cls.kind == kind
         assert cls.__module__ == "tokenbroker"
+        # A kind the core added is given a bare class by _errors; it must get a documented,
+        # exported one.
+        assert getattr(tokenbroker, cls.__name__) is cls, f"kind {kind!r} has no exported class"
+        assert cls.__name__ in tokenbroker.__all__
     assert not issubclass(ProviderTimeoutError, TimeoutError)  # no shadowing of the builtin
 
 

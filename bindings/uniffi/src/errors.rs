@@ -137,3 +137,81 @@ pub(crate) type Result<T, E = TokenBrokerError> = std::result::Result<T, E>;
 pub(crate) fn config_error(location: &str, reason: &str) -> TokenBrokerError {
     CoreError::config(location, reason).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokenbroker::{ErrorKind, OAuthError};
+
+    use super::*;
+
+    /// A core error of `kind`; `None` for a kind this binding has no case for yet.
+    fn sample(kind: ErrorKind) -> Option<CoreError> {
+        let endpoint = || "http://127.0.0.1/token".to_owned();
+        Some(match kind {
+            ErrorKind::Config => CoreError::config("profile 'p'", "bad"),
+            ErrorKind::Transport => CoreError::Transport {
+                endpoint: endpoint(),
+                reason: "reset".into(),
+            },
+            ErrorKind::Timeout => CoreError::Timeout {
+                endpoint: endpoint(),
+                after: Duration::from_secs(1),
+            },
+            ErrorKind::OAuth => CoreError::OAuth {
+                endpoint: endpoint(),
+                error: Box::new(OAuthError {
+                    error: "invalid_client".into(),
+                    description: None,
+                    uri: None,
+                    status: 401,
+                    provider_codes: vec![],
+                }),
+            },
+            ErrorKind::InvalidResponse => CoreError::InvalidResponse {
+                endpoint: endpoint(),
+                status: None,
+                reason: "not JSON".into(),
+            },
+            ErrorKind::Cache => CoreError::cache("locked"),
+            ErrorKind::Registration => CoreError::Registration {
+                endpoint: endpoint(),
+                status: None,
+                reason: "refused".into(),
+            },
+            ErrorKind::Interaction => CoreError::interaction("denied"),
+            ErrorKind::RateLimited => CoreError::RateLimited {
+                endpoint: endpoint(),
+                status: 429,
+                retry_after: Duration::from_secs(60),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The core kind name of the case Kotlin and Swift see.
+    fn case_kind(error: &TokenBrokerError) -> &'static str {
+        match error {
+            TokenBrokerError::Config { .. } => "config",
+            TokenBrokerError::Transport { .. } => "transport",
+            TokenBrokerError::Timeout { .. } => "timeout",
+            TokenBrokerError::OAuth { .. } => "oauth",
+            TokenBrokerError::InvalidResponse { .. } => "invalid_response",
+            TokenBrokerError::Cache { .. } => "cache",
+            TokenBrokerError::Registration { .. } => "registration",
+            TokenBrokerError::Interaction { .. } => "interaction",
+            TokenBrokerError::RateLimited { .. } => "rate_limited",
+        }
+    }
+
+    #[test]
+    fn every_core_kind_has_its_own_case() {
+        for &kind in ErrorKind::ALL {
+            let core = sample(kind)
+                .unwrap_or_else(|| panic!("core error kind '{kind}' has no TokenBrokerError case"));
+            assert_eq!(core.kind(), kind);
+            assert_eq!(case_kind(&TokenBrokerError::from(core)), kind.as_str());
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tokenbroker::Broker;
 use tokenbroker::http::{Request, Retry};
+use tokenbroker::profile::Endpoint;
 
 use crate::args::Global;
 use crate::fail::{Fail, Result, code, exit_code};
@@ -117,7 +118,7 @@ async fn profile_check(broker: &Broker, name: &str) -> Check {
         Ok(p) => p,
         Err(e) => return Check::failed(label, &Fail::Core(e)),
     };
-    let url = match profile.endpoint("token_url") {
+    let url = match profile.endpoint(Endpoint::Token) {
         Ok(u) => u.clone(),
         Err(e) => return Check::failed(label, &Fail::Core(e)),
     };

@@ -12,7 +12,7 @@ use crate::flow::device::{self, DeviceAuthorization};
 use crate::flow::loopback::LoopbackListener;
 use crate::flow::revocation;
 use crate::id_token::{self, IdTokenCheck};
-use crate::profile::Profile;
+use crate::profile::{Endpoint, Profile};
 use crate::token::{AccessToken, TokenSet};
 
 /// Called with the authorization URL the user must open.
@@ -106,7 +106,7 @@ impl Broker {
             .scopes
             .clone()
             .unwrap_or_else(|| resolved.scopes.clone());
-        let authorize_url = resolved.endpoint("authorize_url")?;
+        let authorize_url = resolved.endpoint(Endpoint::Authorize)?;
         let request = authorization::authorization_request(
             &resolved,
             authorize_url,
@@ -140,7 +140,7 @@ impl Broker {
     ) -> Result<PendingLogin> {
         let (_, resolved) = self.login_profile(profile).await?;
         let scopes = scopes.unwrap_or_else(|| resolved.scopes.clone());
-        let authorize_url = resolved.endpoint("authorize_url")?;
+        let authorize_url = resolved.endpoint(Endpoint::Authorize)?;
         let request =
             authorization::authorization_request(&resolved, authorize_url, redirect_uri, &scopes)?;
         Ok(PendingLogin {
@@ -203,7 +203,7 @@ impl Broker {
         let auth = device::start(
             &http,
             &resolved,
-            resolved.endpoint("device_url")?,
+            resolved.endpoint(Endpoint::Device)?,
             &requested,
         )
         .await?;
@@ -211,7 +211,7 @@ impl Broker {
         let poll = device::poll(
             &http,
             &resolved,
-            resolved.endpoint("token_url")?,
+            resolved.endpoint(Endpoint::Token)?,
             &auth,
             self.default_ttl(),
         );
@@ -293,7 +293,7 @@ impl Broker {
             (Some(issuer), Some(jwks)) => Some(IdTokenCheck::new(issuer, &profile.client_id, jwks)),
             _ => None,
         };
-        let token_url = profile.endpoint("token_url")?;
+        let token_url = profile.endpoint(Endpoint::Token)?;
         let set = authorization::exchange_code(
             &http,
             profile,

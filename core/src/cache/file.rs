@@ -15,10 +15,8 @@
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::fs::OpenOptions;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -27,8 +25,12 @@ use async_trait::async_trait;
 
 use super::document::CachedDocument;
 use super::file_document::DOCUMENTS;
-use super::file_lease::{FileLease, failure_name, read_fence};
-use crate::cache::crypto::{self, CacheCipher};
+use super::file_io::{
+    bump_fence, entry_names, io_error, is_orphan, read_file, remove, remove_durably,
+    remove_if_same, sweep_lapsed_failures, sweep_orphans, try_lock, write_atomic,
+};
+use super::file_lease::{FileLease, failure_name};
+use crate::cache::crypto::CacheCipher;
 use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
 use crate::cache::{disk, file_generation, record};
@@ -42,15 +44,10 @@ pub const DIR_ENV: &str = "TOKENBROKER_CACHE_DIR";
 
 /// Expired entries without a refresh token are deleted once this much past expiry.
 const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
-/// Temp files older than this belong to a writer that died; they are swept.
-const ORPHAN_AFTER: Duration = Duration::from_secs(60);
-/// Anything bigger is not an entry we wrote.
-const MAX_ENTRY_BYTES: u64 = 16 << 20;
 const TOKENS: &str = "tokens";
 const SECRETS: &str = "secrets";
 const LOCKS: &str = "locks";
 const FAILURES: &str = "failures";
-const TMP_PREFIX: &str = ".tmp-";
 
 /// The persistent per-user tier: encrypted files, cross-process leases through `flock`.
 ///
@@ -409,147 +406,4 @@ impl SecretStore for FileStore {
         let path = self.secret_path(name);
         self.blocking(move |_| remove_durably(&path)).await
     }
-}
-
-fn try_lock(file: &File) -> std::io::Result<bool> {
-    // SAFETY: the descriptor is open for the lifetime of `file`.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => Ok(false),
-        _ => Err(err),
-    }
-}
-
-/// Reads, increments and durably rewrites the decimal counter in a locked lock file. The
-/// counter is at least the clock in microseconds, so it keeps growing even when a lock file
-/// is deleted and made afresh.
-fn bump_fence(file: &File) -> std::io::Result<u64> {
-    let current = read_fence(file)?;
-    let clock = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let next = current.saturating_add(1).max(clock);
-    let text = format!("{next}\n");
-    file.set_len(0)?;
-    file.write_at(text.as_bytes(), 0)?;
-    file.sync_data()?;
-    Ok(next)
-}
-
-/// The bytes and inode of a regular file, or `None` when it does not exist.
-pub(super) fn read_file(path: &Path) -> Result<Option<(Vec<u8>, u64)>> {
-    let mut file = match regular_file::open(path, OpenOptions::new().read(true), libc::O_NOFOLLOW) {
-        Ok(file) => file,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_error("open", path, e)),
-    };
-    let meta = file.metadata().map_err(|e| io_error("stat", path, e))?;
-    let mut bytes = Vec::with_capacity(meta.len().min(MAX_ENTRY_BYTES) as usize);
-    (&mut file)
-        .take(MAX_ENTRY_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error("read", path, e))?;
-    Ok(Some((bytes, meta.ino())))
-}
-
-/// Writes `bytes` to `path` atomically and durably (temp file, fsync, rename, fsync dir).
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = disk::parent_dir(path);
-    let tmp = dir.join(format!(
-        "{TMP_PREFIX}{}-{}",
-        std::process::id(),
-        crypto::random_hex(8)?
-    ));
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        disk::sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| io_error("write", path, e))
-}
-
-fn remove(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != ErrorKind::NotFound => Err(io_error("remove", path, e)),
-        _ => Ok(()),
-    }
-}
-
-fn remove_durably(path: &Path) -> Result<()> {
-    remove(path)?;
-    let dir = disk::parent_dir(path);
-    disk::sync_dir(dir).map_err(|e| io_error("sync", dir, e))
-}
-
-/// Removes `path` only if it is still the file we read (inode `ino`), so that an entry a
-/// concurrent writer just renamed into place is not deleted by mistake.
-fn remove_if_same(path: &Path, ino: u64) -> Result<()> {
-    match fs::symlink_metadata(path) {
-        Ok(meta) if meta.ino() == ino => remove(path),
-        _ => Ok(()),
-    }
-}
-
-fn entry_names(dir: &Path) -> Result<Vec<String>> {
-    let entries = fs::read_dir(dir).map_err(|e| io_error("list", dir, e))?;
-    Ok(entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .collect())
-}
-
-fn is_orphan(path: &Path) -> bool {
-    let is_tmp = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with(TMP_PREFIX));
-    is_tmp
-        && fs::symlink_metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > ORPHAN_AFTER)
-}
-
-/// Deletes temp files left by writers that died mid-write.
-fn sweep_orphans(dir: &Path) {
-    for name in entry_names(dir).unwrap_or_default() {
-        let path = dir.join(name);
-        if is_orphan(&path) {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Deletes failure records written longer ago than any record applies.
-fn sweep_lapsed_failures(dir: &Path) {
-    for name in entry_names(dir).unwrap_or_default() {
-        let path = dir.join(name);
-        let lapsed = fs::symlink_metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > crate::cache::MAX_FAILURE_HOLD);
-        if lapsed {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-pub(super) fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::cache(format!("cannot {op} {}: {e}", path.display()))
 }

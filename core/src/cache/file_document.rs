@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::document::CachedDocument;
-use super::file::{Inner, read_file, write_atomic};
+use super::file::Inner;
+use super::file_io::{read_file, write_atomic};
 use super::record;
 use crate::error::Result;
 use crate::secret::Secret;

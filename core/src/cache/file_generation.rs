@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cache::crypto;
-use crate::cache::file::{read_file, write_atomic};
+use crate::cache::file_io::{read_file, write_atomic};
 use crate::error::{Error, Result};
 
 const FILE: &str = "generation";

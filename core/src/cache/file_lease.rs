@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::file::{FileStore, Inner, io_error, write_atomic};
+use super::file::{FileStore, Inner};
+use super::file_io::{io_error, write_atomic};
 use crate::cache::{CacheKey, Lease, record};
 use crate::error::Result;
 use crate::secret::Secret;

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
 use crate::cache::SecretStore;
-use crate::config::Fields;
+use crate::config_fields::Fields;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 

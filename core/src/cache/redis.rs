@@ -22,18 +22,17 @@
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
-use crate::cache::crypto::{self, CacheCipher};
+use crate::cache::crypto::CacheCipher;
 use crate::cache::record;
 use crate::cache::redis_conn::{RedisConn, RedisTopology};
+use crate::cache::redis_url::{redact_url, url_secrets};
 use crate::cache::unreadable::Unreadable;
-use crate::cache::{
-    CacheKey, CachedDocument, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore,
-};
+use crate::cache::{CacheKey, CachedDocument, EntryInfo, FailureRecord, Lease, SharedStore};
 use crate::error::{Error, Result};
 use crate::secret::{Secret, scrub};
 use crate::token::TokenSet;
@@ -42,20 +41,6 @@ use crate::token::TokenSet;
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// How long an expired entry holding a refresh token is kept, unless configured.
 pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// Takes the lease and, only if taken, increments the fencing counter (one round trip).
-/// Run again by the same owner (a retry after a failover), it answers the fence it got.
-static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
-           return redis.call('INCR', KEYS[2]) \
-         end \
-         if redis.call('GET', KEYS[1]) == ARGV[1] then \
-           return tonumber(redis.call('GET', KEYS[2])) or 0 \
-         end \
-         return 0",
-    )
-});
 
 /// Deletes a key only if it still holds the given value.
 pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
@@ -81,7 +66,7 @@ pub struct RedisStore {
     pub(super) cipher: CacheCipher,
     pub(super) lease_ttl: Duration,
     refresh_grace: Duration,
-    unreadable: Arc<Unreadable>,
+    pub(super) unreadable: Arc<Unreadable>,
 }
 
 impl RedisStore {
@@ -138,11 +123,11 @@ impl RedisStore {
 
     /// The name secrets had before keys carried hash tags, still read (and deleted) so that
     /// an upgrade keeps the refresh tokens a fleet stored.
-    fn legacy_secret_key(&self, digest: &str) -> String {
+    pub(super) fn legacy_secret_key(&self, digest: &str) -> String {
         format!("{}secret:{digest}", self.prefix)
     }
 
-    async fn delete(&self, redis_key: String) -> Result<()> {
+    pub(super) async fn delete(&self, redis_key: String) -> Result<()> {
         let _: i64 = self
             .conn
             .clone()
@@ -400,92 +385,11 @@ impl SharedStore for RedisStore {
     }
 
     async fn lease(&self, key: &CacheKey, wait: Duration) -> Result<Box<dyn Lease>> {
-        let name = self.cipher.entry_name(key);
-        let lease_key = self.key("lease", &name);
-        let fence_key = self.key("fence", &name);
-        let owner = crypto::random_hex(16)?;
-        let mut conn = self.conn.clone();
-        let deadline = Instant::now().checked_add(wait);
-        loop {
-            let fencing: u64 = ACQUIRE
-                .key(&lease_key)
-                .key(&fence_key)
-                .arg(&owner)
-                .arg(millis(self.lease_ttl))
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| self.failed("lease", e))?;
-            if fencing > 0 {
-                return Ok(Box::new(super::redis_lease::RedisLease::start(
-                    self.clone(),
-                    lease_key,
-                    fence_key,
-                    owner,
-                    fencing,
-                )));
-            }
-            let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
-            if left.is_zero() {
-                return Err(Error::cache(format!(
-                    "timed out after {wait:?} waiting for the fetch lease on {} held by another \
-                     broker",
-                    &name[..12]
-                )));
-            }
-            let jitter = Duration::from_millis(rand::random_range(10..=40));
-            tokio::time::sleep(left.min(jitter)).await;
-        }
+        super::redis_lease::acquire(self, key, wait).await
     }
 
     fn undecryptable(&self) -> u64 {
         self.unreadable.count()
-    }
-}
-
-#[async_trait]
-impl SecretStore for RedisStore {
-    async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
-        let digest = record::name_digest(name);
-        let mut sealed: Option<Vec<u8>> = None;
-        let mut redis_key = String::new();
-        for candidate in [self.key("secret", &digest), self.legacy_secret_key(&digest)] {
-            sealed = self
-                .conn
-                .clone()
-                .get(&candidate)
-                .await
-                .map_err(|e| self.failed("GET", e))?;
-            redis_key = candidate;
-            if sealed.is_some() {
-                break;
-            }
-        }
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
-        match record::open_secret(&self.cipher, name, &sealed) {
-            Ok(secret) => Ok(Some(secret)),
-            Err(e) => {
-                self.unreadable.skip(&redis_key, &e);
-                Ok(None)
-            }
-        }
-    }
-
-    async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
-        let redis_key = self.key("secret", &record::name_digest(name));
-        let sealed = record::seal_secret(&self.cipher, name, value)?;
-        self.conn
-            .clone()
-            .set::<_, _, ()>(redis_key, sealed)
-            .await
-            .map_err(|e| self.failed("SET", e))
-    }
-
-    async fn delete_secret(&self, name: &str) -> Result<()> {
-        let digest = record::name_digest(name);
-        self.delete(self.legacy_secret_key(&digest)).await?;
-        self.delete(self.key("secret", &digest)).await
     }
 }
 
@@ -505,44 +409,9 @@ fn glob_escape(text: &str) -> String {
     out
 }
 
-/// The URL without user name or password, for messages.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            let _ = parsed.set_password(None);
-            let _ = parsed.set_username("");
-            parsed.to_string()
-        }
-        Err(_) => "<unparsable redis URL>".to_owned(),
-    }
-}
-
-/// The password in `url`, raw and percent-decoded, to scrub from error text.
-fn url_secrets(url: &str) -> Vec<String> {
-    let Some(raw) = url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.password().map(str::to_owned))
-    else {
-        return Vec::new();
-    };
-    // form_urlencoded turns '+' into a space; escaping it first leaves pure %-decoding.
-    let query = format!("p={}", raw.replace('+', "%2B"));
-    let decoded = url::form_urlencoded::parse(query.as_bytes()).map(|(_, v)| v.into_owned());
-    std::iter::once(raw).chain(decoded).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_lose_their_credentials() {
-        let url = "rediss://user:p%40ss-word@cache.example:6380/2";
-        assert_eq!(redact_url(url), "rediss://cache.example:6380/2");
-        assert_eq!(url_secrets(url), ["p%40ss-word", "p@ss-word"]);
-        assert_eq!(url_secrets("redis://:a+b%2B@h/"), ["a+b%2B", "a+b+"]);
-        assert_eq!(redact_url("not a url"), "<unparsable redis URL>");
-    }
 
     #[test]
     fn prefixes_are_glob_escaped() {

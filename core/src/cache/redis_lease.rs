@@ -4,16 +4,30 @@
 use std::sync::Arc;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
 use super::redis::{DELETE_IF_EQUAL, RedisStore, millis};
-use crate::cache::{CacheKey, Lease, record};
-use crate::error::Result;
+use crate::cache::{CacheKey, Lease, crypto, record};
+use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::token::TokenSet;
+
+/// Takes the lease and, only if taken, increments the fencing counter (one round trip).
+/// Run again by the same owner (a retry after a failover), it answers the fence it got.
+static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then \
+           return redis.call('INCR', KEYS[2]) \
+         end \
+         if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return tonumber(redis.call('GET', KEYS[2])) or 0 \
+         end \
+         return 0",
+    )
+});
 
 /// Extends a lease only while it still holds its owner's id.
 static RENEW: LazyLock<Script> = LazyLock::new(|| {
@@ -221,5 +235,48 @@ impl Drop for RedisLease {
                 tracing::debug!(key = %key, error = %e, "lease release failed; it will expire");
             }
         });
+    }
+}
+
+/// Waits up to `wait` for the fetch lease on `key`.
+pub(super) async fn acquire(
+    store: &RedisStore,
+    key: &CacheKey,
+    wait: Duration,
+) -> Result<Box<dyn Lease>> {
+    let name = store.cipher.entry_name(key);
+    let lease_key = store.key("lease", &name);
+    let fence_key = store.key("fence", &name);
+    let owner = crypto::random_hex(16)?;
+    let mut conn = store.conn.clone();
+    let deadline = Instant::now().checked_add(wait);
+    loop {
+        let fencing: u64 = ACQUIRE
+            .key(&lease_key)
+            .key(&fence_key)
+            .arg(&owner)
+            .arg(millis(store.lease_ttl))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| store.failed("lease", e))?;
+        if fencing > 0 {
+            return Ok(Box::new(RedisLease::start(
+                store.clone(),
+                lease_key,
+                fence_key,
+                owner,
+                fencing,
+            )));
+        }
+        let left = deadline.map_or(Duration::MAX, |d| d - Instant::now().min(d));
+        if left.is_zero() {
+            return Err(Error::cache(format!(
+                "timed out after {wait:?} waiting for the fetch lease on {} held by another \
+                 broker",
+                &name[..12]
+            )));
+        }
+        let jitter = Duration::from_millis(rand::random_range(10..=40));
+        tokio::time::sleep(left.min(jitter)).await;
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use aws_lc_rs::{constant_time, digest};
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -21,6 +21,7 @@ use crate::id_token::{self, IdTokenCheck};
 use crate::profile::Profile;
 use crate::secret::Secret;
 use crate::token::TokenSet;
+use crate::untrusted_text::{printable, same};
 
 /// A prepared authorization request: the URL to open and what the answer is checked against.
 ///
@@ -330,26 +331,6 @@ pub(crate) fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut buf).expect("the system random generator failed");
     URL_SAFE_NO_PAD.encode(buf)
-}
-
-/// Compares two strings in constant time (with respect to their contents).
-pub(crate) fn same(a: &str, b: &str) -> bool {
-    constant_time::verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
-}
-
-/// Provider- or browser-supplied text fit for an error message: no control characters, at
-/// most `max` characters.
-pub(crate) fn printable(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let squashed = clean.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out: String = squashed.chars().take(max).collect();
-    if squashed.chars().count() > max {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::http::{FormValue, Request};
-use crate::profile::Profile;
+use crate::profile::{Endpoint, Profile};
 use crate::provider::AuthMethod;
 use crate::secret::Secret;
 
@@ -40,7 +40,7 @@ struct AssertionClaims<'a> {
 /// called) accept it next to the issuer. draft-ietf-oauth-rfc7523bis prefers the issuer
 /// identifier, but Azure AD, one of the presets, accepts only the token endpoint.
 pub fn assertion_audience(profile: &Profile) -> Result<&str> {
-    profile.endpoint("token_url").map(url::Url::as_str)
+    profile.endpoint(Endpoint::Token).map(url::Url::as_str)
 }
 
 /// Adds the profile's client authentication to a form request; `audience` is

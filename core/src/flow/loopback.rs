@@ -24,9 +24,10 @@ use tokio::sync::oneshot;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::flow::authorization::{Callback, callback_from, param, printable, same};
+use crate::flow::authorization::{Callback, callback_from, param};
 use crate::http::is_loopback;
 use crate::local_server::{Handler, Limits, LocalServer, Method, Request, Response};
+use crate::untrusted_text::{printable, same};
 
 /// Largest request head, and largest body, the listener reads.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;

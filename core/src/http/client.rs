@@ -6,12 +6,12 @@ use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use tracing::Instrument;
 use url::Url;
 
+use super::HttpConfig;
 use super::endpoint::{endpoint_name, is_loopback};
 use super::request::{Body, Request};
 use super::response::{Response, read_limited};
 use super::retry::{Next, Retry, Wanted, next, parse_retry_after, retry_wait};
 use super::transport::{Clients, Transport, TransportKey};
-use crate::config::HttpConfig;
 use crate::error::{Error, Result};
 use crate::limits;
 

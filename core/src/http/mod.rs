@@ -3,6 +3,7 @@
 //! and retries with backoff that honour `Retry-After`.
 
 mod client;
+mod config;
 mod endpoint;
 mod request;
 mod response;
@@ -10,6 +11,7 @@ mod retry;
 mod transport;
 
 pub use client::HttpClient;
+pub use config::HttpConfig;
 pub use endpoint::{check_endpoint, endpoint_name, is_loopback};
 pub use request::{Body, FormValue, Request};
 pub use response::{MAX_BODY_BYTES, Response};

@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::broker::{Broker, TokenOptions};
 use crate::error::{Error, Result};
-use crate::profile::Profile;
+use crate::profile::{Endpoint, Profile};
 use crate::provider::RegistrationApi;
 use crate::registration::alvaria::{self, Credentials, Operation};
 use crate::registration::client::RegisteredClient;
@@ -54,7 +54,7 @@ impl Broker {
             RegistrationApi::Rfc7592 => {
                 metadata.validate()?;
                 let p = self.resolved_profile(profile).await?;
-                let url = p.endpoint("registration_url")?;
+                let url = p.endpoint(Endpoint::Registration)?;
                 let client =
                     rfc7592::register(&self.http(), url, metadata, initial_access_token).await?;
                 if let Err(e) = self.store_registration(&client).await {
@@ -78,7 +78,7 @@ impl Broker {
                 };
                 alvaria::create(
                     &self.http(),
-                    p.endpoint("registration_url")?,
+                    p.endpoint(Endpoint::Registration)?,
                     creds,
                     metadata,
                 )
@@ -106,7 +106,7 @@ impl Broker {
                 };
                 alvaria::get(
                     &self.http(),
-                    p.endpoint("registration_url")?,
+                    p.endpoint(Endpoint::Registration)?,
                     creds,
                     client_id,
                 )
@@ -140,7 +140,7 @@ impl Broker {
                     access_token: &token,
                     api_key: &key,
                 };
-                let url = p.endpoint("registration_url")?;
+                let url = p.endpoint(Endpoint::Registration)?;
                 alvaria::update(&self.http(), url, creds, client_id, metadata).await
             }
         }
@@ -170,7 +170,7 @@ impl Broker {
                     access_token: &token,
                     api_key: &key,
                 };
-                let url = p.endpoint("registration_url")?;
+                let url = p.endpoint(Endpoint::Registration)?;
                 alvaria::delete(&self.http(), url, creds, client_id).await
             }
         }
@@ -190,7 +190,7 @@ impl Broker {
                     access_token: &token,
                     api_key: &key,
                 };
-                alvaria::list(&self.http(), p.endpoint("registration_url")?, creds).await
+                alvaria::list(&self.http(), p.endpoint(Endpoint::Registration)?, creds).await
             }
         }
     }
@@ -246,7 +246,7 @@ impl Broker {
             })?,
             None => {
                 let p = self.resolved_profile(profile).await?;
-                let mut url = p.endpoint("registration_url")?.clone();
+                let mut url = p.endpoint(Endpoint::Registration)?.clone();
                 url.path_segments_mut()
                     .map_err(|()| Error::config("registration_url", "cannot be a base URL"))?
                     .pop_if_empty()
@@ -279,7 +279,7 @@ impl Broker {
         op: Operation,
     ) -> Result<(Arc<Profile>, Secret, Secret)> {
         let p = self.resolved_profile(profile).await?;
-        p.endpoint("registration_url")?;
+        p.endpoint(Endpoint::Registration)?;
         let key = p.api_key.clone().ok_or_else(|| {
             Error::config(
                 format!("profile '{profile}', key 'api_key'"),

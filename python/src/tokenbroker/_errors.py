@@ -1,12 +1,14 @@
 """Exception classes, one per core error kind.
 
-The native module raises these by kind (``BY_KIND``); messages are the core's, which never
-contain a secret.
+The native module raises these by kind (``BY_KIND``, one class for each of the core's
+``ERROR_KINDS``); messages are the core's, which never contain a secret.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from ._tokenbroker import ERROR_KINDS
 
 __all__ = [
     "BY_KIND",
@@ -137,17 +139,40 @@ class RateLimitedError(TokenBrokerError):
     kind = "rate_limited"
 
 
-BY_KIND: dict[str, type[TokenBrokerError]] = {
-    cls.kind: cls
-    for cls in (
-        ConfigError,
-        TransportError,
-        ProviderTimeoutError,
-        OAuthError,
-        InvalidResponseError,
-        CacheError,
-        RegistrationError,
-        InteractionError,
-        RateLimitedError,
-    )
-}
+def _by_kind() -> dict[str, type[TokenBrokerError]]:
+    """One class per kind the core reports (``_tokenbroker.ERROR_KINDS``): the classes above,
+    and a plain ``TokenBrokerError`` subclass for a kind this module has no class for yet."""
+    classes: dict[str, type[TokenBrokerError]] = {
+        cls.kind: cls
+        for cls in (
+            ConfigError,
+            TransportError,
+            ProviderTimeoutError,
+            OAuthError,
+            InvalidResponseError,
+            CacheError,
+            RegistrationError,
+            InteractionError,
+            RateLimitedError,
+        )
+    }
+    for kind in ERROR_KINDS:
+        if kind not in classes:
+            classes[kind] = _bare_class(kind)
+    return classes
+
+
+def _bare_class(kind: str) -> type[TokenBrokerError]:
+    """A plain subclass for a core kind this module has no class for (``"new_kind"`` →
+    ``NewKindError``)."""
+
+    class Bare(TokenBrokerError):
+        pass
+
+    Bare.kind = kind
+    Bare.__name__ = Bare.__qualname__ = "".join(p.title() for p in kind.split("_")) + "Error"
+    Bare.__doc__ = f"The core's ``{kind}`` errors."
+    return Bare
+
+
+BY_KIND: dict[str, type[TokenBrokerError]] = _by_kind()

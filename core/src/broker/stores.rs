@@ -1,0 +1,170 @@
+//! The shared token tier and the secret stores a broker opens on first use.
+
+use std::sync::Arc;
+
+use super::Inner;
+use crate::cache::{SecretStore, SharedStore};
+use crate::config::{Config, StoreKind};
+use crate::error::{Error, Result};
+use crate::stats::Counters;
+
+impl Inner {
+    /// The stores, opened on first use in this process. A forked child opens its own: the
+    /// parent's connections are served by tasks the child does not have, and an opening in
+    /// flight in the parent at the fork never ends in the child.
+    pub(super) async fn stores(&self) -> Arc<Stores> {
+        let pid = std::process::id();
+        if let Some((owner, stores)) = &*crate::locks::lock(&self.stores) {
+            if *owner == pid {
+                return stores.clone();
+            }
+        }
+        let opened = Arc::new(open_stores(&self.config).await.unwrap_or_else(|e| {
+            Counters::bump(&self.counters.store_errors);
+            tracing::warn!("shared token cache unavailable, using memory only: {e}");
+            Stores::memory()
+        }));
+        let mut slot = crate::locks::lock(&self.stores);
+        match &*slot {
+            // Another caller of this process opened them meanwhile: use those.
+            Some((owner, stores)) if *owner == pid => stores.clone(),
+            _ => {
+                if let Some(parent) = slot.replace((pid, opened.clone())) {
+                    // The parent's connections belong to its runtime; dropping them here
+                    // could touch it. Leak them instead.
+                    std::mem::forget(parent);
+                }
+                opened
+            }
+        }
+    }
+
+    pub(super) async fn shared(&self) -> Option<Arc<dyn SharedStore>> {
+        self.stores().await.shared.clone()
+    }
+
+    pub(super) async fn secret_store(&self) -> Arc<dyn SecretStore> {
+        match &self.app_secrets {
+            Some(app) => app.clone(),
+            None => self.stores().await.secrets.clone(),
+        }
+    }
+
+    /// This machine's user's own secret store, which no other user writes: where a sign-in
+    /// records who signed in (the shared tier may be another user's too).
+    pub(super) async fn local_secrets(&self) -> Arc<dyn SecretStore> {
+        match &self.app_secrets {
+            Some(app) => app.clone(),
+            None => self.stores().await.local.clone(),
+        }
+    }
+}
+
+/// The shared token tier and the secret stores, opened together on first use.
+pub(super) struct Stores {
+    pub(super) shared: Option<Arc<dyn SharedStore>>,
+    pub(super) secrets: Arc<dyn SecretStore>,
+    /// This user's own secrets on this machine (`secrets` unless that is Redis).
+    pub(super) local: Arc<dyn SecretStore>,
+    /// Where the shared tier's encryption key came from (`doctor` shows it).
+    pub(super) key_source: Option<String>,
+}
+
+impl Stores {
+    pub(super) fn memory() -> Self {
+        let secrets: Arc<dyn SecretStore> = Arc::new(crate::cache::MemorySecrets::default());
+        Self {
+            shared: None,
+            local: secrets.clone(),
+            secrets,
+            key_source: None,
+        }
+    }
+}
+
+async fn open_stores(config: &Config) -> Result<Stores> {
+    let mut stores = open_cache_stores(config).await?;
+    if let Some(helper) = &config.secrets {
+        stores.secrets = Arc::new(crate::cache::HelperSecrets::new(
+            helper.clone(),
+            crate::child_env::secret_variables(config),
+        ));
+    }
+    Ok(stores)
+}
+
+async fn open_cache_stores(config: &Config) -> Result<Stores> {
+    Ok(match config.cache.store {
+        StoreKind::Memory => Stores::memory(),
+        StoreKind::File => {
+            // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
+            let path = config.cache.path.clone();
+            let store = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+                .await
+                .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
+            let store = Arc::new(store);
+            Stores {
+                key_source: Some(store.key_source().to_owned()),
+                shared: Some(store.clone()),
+                local: store.clone(),
+                secrets: store,
+            }
+        }
+        StoreKind::Redis => {
+            let (store, key_source) = open_redis(&config.cache).await?;
+            let store = Arc::new(store);
+            Stores {
+                shared: Some(store.clone()),
+                secrets: store,
+                local: open_local_secrets(&config.cache).await,
+                key_source: Some(key_source),
+            }
+        }
+    })
+}
+
+/// The file store in the cache dir, as this user's own secret store beside a Redis tier; in
+/// memory (sign-ins then last as long as the process) when it cannot be opened.
+async fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
+    // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
+    let path = cache.path.clone();
+    let opened = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+        .await
+        .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))
+        .and_then(|r| r);
+    match opened {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the cache directory to record who signed in ({e}); sign-ins \
+                 last until this process exits"
+            );
+            Arc::new(crate::cache::MemorySecrets::default())
+        }
+    }
+}
+
+/// Connects the Redis tier. Every machine of a fleet must share the encryption key: set
+/// `TOKENBROKER_CACHE_KEY`, or the user's key (OS keyring or config-dir file) is used, which
+/// only this machine has.
+async fn open_redis(
+    cache: &crate::config::CacheConfig,
+) -> Result<(crate::cache::RedisStore, String)> {
+    let topology = crate::cache::RedisTopology::from_config(cache).ok_or_else(|| {
+        Error::config(
+            "[cache], key 'redis_url'",
+            "is required for store = \"redis\"",
+        )
+    })?;
+    let dir = match &cache.path {
+        Some(p) => p.clone(),
+        None => crate::cache::FileStore::default_dir()?,
+    };
+    let cipher = tokio::task::spawn_blocking(move || crate::cache::CacheCipher::load_default(&dir))
+        .await
+        .map_err(|e| Error::cache(format!("loading the cache key failed: {e}")))??;
+    let key_source = cipher.key_source().to_owned();
+    crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher)
+        .await
+        .map(|store| (store.with_lease_ttl(cache.lease_ttl), key_source))
+}
