@@ -6,7 +6,9 @@ contain a secret.
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: see __init__.py
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = [
     "BY_KIND",
