@@ -32,6 +32,10 @@ if [ -z "${BENCH_COLD_NO_BUILD:-}" ]; then
     && npm run -s build:release)
 fi
 
+# The package's bytecode, as `pip install` writes it (the timed runs set
+# PYTHONDONTWRITEBYTECODE, and python/src is an editable install without it until a test run).
+"$ROOT/python/.venv/bin/python" -m compileall -q "$ROOT/python/src/tokenbroker"
+
 if ! cmp -s "$HERE/requirements.txt" "$LOCAL/python/.requirements.txt"; then
   echo "== pip install --target bench/cold-local/python (msal, msal-extensions, Authlib, requests)"
   "$ROOT/python/.venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade \

@@ -3,12 +3,15 @@
 // util.debuglog's `tokenbroker` section, printed when NODE_DEBUG=tokenbroker.
 
 const { debuglog } = require('node:util')
-const { isMainThread } = require('node:worker_threads')
 const native = require('../native.cjs')
 const { configError, rethrow } = require('./errors.js')
 
 const METHODS = ['error', 'warn', 'info', 'debug']
 const debug = debuglog('tokenbroker')
+
+// `node:worker_threads` loads some 25 internal modules (streams, messaging; 2-3 ms of CPU per
+// new process), for a question asked only when NODE_DEBUG names tokenbroker.
+const isMainThread = () => require('node:worker_threads').isMainThread
 
 /** A sink that never throws into the event loop: a failing logger is reported once, as a warning. */
 function guarded(deliver) {
@@ -44,7 +47,7 @@ function setLogger(logger, options) {
   const level = options?.level ?? null
   try {
     if (logger != null) return native.setLogger(sinkOf(logger), level)
-    if (isMainThread && debug.enabled) {
+    if (debug.enabled && isMainThread()) {
       return native.setLogger(
         guarded((r) => debug('%s %s: %s', r.level.toUpperCase(), r.target, r.message)),
         level ?? 'debug',
@@ -57,6 +60,6 @@ function setLogger(logger, options) {
 }
 
 // NODE_DEBUG is read once, at load; a worker thread leaves the main thread's logger alone.
-if (isMainThread && debug.enabled) setLogger(null)
+if (debug.enabled && isMainThread()) setLogger(null)
 
 module.exports = { setLogger }

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from datetime import timedelta
-from typing import TYPE_CHECKING, Union
 
 from . import _errors, _tokenbroker
 from ._errors import (
@@ -40,13 +37,23 @@ from ._tokenbroker import (
     __version__,
 )
 
+# Not `typing.TYPE_CHECKING`: importing `typing` (and `datetime`, `collections.abc`) would
+# cost a new process more than the rest of `import tokenbroker`, for names only type checkers
+# read. mypy takes any `TYPE_CHECKING` as true.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable, Sequence
+    from datetime import timedelta
     from types import TracebackType
+    from typing import Union
 
     import httpx
     import requests
     from typing_extensions import Self
+
+    Scopes = Union[str, Sequence[str], None]
+    TTL = Union[float, timedelta, None]
 
 __all__ = [
     "AccessToken",
@@ -66,9 +73,6 @@ __all__ = [
     "TransportError",
     "__version__",
 ]
-
-Scopes = Union[str, Sequence[str], None]
-TTL = Union[float, timedelta, None]
 
 
 class Broker(BrokerBase):

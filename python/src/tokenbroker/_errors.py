@@ -6,7 +6,9 @@ The native module raises these by kind (``BY_KIND``, one class for each of the c
 
 from __future__ import annotations
 
-from typing import ClassVar
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: see __init__.py
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 from ._tokenbroker import ERROR_KINDS
 
