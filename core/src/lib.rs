@@ -18,8 +18,8 @@ pub mod advanced {
     //! application normally needs none of them; they may change between minor versions.
 
     pub use crate::{
-        broker, cache, child_env, config, discovery, flow, http, id_token, local_server, profile,
-        logs, provider, redact, registration, regular_file, runtime,
+        broker, cache, child_env, config, discovery, flow, http, id_token, local_server, logs,
+        profile, provider, redact, registration, regular_file, runtime,
     };
 }
 
