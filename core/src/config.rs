@@ -96,6 +96,9 @@ pub struct Config {
     /// `[secrets]`: an external secret store (credential helper) for refresh and
     /// registration tokens, instead of the cache tier.
     pub secrets: Option<crate::cache::SecretsConfig>,
+    /// Profiles that failed to load, with why: each reports its error when used, and the
+    /// others work. `doctor` lists them.
+    pub broken: BTreeMap<String, Error>,
 }
 
 impl Config {
@@ -119,18 +122,21 @@ impl Config {
         let where_ = path.display().to_string();
         let text = crate::regular_file::read_text(path)
             .map_err(|e| Error::config(&where_, format!("cannot read: {e}")))?;
-        let value = parse_toml(&text).map_err(|e| match e {
+        let parsed = parse_toml(&text).map_err(|e| match e {
             Error::Config { location, reason } if location == "config" => {
                 Error::config(&where_, reason)
             }
             other => other,
         })?;
-        let config = Self::from_value(value)?;
-        if config.profiles.values().any(Profile::has_literal_secret) && shared_readable(path) {
+        let config = Self::from_parsed(parsed)?;
+        // A broken profile was never parsed, so it may hold a literal secret too.
+        let secret_inside =
+            !config.broken.is_empty() || config.profiles.values().any(Profile::has_literal_secret);
+        if secret_inside && shared_readable(path) {
             return Err(Error::config(
                 &where_,
-                "holds a literal secret but is readable by group or others; \
-                 run `chmod 600` on it or use env:NAME / file:PATH",
+                "holds a literal secret (or a profile that does not load, which may) but is \
+                 readable by group or others; run `chmod 600` on it or use env:NAME / file:PATH",
             ));
         }
         Ok(config)
@@ -138,10 +144,17 @@ impl Config {
 
     /// Parses TOML text (no file permission check).
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        Self::from_value(parse_toml(text)?)
+        Self::from_parsed(parse_toml(text)?)
     }
 
-    /// Builds a configuration from a dict/object of the same shape as the TOML file.
+    fn from_parsed((value, broken): (Value, BTreeMap<String, Error>)) -> Result<Self> {
+        let mut config = Self::from_value(value)?;
+        config.broken.extend(broken);
+        Ok(config)
+    }
+
+    /// Builds a configuration from a dict/object of the same shape as the TOML file. A
+    /// profile that does not load goes to [`Config::broken`]; a bad section fails the whole.
     pub fn from_value(value: Value) -> Result<Self> {
         let Value::Object(mut top) = value else {
             return Err(Error::config("config", "must be a table/object"));
@@ -152,14 +165,17 @@ impl Config {
                 return Err(Error::config("config", "'profiles' must be a table"));
             };
             for (name, raw) in profiles {
-                let Value::Object(raw) = raw else {
-                    return Err(Error::config(
+                let loaded = match raw {
+                    Value::Object(raw) => Profile::from_map(&name, raw),
+                    _ => Err(Error::config(
                         format!("profile '{name}'"),
                         "must be a table",
-                    ));
+                    )),
                 };
-                let profile = Profile::from_map(&name, raw)?;
-                config.profiles.insert(name, profile);
+                match loaded {
+                    Ok(profile) => config.profiles.insert(name, profile).map(drop),
+                    Err(e) => config.broken.insert(name, e).map(drop),
+                };
             }
         }
         if let Some(cache) = top.remove("cache") {
@@ -180,8 +196,12 @@ impl Config {
         Ok(config)
     }
 
-    /// The profile called `name`, or a config error listing the known ones.
+    /// The profile called `name`; for a broken one, its own error; else a config error
+    /// listing the known ones.
     pub fn profile(&self, name: &str) -> Result<&Profile> {
+        if let Some(why) = self.broken.get(name) {
+            return Err(why.clone());
+        }
         self.profiles.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
             Error::config(
@@ -193,15 +213,30 @@ impl Config {
 }
 
 /// Parses TOML into the dict shape. `nan` and `inf` are refused here, naming the key, since
-/// JSON (and so [`Config::from_value`]) would see them as absent.
-fn parse_toml(text: &str) -> Result<Value> {
+/// JSON (and so [`Config::from_value`]) would see them as absent; in a profile they break that
+/// profile only (returned by name, and left out of the value).
+fn parse_toml(text: &str) -> Result<(Value, BTreeMap<String, Error>)> {
     let not_toml =
         |e: toml::de::Error| Error::config("config", format!("not valid TOML: {}", e.message()));
     let table: toml::Table = toml::from_str(text).map_err(not_toml)?;
+    let mut broken = BTreeMap::new();
     for (name, value) in &table {
-        check_finite(value, &mut vec![name.as_str()])?;
+        match (name.as_str(), value) {
+            ("profiles", toml::Value::Table(profiles)) => {
+                for (profile, raw) in profiles {
+                    if let Err(e) = check_finite(raw, &mut vec!["profiles", profile.as_str()]) {
+                        broken.insert(profile.clone(), e);
+                    }
+                }
+            }
+            _ => check_finite(value, &mut vec![name.as_str()])?,
+        }
     }
-    toml::from_str(text).map_err(not_toml)
+    let mut value: Value = toml::from_str(text).map_err(not_toml)?;
+    if let Some(Value::Object(profiles)) = value.get_mut("profiles") {
+        profiles.retain(|name, _| !broken.contains_key(name));
+    }
+    Ok((value, broken))
 }
 
 fn check_finite<'a>(value: &'a toml::Value, path: &mut Vec<&'a str>) -> Result<()> {

@@ -54,14 +54,17 @@ test('codes are stable and one per kind', () => {
   ])
 })
 
-test('config: bad config throws synchronously, unknown profile rejects and is counted', async () => {
-  assert.throws(() => new Broker({ profiles: { a: { provider: 'nope', client_id: 'x' } } }), (e) => {
+test('config: a bad section throws synchronously, a bad profile fails when used, unknown profile rejects and is counted', async () => {
+  const broken = new Broker({ profiles: { a: { provider: 'nope', client_id: 'x' } } })
+  const check = (e) => {
     assert.ok(e instanceof TokenBrokerError)
     assert.equal(e.code, 'ERR_TOKENBROKER_CONFIG')
     assert.equal(e.kind, 'config')
     assert.match(e.message, /unknown provider 'nope'/)
     return true
-  })
+  }
+  await assert.rejects(broken.token('a'), check)
+  assert.throws(() => broken.cachedToken('a'), check)
   assert.throws(() => new Broker({ cache: { store: 'floppy' } }), { code: 'ERR_TOKENBROKER_CONFIG' })
   assert.throws(() => new Broker({ profiles: {}, extra: 1 }), { code: 'ERR_TOKENBROKER_CONFIG' })
   assert.throws(() => Broker.fromConfig('/nonexistent/tokenbroker.toml'), { code: 'ERR_TOKENBROKER_CONFIG' })

@@ -72,19 +72,19 @@ def test_bad_secret_is_an_oauth_error_without_the_secret(admin: Admin, provider:
     assert type(back) is OAuthError and back.error == "invalid_client" and back.status == 401
 
 
-def test_bad_guid_is_a_config_error_at_construction(provider: str) -> None:
+def test_a_bad_guid_breaks_its_profile_only(provider: str, alvys: Any) -> None:
+    config = alvys()[0]
+    config["profiles"]["bad"] = {
+        "provider": "alliance",
+        "client_id": "x",
+        "client_secret": "the-secret-xyz",
+        "enrollment": "not-a-guid",
+        "token_url": f"{provider}/API/v2/OAuth/token",
+    }
+    broker = Broker(config)
+    assert broker.token("p").access_token
     with pytest.raises(ConfigError) as info:
-        Broker(
-            memory_config(
-                {
-                    "provider": "alliance",
-                    "client_id": "x",
-                    "client_secret": "the-secret-xyz",
-                    "enrollment": "not-a-guid",
-                    "token_url": f"{provider}/API/v2/OAuth/token",
-                }
-            )
-        )
+        broker.token("bad")
     assert info.value.kind == "config"
     assert "enrollment" in str(info.value) and "GUID" in str(info.value)
     assert "the-secret-xyz" not in str(info.value)

@@ -63,6 +63,10 @@ pub async fn run(global: &Global, as_json: bool) -> Result<u8> {
             while let Some(done) = tasks.join_next().await {
                 profiles.push(done.map_err(|e| Fail::other(format!("check failed: {e}")))?);
             }
+            for (name, why) in &broker.config().broken {
+                let label = format!("profile {name}");
+                profiles.push(Check::failed(label, &Fail::from(why.clone())));
+            }
             profiles.sort_by(|a, b| a.name.cmp(&b.name));
             checks.extend(profiles);
         }

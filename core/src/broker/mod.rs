@@ -344,6 +344,9 @@ impl crate::fork::ForkLocks for Inner {
 
 impl Inner {
     fn state(&self, profile: &str) -> Result<Arc<ProfileState>> {
+        if let Some(why) = self.config.broken.get(profile) {
+            return Err(why.clone());
+        }
         self.profiles.get(profile).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.profiles.keys().map(String::as_str).collect();
             Error::config(
