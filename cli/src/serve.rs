@@ -232,49 +232,18 @@ impl Sidecar {
 }
 
 async fn token(broker: &Broker, profile: &str, query: &str) -> Response {
-    if !broker.profile_names().iter().any(|p| p == profile) {
+    let known = broker.profile_names();
+    if !known.iter().any(|p| p == profile) && !broker.config().broken.contains_key(profile) {
         return error_reply(
             404,
             "unknown_profile",
-            format!(
-                "no profile '{profile}' (known: {})",
-                broker.profile_names().join(", ")
-            ),
+            format!("no profile '{profile}' (known: {})", known.join(", ")),
         );
     }
-    let mut options = TokenOptions::default();
-    let mut scopes = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(&value.replace('+', " "));
-        match key {
-            "scope" => scopes.extend(value.split_whitespace().map(str::to_owned)),
-            "min_ttl" => match value
-                .parse::<u64>()
-                .ok()
-                .map(|s| tokenbroker::seconds_arg("min_ttl", s as f64))
-            {
-                Some(Ok(min_ttl)) => options.min_ttl = min_ttl,
-                _ => {
-                    return error_reply(
-                        400,
-                        "bad_request",
-                        "min_ttl must be whole seconds, at most 10 years",
-                    );
-                }
-            },
-            _ => {
-                return error_reply(
-                    400,
-                    "bad_request",
-                    "query parameters: scope (repeatable), min_ttl",
-                );
-            }
-        }
-    }
-    if !scopes.is_empty() {
-        options.scopes = Some(scopes);
-    }
+    let options = match token_options(query) {
+        Ok(options) => options,
+        Err(message) => return error_reply(400, "bad_request", message),
+    };
     match broker.token(profile, &options).await {
         Ok(token) => json_reply(200, &output::token_json(&token)),
         Err(e) => {
@@ -296,24 +265,38 @@ async fn token(broker: &Broker, profile: &str, query: &str) -> Response {
     }
 }
 
-/// Decodes `%XX` escapes; invalid escapes are kept as they are.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
+/// The options of `/v1/token/{profile}?scope=…&min_ttl=…` (`scope` repeatable, each one or
+/// more space-separated scopes), parsed and checked by the core as every binding's are.
+fn token_options(query: &str) -> Result<TokenOptions, String> {
+    let mut scopes: Option<String> = None;
+    let mut min_ttl = None;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "scope" => {
+                let text = scopes.get_or_insert_with(String::new);
+                text.push(' ');
+                text.push_str(&value);
             }
+            "min_ttl" => {
+                let secs = value.parse::<f64>().map_err(|_| {
+                    "min_ttl must be a number of seconds, at most 10 years".to_owned()
+                })?;
+                min_ttl = Some(secs);
+            }
+            _ => return Err("query parameters: scope (repeatable), min_ttl".to_owned()),
         }
-        out.push(bytes[i]);
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let scopes = scopes
+        .filter(|text| !text.trim().is_empty())
+        .map(tokenbroker::ScopesArg::Text);
+    TokenOptions::from_args(scopes, min_ttl, false, None).map_err(|e| e.to_string())
+}
+
+/// Decodes `%XX` escapes of a path segment (`+` stays a plus); invalid escapes are kept.
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

@@ -381,3 +381,35 @@ fn a_rate_limit_is_429_from_the_sidecar_and_exit_code_8() {
     let pending = support::admin("stats", None)["faults_pending"].clone();
     assert_eq!(pending, json!([]), "the sidecar's call made its request");
 }
+
+/// The sidecar's query options go through the core's parser, as every binding's do, and a
+/// broken profile reports its own config error while the others answer.
+#[test]
+fn serve_parses_options_like_every_binding_and_survives_a_broken_profile() {
+    let (id, secret) = new_client("serve-options");
+    let text =
+        alliance(&id, &secret) + "[profiles.broken]\nprovider = \"nope\"\nclient_id = \"x\"\n";
+    let env = Env::new(&text);
+    let s = serve(&env, &[]);
+    let host = format!("127.0.0.1:{}", s.port);
+    let headers = [("Host", host.as_str()), ("X-Tokenbroker-Secret", &s.secret)];
+    let get = |path: &str| raw_request(s.port, "GET", path, &headers);
+
+    let (status, _, body) = get("/v1/token/aos?scope=a+b&scope=c&min_ttl=1");
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = get("/v1/token/aos?scope=%22quoted%22");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("scopes") && body.contains("RFC 6749"),
+        "{body}"
+    );
+    let (status, _, body) = get("/v1/token/aos?min_ttl=-5");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("min_ttl"), "{body}");
+
+    let (status, _, body) = get("/v1/token/broken");
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("unknown provider 'nope'"), "{body}");
+    let (status, _, body) = get("/v1/token/missing");
+    assert_eq!(status, 404, "{body}");
+}

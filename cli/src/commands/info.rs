@@ -128,9 +128,18 @@ pub fn profiles(global: &Global, as_json: bool) -> Result<u8> {
             })
         })
         .collect();
+    // A profile that does not load is reported (it still fails when used); the others list.
+    for why in config.broken.values() {
+        eprintln!("{why}");
+    }
+    let status = if config.broken.is_empty() {
+        code::OK
+    } else {
+        code::USAGE
+    };
     if as_json {
         output::stdout_json(&json!(rows), true)?;
-        return Ok(code::OK);
+        return Ok(status);
     }
     let mut text = String::new();
     for (name, p) in &config.profiles {
@@ -149,5 +158,5 @@ pub fn profiles(global: &Global, as_json: bool) -> Result<u8> {
         ));
     }
     output::stdout(&text)?;
-    Ok(code::OK)
+    Ok(status)
 }
