@@ -271,6 +271,15 @@ export interface InterceptedRequest {
   beforeRedirect?: (...args: any[]) => unknown
 }
 
+/** An axios instance as `useAxios` uses it (only what is used). */
+export interface AxiosLike {
+  interceptors: {
+    request: { use(onFulfilled: (config: any) => any): unknown }
+    response: { use(onFulfilled: (response: any) => any, onRejected: (error: any) => any): unknown }
+  }
+  request(config: any): Promise<any>
+}
+
 export declare class Broker {
   /**
    * From a config object of the same shape as the TOML file, or TOML text; without one, from
@@ -282,6 +291,8 @@ export declare class Broker {
   cachedToken(profile: string, options?: CachedTokenOptions): AccessToken | null
   fetch(profile: string, input: string | URL | Request, init?: RequestInit, options?: TokenOptions): Promise<Response>
   axiosInterceptor(profile: string, options?: TokenOptions): <C extends InterceptedRequest>(config: C) => Promise<C>
+  /** Installs the token and the one retry after a refused 401 on an axios instance; returns it. */
+  useAxios<I extends AxiosLike>(instance: I, profile: string, options?: TokenOptions): I
   stats(): Stats
   profileNames(): string[]
   clearCache(): Promise<void>

@@ -15,6 +15,9 @@ function scopesOf(options) {
   return options?.scopes ?? undefined
 }
 
+// Where `useAxios` keeps, on a request's config, the token it sent and whether it retried.
+const AXIOS_STATE = '_tokenbroker'
+
 class Broker {
   #native
 
@@ -164,17 +167,58 @@ class Broker {
   /**
    * An axios request interceptor: `axios.interceptors.request.use(broker.axiosInterceptor('p'))`.
    * Needs nothing from axios: it sets `config.headers.Authorization`, and a `beforeRedirect`
-   * that drops it on a redirect to another origin (older axios keep it for subdomains).
+   * that drops it on a redirect to another origin (older axios keep it for subdomains). It
+   * cannot retry after a 401: `useAxios` installs this and the retry.
    */
   axiosInterceptor(profile, options) {
-    return async (config) => {
-      const token = await this.token(profile, options)
-      const headers = config.headers ?? (config.headers = {})
-      if (typeof headers.set === 'function') headers.set('Authorization', token.header())
-      else headers.Authorization = token.header()
-      config.beforeRedirect = sameOriginRedirects(axiosUrl(config), config.beforeRedirect)
-      return config
+    return async (config) => (await this.#axiosRequest(profile, options, config)).config
+  }
+
+  /**
+   * Sends the profile's token with every request of an axios instance (as `axiosInterceptor`)
+   * and, when the core says a 401 refused it (answered at the caller's origin, to a request
+   * that carried it), gets a token with `rejected` and sends the request once more. Returns
+   * the instance: `const api = broker.useAxios(axios.create(), 'p')`.
+   */
+  useAxios(instance, profile, options) {
+    instance.interceptors.request.use(async (config) => {
+      const retried = config[AXIOS_STATE]?.retried === true
+      const { config: out, token } = await this.#axiosRequest(profile, options, config)
+      out[AXIOS_STATE] = { url: axiosUrl(out), token, header: token.header(), retried }
+      return out
+    })
+    const refused = async (response) => {
+      const config = response?.config
+      const state = config?.[AXIOS_STATE]
+      const last = response?.request
+      if (state === undefined || typeof last?.getHeader !== 'function') return null
+      const carried = last.getHeader('authorization') === state.header
+      const answered = `${last.protocol}//${last.getHeader('host')}${last.path}`
+      if (!native.retryWithNewToken(response.status, state.url, answered, carried, state.retried)) return null
+      // The core refreshes once for every caller refused with the same token; the request
+      // interceptor then sends the new one.
+      await this.token(profile, { ...options, forceRefresh: false, rejected: state.token })
+      config[AXIOS_STATE] = { ...state, retried: true }
+      return instance.request(config)
     }
+    instance.interceptors.response.use(
+      async (response) => (await refused(response)) ?? response,
+      async (error) => {
+        const again = await refused(error?.response)
+        if (again === null) throw error
+        return again
+      },
+    )
+    return instance
+  }
+
+  async #axiosRequest(profile, options, config) {
+    const token = await this.token(profile, options)
+    const headers = config.headers ?? (config.headers = {})
+    if (typeof headers.set === 'function') headers.set('Authorization', token.header())
+    else headers.Authorization = token.header()
+    config.beforeRedirect = sameOriginRedirects(axiosUrl(config), config.beforeRedirect)
+    return { config, token }
   }
 
   /** A snapshot of the broker's counters: every core figure, camelCase. */

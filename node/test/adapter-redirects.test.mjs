@@ -63,7 +63,12 @@ async function viaAxios(broker, method, url, body) {
   return (await client.request({ method, url, data: body })).status
 }
 
-const ADAPTERS = { fetch: viaFetch, axios: viaAxios }
+async function viaUseAxios(broker, method, url, body) {
+  const client = broker.useAxios(axios.create({ validateStatus: () => true }), 'api')
+  return (await client.request({ method, url, data: body })).status
+}
+
+const ADAPTERS = { fetch: viaFetch, axios: viaAxios, useAxios: viaUseAxios }
 
 for (const [name, send] of Object.entries(ADAPTERS)) {
   for (const [status, method, body] of [[302, 'GET', undefined], [307, 'POST', 'payload']]) {
@@ -164,3 +169,33 @@ test('axiosInterceptor: its beforeRedirect drops the token unless the next hop s
   absolute.beforeRedirect(options)
   assert.ok(options.headers.authorization === header)
 })
+
+for (const [name, validateStatus] of [['useAxios', () => true], ['useAxios (401 as an error)', undefined]]) {
+  test(`${name}: a same-origin redirect keeps the token, and a 401 behind it is retried once`, async () => {
+    const { client, broker, a } = await setup(`redir-use-axios-${validateStatus ? 'ok' : 'err'}`)
+    const api = broker.useAxios(axios.create(validateStatus ? { validateStatus } : {}), 'api')
+    const status = async (url) => {
+      try {
+        return (await api.get(url)).status
+      } catch (e) {
+        if (e.response) return e.response.status
+        throw e
+      }
+    }
+    const first = (await broker.token('api')).header()
+    const url = a.redirect(302, `${a.url}/ok`)
+    assert.equal(await status(url), 200)
+    a.refuse.add(first) // the API now refuses the token behind the redirect
+    assert.equal(await status(url), 200)
+    const fresh = (await broker.token('api')).header()
+    assert.ok(fresh !== first)
+    assert.deepEqual(a.headersAt('/ok', { first, fresh }), ['first', 'first', 'fresh'])
+    assert.equal(await clientRequests(client.id), 2)
+
+    // A target on the same origin that refuses every token: one refresh, one retry, then the 401.
+    assert.equal(await status(a.redirect(302, `${a.url}/deny`)), 401)
+    const newest = (await broker.token('api')).header()
+    assert.deepEqual(a.headersAt('/deny', { fresh, newest }), ['fresh', 'newest'])
+    assert.equal(await clientRequests(client.id), 3)
+  })
+}

@@ -14,7 +14,7 @@ const API = JSON.parse(readFileSync(join(REPO, 'api/operations.json'), 'utf8'))
 const ts = createRequire(import.meta.url)(join(NODE_DIR, 'node_modules/typescript'))
 
 /** Node-only helpers of Broker that are no core operation. */
-const NODE_EXTRAS = new Set(['fetch', 'axiosInterceptor'])
+const NODE_EXTRAS = new Set(['fetch', 'axiosInterceptor', 'useAxios'])
 
 const camel = (name) => name.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 
