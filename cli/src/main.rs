@@ -85,7 +85,10 @@ pub fn pick_profile(broker: &Broker, named: Option<&str>) -> Result<String> {
     if let Some(name) = named {
         return Ok(name.to_owned());
     }
-    let names = broker.profile_names();
+    // A profile that does not load counts too: choosing it reports its error.
+    let mut names = broker.profile_names();
+    names.extend(broker.config().broken.keys().cloned());
+    names.sort();
     match names.as_slice() {
         [] => Err(Fail::usage(
             "the config file has no profiles; add a [profiles.NAME] table",
