@@ -6,11 +6,11 @@ The native module raises these by kind (``BY_KIND``, one class for each of the c
 
 from __future__ import annotations
 
+from ._tokenbroker import ERROR_KINDS
+
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: see __init__.py
 if TYPE_CHECKING:
     from typing import ClassVar
-
-from ._tokenbroker import ERROR_KINDS
 
 __all__ = [
     "BY_KIND",
