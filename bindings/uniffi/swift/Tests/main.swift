@@ -210,7 +210,9 @@ func loginThroughAppSecretStore() async throws {
 }
 
 func configErrors() async throws {
-    let bad = try await expectError("Config", { try Broker(configToml: "[profiles.x]\nprovider = \"nope\"\n") }) {
+    // A broken profile does not fail the config: it fails when used, with its own error.
+    let broken = try Broker(configToml: "[profiles.x]\nprovider = \"nope\"\n")
+    let bad = try await expectError("Config", { try await broken.token(profile: "x") }) {
         if case TokenBrokerError.Config = $0 { return true } else { return false }
     }
     if case let TokenBrokerError.Config(reason, location) = bad {

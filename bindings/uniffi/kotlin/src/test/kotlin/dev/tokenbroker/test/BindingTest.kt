@@ -213,7 +213,9 @@ fun loginThroughAppSecretStore() = runBlocking {
 }
 
 fun configErrors() = runBlocking {
-    val bad = expectThrows<TokenBrokerException.Config> { Broker("[profiles.x]\nprovider = \"nope\"\n") }
+    // A broken profile does not fail the config: it fails when used, with its own error.
+    val broken = Broker("[profiles.x]\nprovider = \"nope\"\n")
+    val bad = expectThrows<TokenBrokerException.Config> { runBlocking { broken.token("x") } }
     expect(bad.location.contains("profile 'x'")) { "location: ${bad.location}" }
     expect(bad.reason.contains("nope")) { bad.reason }
     expectThrows<TokenBrokerException.Config> { Broker("not toml [") }
