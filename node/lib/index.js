@@ -184,7 +184,9 @@ class Broker {
     instance.interceptors.request.use(async (config) => {
       const retried = config[AXIOS_STATE]?.retried === true
       const { config: out, token } = await this.#axiosRequest(profile, options, config)
-      out[AXIOS_STATE] = { url: axiosUrl(out), token, header: token.header(), retried }
+      // The token object only: axios serialises a failed request's config, and an
+      // AccessToken never shows its value there.
+      out[AXIOS_STATE] = { url: axiosUrl(out), token, retried }
       return out
     })
     const refused = async (response) => {
@@ -192,7 +194,7 @@ class Broker {
       const state = config?.[AXIOS_STATE]
       const last = response?.request
       if (state === undefined || typeof last?.getHeader !== 'function') return null
-      const carried = last.getHeader('authorization') === state.header
+      const carried = last.getHeader('authorization') === state.token.header()
       const answered = `${last.protocol}//${last.getHeader('host')}${last.path}`
       if (!native.retryWithNewToken(response.status, state.url, answered, carried, state.retried)) return null
       // The core refreshes once for every caller refused with the same token; the request
