@@ -84,7 +84,7 @@ impl fmt::Display for Fail {
             Fail::Core(e) => e.to_string(),
             Fail::Usage(m) | Fail::Other(m) => m.clone(),
         };
-        f.write_str(&tokenbroker::redact::printable(&text))
+        f.write_str(&tokenbroker::advanced::redact::printable(&text))
     }
 }
 

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     output::set_quiet(cli.global.quiet);
     init_tracing(&cli.global);
     // One runtime per process: the core's. Everything the CLI does runs on it too.
-    let code = tokenbroker::runtime::handle().block_on(run(cli));
+    let code = tokenbroker::advanced::runtime::handle().block_on(run(cli));
     ExitCode::from(code)
 }
 

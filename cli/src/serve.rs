@@ -11,7 +11,7 @@
 //! 3. `X-Tokenbroker-Secret` must equal the run's secret (compared in constant time):
 //!    missing → 401, wrong → 403.
 //!
-//! The HTTP side is the core's [`local_server`](tokenbroker::local_server): one request per
+//! The HTTP side is the core's [`local_server`](tokenbroker::advanced::local_server): one request per
 //! connection (`Connection: close`), each connection its own task, with limits on the head
 //! (16 KiB, 10 s), the body (4 KiB, 10 s) and the connection's life (2 min).
 //!
@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokenbroker::local_server::{Handler, Limits, LocalServer, Method, Request, Response};
+use tokenbroker::advanced::local_server::{
+    Handler, Limits, LocalServer, Method, Request, Response,
+};
 use tokenbroker::{Broker, ErrorKind, TokenOptions};
 
 use crate::args::{Global, ServeArgs};

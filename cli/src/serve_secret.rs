@@ -43,7 +43,7 @@ fn load(path: &Path) -> std::result::Result<String, String> {
             "secret file {shown} is readable by group or others; run `chmod 600` on it"
         ));
     }
-    let text = tokenbroker::regular_file::read_text(path)
+    let text = tokenbroker::advanced::regular_file::read_text(path)
         .map_err(|e| format!("cannot read secret file {shown}: {e}"))?;
     let secret = text.trim();
     if secret.len() < MIN_SECRET_LEN || secret.chars().any(|c| c.is_control()) {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tokenbroker::cache::memory::Lookup;
-use tokenbroker::cache::{CacheKey, KeyParts, MemoryCache};
+use tokenbroker::advanced::cache::memory::Lookup;
+use tokenbroker::advanced::cache::{CacheKey, KeyParts, MemoryCache};
 use tokenbroker::{AccessToken, Broker, Config, Secret, TokenOptions, TokenSet};
 
 fn key(n: usize) -> CacheKey {
@@ -100,7 +100,7 @@ fn broker_hits(c: &mut Criterion) {
     .unwrap();
     let broker = Broker::new(config).unwrap();
     let options = TokenOptions::default();
-    tokenbroker::runtime::block_on(broker.token("p", &options)).unwrap();
+    tokenbroker::advanced::runtime::block_on(broker.token("p", &options)).unwrap();
     let mut group = c.benchmark_group("broker_hit");
     group.bench_function("cached_token", |b| {
         b.iter(|| black_box(broker.cached_token(black_box("p"), &options).unwrap()))
@@ -151,7 +151,7 @@ fn file_store_hits(c: &mut Criterion) {
     .unwrap();
     let broker = Broker::new(config).unwrap();
     let options = TokenOptions::default();
-    tokenbroker::runtime::block_on(broker.token("p", &options)).unwrap();
+    tokenbroker::advanced::runtime::block_on(broker.token("p", &options)).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();

@@ -25,7 +25,8 @@ fn main() {
         let started = Instant::now();
         let broker = Broker::new(Config::load(config.as_ref()).unwrap()).unwrap();
         let profile = std::env::var("TB_FLEET_PROFILE").unwrap();
-        tokenbroker::runtime::block_on(broker.token(&profile, &TokenOptions::default())).unwrap();
+        tokenbroker::advanced::runtime::block_on(broker.token(&profile, &TokenOptions::default()))
+            .unwrap();
         println!("{}", started.elapsed().as_micros());
         return;
     }

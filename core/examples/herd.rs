@@ -57,7 +57,8 @@ fn add_client(url: &str, client: &str) {
 fn main() {
     if let Ok(config) = std::env::var("TB_HERD_CHILD") {
         let broker = Broker::new(Config::load(config.as_ref()).unwrap()).unwrap();
-        tokenbroker::runtime::block_on(broker.token("p", &TokenOptions::default())).unwrap();
+        tokenbroker::advanced::runtime::block_on(broker.token("p", &TokenOptions::default()))
+            .unwrap();
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/provider/server.mjs");
@@ -99,7 +100,7 @@ fn main() {
     );
     let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
     let started = Instant::now();
-    tokenbroker::runtime::block_on(async {
+    tokenbroker::advanced::runtime::block_on(async {
         let tasks: Vec<_> = (0..10_000)
             .map(|_| {
                 let b = broker.clone();
@@ -181,7 +182,7 @@ fn main() {
     let a = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
     let b = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
     let started = Instant::now();
-    tokenbroker::runtime::block_on(async {
+    tokenbroker::advanced::runtime::block_on(async {
         let tasks: Vec<_> = (0..1000)
             .map(|i| {
                 let broker = if i % 2 == 0 { a.clone() } else { b.clone() };

@@ -93,7 +93,8 @@ fn scenario(name: &str, url: &str, cache: &str, dir: &Path) {
 fn main() {
     if let Ok(config) = std::env::var("TB_OUTAGE_CHILD") {
         let broker = Broker::new(Config::load(config.as_ref()).unwrap()).unwrap();
-        let result = tokenbroker::runtime::block_on(broker.token("p", &TokenOptions::default()));
+        let result =
+            tokenbroker::advanced::runtime::block_on(broker.token("p", &TokenOptions::default()));
         match result {
             Ok(_) => println!("ok"),
             Err(e) => println!("{} error", e.kind()),

@@ -12,59 +12,32 @@
 //! and the tests use on their own (flows, the HTTP policy, cache tiers, presets, log
 //! forwarding) are in [`advanced`].
 
-pub mod advanced {
-    //! Building blocks the bindings, the CLI and the tests use directly: single flows, the
-    //! HTTP policy, cache tiers and keys, presets, resolved profiles, the shared runtime. An
-    //! application normally needs none of them; they may change between minor versions.
-
-    pub use crate::{
-        broker, cache, child_env, config, discovery, flow, http, id_token, local_server, logs,
-        profile, provider, redact, registration, regular_file, runtime,
-    };
-}
-
+pub mod advanced;
 pub mod bearer;
-#[doc(hidden)]
-pub mod broker;
-#[doc(hidden)]
-pub mod cache;
-#[doc(hidden)]
-pub mod child_env;
-#[doc(hidden)]
-pub mod config;
+mod broker;
+mod cache;
+mod child_env;
+mod config;
 mod config_fields;
-#[doc(hidden)]
-pub mod discovery;
+mod discovery;
 mod error;
-#[doc(hidden)]
-pub mod flow;
+mod flow;
 mod fork;
-#[doc(hidden)]
-pub mod fuzzing;
-#[doc(hidden)]
-pub mod http;
-#[doc(hidden)]
-pub mod id_token;
+mod fuzzing;
+mod http;
+mod id_token;
 mod limits;
-#[doc(hidden)]
-pub mod local_server;
+mod local_server;
 mod locks;
-#[doc(hidden)]
-pub mod logs;
+mod logs;
 mod options;
-#[doc(hidden)]
-pub mod profile;
-#[doc(hidden)]
-pub mod provider;
-#[doc(hidden)]
-pub mod redact;
+mod profile;
+mod provider;
+mod redact;
 mod redis_config;
-#[doc(hidden)]
-pub mod registration;
-#[doc(hidden)]
-pub mod regular_file;
-#[doc(hidden)]
-pub mod runtime;
+mod registration;
+mod regular_file;
+mod runtime;
 mod secret;
 mod stats;
 mod token;

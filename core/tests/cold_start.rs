@@ -11,7 +11,7 @@ mod support;
 use std::time::SystemTime;
 
 use support::{admin, client_requests, new_client, requests_at};
-use tokenbroker::cache::{CachedDocument, FileStore, SharedStore};
+use tokenbroker::advanced::cache::{CachedDocument, FileStore, SharedStore};
 use tokenbroker::{Broker, TokenOptions};
 
 /// Requests the provider logged for `/plain/{tag}/.well-known/openid-configuration`.

@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::digest;
 use redis::AsyncCommands;
-use tokenbroker::cache::{CacheCipher, CacheKey, FileStore, KeyParts, RedisStore, SharedStore};
+use tokenbroker::advanced::cache::{
+    CacheCipher, CacheKey, FileStore, KeyParts, RedisStore, SharedStore,
+};
 use tokenbroker::{Secret, TokenOptions, TokenSet};
 
 fn key() -> CacheKey {

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime};
 mod lease;
 
 use base64::Engine;
-use tokenbroker::cache::{CacheCipher, CacheKey, FileStore, KeyParts, SecretStore, SharedStore};
+use tokenbroker::advanced::cache::{
+    CacheCipher, CacheKey, FileStore, KeyParts, SecretStore, SharedStore,
+};
 use tokenbroker::{ErrorKind, Secret, TokenSet};
 
 const KEY: [u8; 32] = [0x5a; 32];

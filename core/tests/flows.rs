@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use tokenbroker::config::{Config, HttpConfig};
-use tokenbroker::discovery;
-use tokenbroker::flow::authorization::{self, AuthorizationRequest, Callback};
-use tokenbroker::flow::device;
-use tokenbroker::flow::loopback::LoopbackListener;
-use tokenbroker::http::HttpClient;
-use tokenbroker::id_token::{self, IdTokenCheck};
-use tokenbroker::profile::{Endpoint, Profile};
+use tokenbroker::Config;
+use tokenbroker::advanced::config::HttpConfig;
+use tokenbroker::advanced::discovery;
+use tokenbroker::advanced::flow::authorization::{self, AuthorizationRequest, Callback};
+use tokenbroker::advanced::flow::device;
+use tokenbroker::advanced::flow::loopback::LoopbackListener;
+use tokenbroker::advanced::http::HttpClient;
+use tokenbroker::advanced::id_token::{self, IdTokenCheck};
+use tokenbroker::advanced::profile::{Endpoint, Profile};
 use tokenbroker::{ErrorKind, Result};
 
 const TTL: Duration = Duration::from_secs(300);
@@ -225,7 +226,7 @@ async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
     let refresh = set.refresh_token.clone().expect("a refresh token");
 
     // The refresh token works at the real server.
-    let refreshed = tokenbroker::flow::refresh(&http, &p, token_url, &refresh, &[], TTL)
+    let refreshed = tokenbroker::advanced::flow::refresh(&http, &p, token_url, &refresh, &[], TTL)
         .await
         .unwrap();
     assert_ne!(refreshed.access_token.expose(), set.access_token.expose());

@@ -7,7 +7,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tokenbroker::{Broker, Config, TokenOptions, runtime};
+use tokenbroker::advanced::runtime;
+use tokenbroker::{Broker, Config, TokenOptions};
 
 #[test]
 fn a_child_forked_during_a_fetch_fetches_for_itself() {

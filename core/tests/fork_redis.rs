@@ -10,7 +10,8 @@ mod support;
 use std::time::Duration;
 
 use redis_server::RedisServer;
-use tokenbroker::{Broker, Config, TokenOptions, runtime};
+use tokenbroker::advanced::runtime;
+use tokenbroker::{Broker, Config, TokenOptions};
 
 fn broker(redis: &RedisServer, dir: &std::path::Path) -> Broker {
     let (id, secret) = runtime::block_on(support::new_client("fork-redis"));
@@ -71,7 +72,9 @@ fn a_child_forked_during_the_parent_s_invalidation_check_checks_for_itself() {
     let broker = broker(&redis, &dir);
     runtime::block_on(broker.token("p", &TokenOptions::default())).unwrap();
     // The next call after the bound reads the generation, which Redis now holds up.
-    std::thread::sleep(tokenbroker::cache::INVALIDATION_BOUND + Duration::from_millis(100));
+    std::thread::sleep(
+        tokenbroker::advanced::cache::INVALIDATION_BOUND + Duration::from_millis(100),
+    );
     pause(&redis, 1500);
     fork_during_a_call(&broker, Duration::from_millis(100));
 }

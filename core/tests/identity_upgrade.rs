@@ -5,10 +5,11 @@ mod support;
 
 use std::time::Duration;
 
-use tokenbroker::broker::ProfileState;
-use tokenbroker::cache::{FileStore, SecretStore};
-use tokenbroker::profile::Endpoint;
-use tokenbroker::{Broker, Config, TokenOptions, flow};
+use tokenbroker::advanced::broker::ProfileState;
+use tokenbroker::advanced::cache::{FileStore, SecretStore};
+use tokenbroker::advanced::flow;
+use tokenbroker::advanced::profile::Endpoint;
+use tokenbroker::{Broker, Config, TokenOptions};
 
 fn tempdir() -> std::path::PathBuf {
     let n: u64 = rand::random();

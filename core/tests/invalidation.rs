@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::{client_requests, new_client, provider_url};
 use tokenbroker::{Broker, Config, TokenOptions};
 
-/// The documented bound (`tokenbroker::cache::INVALIDATION_BOUND`, 1 s) and a margin.
+/// The documented bound (`tokenbroker::advanced::cache::INVALIDATION_BOUND`, 1 s) and a margin.
 const AFTER_BOUND: Duration = Duration::from_millis(1500);
 
 fn opts() -> TokenOptions {

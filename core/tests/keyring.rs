@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokenbroker::Secret;
-use tokenbroker::cache::{
+use tokenbroker::advanced::cache::{
     CacheCipher, FileStore, KEYRING_ACCOUNT, KEYRING_SERVICE, KeySource, KeyringEntry, SecretStore,
     UserKey,
 };
@@ -199,8 +199,8 @@ async fn the_secret_tool_helper_keeps_secrets_in_the_secret_service() {
         .join("../examples/secret-helpers/secret-tool.sh")
         .canonicalize()
         .unwrap();
-    let store = tokenbroker::cache::HelperSecrets::new(
-        tokenbroker::cache::SecretsConfig {
+    let store = tokenbroker::advanced::cache::HelperSecrets::new(
+        tokenbroker::advanced::cache::SecretsConfig {
             command: vec![script.display().to_string()],
             timeout: std::time::Duration::from_secs(20),
         },

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokenbroker::flow;
-use tokenbroker::profile::Endpoint;
+use tokenbroker::advanced::flow;
+use tokenbroker::advanced::profile::Endpoint;
 use tokenbroker::{Broker, Config, ErrorKind, LoginOptions, TokenOptions};
 
 fn broker() -> Broker {
@@ -44,7 +44,7 @@ fn browser() -> LoginOptions {
 fn refresh_token_name(b: &Broker) -> String {
     let profile = b.config().profile("web").unwrap().clone();
     let issuer = profile.issuer.clone().unwrap();
-    let state = tokenbroker::broker::ProfileState::new(profile);
+    let state = tokenbroker::advanced::broker::ProfileState::new(profile);
     state.set_identity(Some(format!("iss={issuer} sub=test-user")));
     state.refresh_secret_name()
 }

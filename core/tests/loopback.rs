@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokenbroker::flow::loopback::LoopbackListener;
+use tokenbroker::advanced::flow::loopback::LoopbackListener;
 use tokenbroker::{Broker, Config, ErrorKind, LoginOptions};
 use tokenbroker_testkit::hostile::{self, PROMPT};
 
@@ -22,7 +22,9 @@ async fn listening(
 ) -> (
     String,
     String,
-    tokio::task::JoinHandle<tokenbroker::Result<tokenbroker::flow::authorization::Callback>>,
+    tokio::task::JoinHandle<
+        tokenbroker::Result<tokenbroker::advanced::flow::authorization::Callback>,
+    >,
 ) {
     let listener = LoopbackListener::bind(None).await.unwrap();
     let uri = listener.redirect_uri().to_owned();

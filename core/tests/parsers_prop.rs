@@ -1,4 +1,4 @@
-//! Property tests of every parser of untrusted input, through `tokenbroker::fuzzing` (the
+//! Property tests of every parser of untrusted input, through `tokenbroker::advanced::fuzzing` (the
 //! same entry points as the cargo-fuzz targets in `fuzz/`): whatever a provider, a config
 //! file, a cache file or a browser redirect holds, the parser returns a value or a typed error
 //! that names what was wrong, never panics, and never quotes a secret.
@@ -15,7 +15,7 @@ use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{Value, json};
 use strategies::*;
 use tokenbroker::ErrorKind;
-use tokenbroker::fuzzing::{self as fz, ISSUER, SECRET};
+use tokenbroker::advanced::fuzzing::{self as fz, ISSUER, SECRET};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -10,7 +10,7 @@ mod redis_fleet;
 use std::time::{Duration, SystemTime};
 
 use redis_fleet::{MASTER_NAME, RedisCluster, RedisSentinels, cli};
-use tokenbroker::cache::{
+use tokenbroker::advanced::cache::{
     CacheCipher, CacheKey, KeyParts, RedisStore, RedisTopology, SecretStore, SharedStore,
 };
 use tokenbroker::{Secret, TokenSet};

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use redis::AsyncCommands;
 use redis_server::RedisServer;
-use tokenbroker::cache::{CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore};
+use tokenbroker::advanced::cache::{
+    CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore,
+};
 use tokenbroker::{ErrorKind, Secret, TokenSet};
 
 const KEY: [u8; 32] = [0x33; 32];

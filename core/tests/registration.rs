@@ -4,8 +4,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use tokenbroker::profile::Endpoint;
-use tokenbroker::registration::{
+use tokenbroker::advanced::profile::Endpoint;
+use tokenbroker::advanced::registration::{
     ClientMetadata, RegisteredClient, SecretPlacement, alvaria, registration_token_name, rfc7592,
 };
 use tokenbroker::{Broker, Error, ErrorKind, Secret, TokenOptions};

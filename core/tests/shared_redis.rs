@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 use redis::AsyncCommands;
 use redis_server::RedisServer;
 use support::{client_requests, new_client, provider_url};
-use tokenbroker::cache::{CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore};
+use tokenbroker::advanced::cache::{
+    CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore,
+};
 use tokenbroker::{Broker, Config, Secret, TokenOptions, TokenSet};
 
 const PREFIX: &str = "tb-tenants:";
@@ -234,7 +236,7 @@ async fn sign_in(broker: &Broker, login: &str) -> String {
 /// The `sub` of the ID token that came with `token`.
 fn subject(token: &tokenbroker::AccessToken) -> String {
     let id_token = token.token_set().id_token.as_ref().expect("an ID token");
-    tokenbroker::id_token::validated_subject(id_token.expose()).expect("a sub")
+    tokenbroker::advanced::id_token::validated_subject(id_token.expose()).expect("a sub")
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenbroker::fuzzing as fz;
+use tokenbroker::advanced::fuzzing as fz;
 
 fuzz_target!(|data: &[u8]| {
     let _ = fz::cache_entry("00", data);

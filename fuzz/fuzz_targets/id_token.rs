@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenbroker::fuzzing as fz;
+use tokenbroker::advanced::fuzzing as fz;
 
 fuzz_target!(|input: (bool, &[u8], &[u8])| {
     let (signed, header, claims) = input;

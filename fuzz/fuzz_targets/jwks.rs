@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenbroker::fuzzing as fz;
+use tokenbroker::advanced::fuzzing as fz;
 
 fuzz_target!(|body: &[u8]| {
     if let Ok(set) = fz::jwks(&fz::response(200, None, body)) {

@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tokenbroker::fuzzing as fz;
+use tokenbroker::advanced::fuzzing as fz;
 
 fuzz_target!(|body: &[u8]| {
     let _ = fz::token_response(&fz::response(200, Some("application/json"), body));

@@ -31,6 +31,6 @@ fn init() {
         .expect("cannot start the tokenbroker runtime");
     // False when a runtime is already in use in this process: then both keep working, each
     // on its own runtime, which is still correct (only less frugal).
-    let _ = tokenbroker::runtime::adopt(rt.handle().clone());
+    let _ = tokenbroker::advanced::runtime::adopt(rt.handle().clone());
     napi::bindgen_prelude::create_custom_tokio_runtime(rt);
 }

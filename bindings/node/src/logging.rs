@@ -1,5 +1,5 @@
 //! `tracing` events of the core → a JavaScript logger (`setLogger`). Which events, their
-//! text, target and the default level are the core's ([`tokenbroker::logs`]), as for every
+//! text, target and the default level are the core's ([`tokenbroker::advanced::logs`]), as for every
 //! binding; this module turns its records into calls of the JavaScript function.
 //!
 //! A runtime worker never waits for JavaScript: the core's record is queued on a threadsafe
@@ -19,7 +19,7 @@ use napi::Status;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use tokenbroker::logs::{self, DEFAULT_LEVEL, DropCount, Level, LogFilter, QUEUE_CAP};
+use tokenbroker::advanced::logs::{self, DEFAULT_LEVEL, DropCount, Level, LogFilter, QUEUE_CAP};
 
 use crate::errors::config_error;
 

@@ -6,8 +6,8 @@ use napi::Status;
 use napi::bindgen_prelude::{Buffer, Either};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use tokenbroker::broker::{DeviceLoginOptions, LoginOptions, PendingLogin as CorePendingLogin};
-use tokenbroker::flow::device::DeviceAuthorization;
+use tokenbroker::DeviceAuthorization;
+use tokenbroker::{DeviceLoginOptions, LoginOptions, PendingLogin as CorePendingLogin};
 
 use crate::broker::NativeBroker;
 use crate::errors::to_napi;

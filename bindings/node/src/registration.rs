@@ -3,7 +3,7 @@
 use napi_derive::napi;
 use serde_json::Value;
 use tokenbroker::Secret;
-use tokenbroker::registration::{ClientMetadata, RegisteredClient};
+use tokenbroker::advanced::registration::{ClientMetadata, RegisteredClient};
 
 use crate::broker::NativeBroker;
 use crate::errors::to_napi;

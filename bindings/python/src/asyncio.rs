@@ -218,7 +218,7 @@ where
     let future = make(Emitter(Arc::new(move |event| {
         let _ = events.send(Msg::Event(event));
     })));
-    let handle = tokenbroker::runtime::handle();
+    let handle = tokenbroker::advanced::runtime::handle();
     let task = handle.spawn(async move {
         let _ = tx.send(Msg::Done(future.await));
     });

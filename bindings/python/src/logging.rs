@@ -1,7 +1,7 @@
 //! `tracing` events of the core → Python `logging`, under the `tokenbroker` logger.
 //!
 //! Which events, their text, their logger name and the queue bound are the core's
-//! ([`tokenbroker::logs`]); this module turns its records into `logging` calls, with the GIL.
+//! ([`tokenbroker::advanced::logs`]); this module turns its records into `logging` calls, with the GIL.
 //!
 //! Design (no deadlock, whoever emits): the core's layer never touches Python. It formats the
 //! event and pushes it onto the core's bounded [`LogQueue`], guarded by a mutex that is never
@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use tokenbroker::logs::{self, ForkHold, Level, LogFilter, LogQueue, LogRecord};
+use tokenbroker::advanced::logs::{self, ForkHold, Level, LogFilter, LogQueue, LogRecord};
 
 /// Every level: Python's logger levels decide what is kept.
 static FILTER: LogFilter = LogFilter::new(Some(Level::TRACE));

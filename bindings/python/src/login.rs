@@ -2,9 +2,9 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use tokenbroker::DeviceAuthorization;
 use tokenbroker::PendingLogin;
-use tokenbroker::flow::device::DeviceAuthorization;
-use tokenbroker::registration::RegisteredClient;
+use tokenbroker::RegisteredClient;
 
 /// A sign-in started by `Broker.begin_login`: open `url`, then give the redirect the app
 /// received to `Broker.complete_login` (or the form_post body to `complete_login_form`).

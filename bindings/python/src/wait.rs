@@ -1,7 +1,7 @@
 //! Running core futures from Python with the GIL released (the asyncio side is in
 //! `asyncio.rs`).
 //!
-//! Both spawn the future on the core's one runtime (`tokenbroker::runtime::handle()`, rebuilt
+//! Both spawn the future on the core's one runtime (`tokenbroker::advanced::runtime::handle()`, rebuilt
 //! after a fork), so a caller that gives up (Ctrl-C, a cancelled asyncio task) leaves a token
 //! fetch running for the other callers that joined it; a sign-in given up on is stopped.
 
@@ -34,7 +34,7 @@ where
     T: Send + 'static,
 {
     let (tx, rx) = channel();
-    tokenbroker::runtime::handle().spawn(async move {
+    tokenbroker::advanced::runtime::handle().spawn(async move {
         let _ = tx.send(Msg::Done(future.await));
     });
     wait(py, rx, |_, never: Infallible| match never {})
@@ -75,7 +75,7 @@ where
     let future = make(Emitter(Arc::new(move |event| {
         let _ = events.send(Msg::Event(event));
     })));
-    let task = tokenbroker::runtime::handle().spawn(async move {
+    let task = tokenbroker::advanced::runtime::handle().spawn(async move {
         let _ = tx.send(Msg::Done(future.await));
     });
     let result = wait(py, rx, on_event);

@@ -35,7 +35,7 @@ fn token_options(
     )?)
 }
 
-fn entries(found: Vec<tokenbroker::cache::EntryInfo>) -> Vec<CacheEntry> {
+fn entries(found: Vec<tokenbroker::EntryInfo>) -> Vec<CacheEntry> {
     found.into_iter().map(CacheEntry::from).collect()
 }
 

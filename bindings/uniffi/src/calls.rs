@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use tokenbroker::runtime;
+use tokenbroker::advanced::runtime;
 
 use crate::errors::{Result, TokenBrokerError};
 

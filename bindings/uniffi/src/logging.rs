@@ -2,7 +2,7 @@
 //!
 //! Which events are passed on (only those of the `tokenbroker` crates, never those of the
 //! HTTP, TLS or Redis libraries underneath), their text (with the fields of their spans) and
-//! their dotted target are the core's ([`tokenbroker::logs`]), as for every binding; this
+//! their dotted target are the core's ([`tokenbroker::advanced::logs`]), as for every binding; this
 //! module turns its records into [`Logger::log`] calls. The core never puts a secret in an
 //! event.
 //!
@@ -13,7 +13,7 @@
 
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use tokenbroker::logs::{self, Level, LogFilter, LogQueue};
+use tokenbroker::advanced::logs::{self, Level, LogFilter, LogQueue};
 
 /// How severe a log event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]

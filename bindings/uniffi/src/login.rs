@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use tokenbroker::DeviceAuthorization;
 use tokenbroker::LoginOptions;
-use tokenbroker::broker::UrlCallback;
-use tokenbroker::flow::device::DeviceAuthorization;
+use tokenbroker::UrlCallback;
 
 use crate::broker::Broker;
 use crate::calls::{blocking, on_runtime};

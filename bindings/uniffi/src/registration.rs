@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use tokenbroker::Secret;
-use tokenbroker::registration::{ClientMetadata, RegisteredClient as CoreClient};
+use tokenbroker::advanced::registration::{ClientMetadata, RegisteredClient as CoreClient};
 
 use crate::broker::Broker;
 use crate::calls::{blocking, on_runtime};

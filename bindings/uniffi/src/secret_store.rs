@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use tokenbroker::Error as CoreError;
-use tokenbroker::cache::SecretStore as CoreSecretStore;
+use tokenbroker::SecretStore as CoreSecretStore;
 
 use crate::errors::Result;
 

@@ -143,8 +143,8 @@ pub struct CacheEntry {
     pub has_refresh_token: bool,
 }
 
-impl From<tokenbroker::cache::EntryInfo> for CacheEntry {
-    fn from(e: tokenbroker::cache::EntryInfo) -> Self {
+impl From<tokenbroker::EntryInfo> for CacheEntry {
+    fn from(e: tokenbroker::EntryInfo) -> Self {
         Self {
             key: e.key,
             expires_at_epoch_seconds: e

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use tokenbroker::Broker;
-use tokenbroker::cache::{EntryInfo, KeyIdentity};
+use tokenbroker::advanced::cache::{EntryInfo, KeyIdentity};
 
 use crate::args::{CacheCommand, Global};
 use crate::fail::{Result, code};

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use tokenbroker::Secret;
-use tokenbroker::registration::{ClientMetadata, SecretPlacement};
+use tokenbroker::advanced::registration::{ClientMetadata, SecretPlacement};
 
 use crate::args::{ClientFields, ClientWrite, ClientsCommand, Global};
 use crate::fail::{Fail, Result, code};
@@ -76,7 +76,7 @@ async fn register(broker: &tokenbroker::Broker, args: ClientWrite) -> Result<u8>
                 None => SecretPlacement::Literal,
             };
             let table = broker.client_profile(&profile, &client, &placement).await?;
-            let text = tokenbroker::registration::profile_toml(name, &table)?;
+            let text = tokenbroker::advanced::registration::profile_toml(name, &table)?;
             output::stdout(&text)?;
         }
         None => output::stdout_json(&issued_json(&client), true)?,
@@ -94,7 +94,7 @@ async fn register(broker: &tokenbroker::Broker, args: ClientWrite) -> Result<u8>
 
 /// The new client with its client secret, the one credential shown once. The registration
 /// access token stays in the secret store and an API key the server echoed is not printed.
-fn issued_json(client: &tokenbroker::registration::RegisteredClient) -> Value {
+fn issued_json(client: &tokenbroker::RegisteredClient) -> Value {
     let mut json = client.to_json(false);
     if let (Value::Object(map), Some(secret)) = (&mut json, &client.client_secret) {
         map.insert("client_secret".into(), secret.expose().into());
@@ -147,14 +147,14 @@ fn read_json(source: &str) -> Result<Value> {
             .map_err(|e| Fail::usage(format!("cannot read --metadata from stdin: {e}")))?;
         text
     } else {
-        tokenbroker::regular_file::read_text(Path::new(source))
+        tokenbroker::advanced::regular_file::read_text(Path::new(source))
             .map_err(|e| Fail::usage(format!("cannot read --metadata file {source}: {e}")))?
     };
     serde_json::from_str(&text).map_err(|e| Fail::usage(format!("--metadata is not JSON: {e}")))
 }
 
 fn read_token_file(path: &Path) -> Result<Secret> {
-    let text = tokenbroker::regular_file::read_text(path).map_err(|e| {
+    let text = tokenbroker::advanced::regular_file::read_text(path).map_err(|e| {
         Fail::usage(format!(
             "cannot read initial access token file {}: {e}",
             path.display()

@@ -25,7 +25,7 @@ pub async fn run(global: &Global, args: CurlArgs) -> Result<u8> {
     let program = std::env::var_os("TOKENBROKER_CURL").unwrap_or_else(|| "curl".into());
     let mut command = Command::new(&program);
     // curl inherits neither the cache key nor any `env:` secret of the config.
-    tokenbroker::child_env::remove_secrets(&mut command, broker.config());
+    tokenbroker::advanced::child_env::remove_secrets(&mut command, broker.config());
     command
         .arg("-H")
         .arg(format!("@/dev/fd/{}", read.as_raw_fd()))

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 use tokenbroker::Broker;
-use tokenbroker::http::{Request, Retry};
-use tokenbroker::profile::Endpoint;
+use tokenbroker::advanced::http::{Request, Retry};
+use tokenbroker::advanced::profile::Endpoint;
 
 use crate::args::Global;
 use crate::fail::{Fail, Result, code, exit_code};

@@ -1,7 +1,7 @@
 //! `tokenbroker providers` and `tokenbroker profiles`.
 
 use serde_json::{Value, json};
-use tokenbroker::provider::{self, ParamFormat, Preset};
+use tokenbroker::advanced::provider::{self, ParamFormat, Preset};
 
 use crate::args::Global;
 use crate::fail::{Result, code};

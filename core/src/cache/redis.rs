@@ -52,7 +52,7 @@ pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// A [`SharedStore`] and [`SecretStore`] over Redis (`redis://` or TLS `rediss://`).
+/// A [`SharedStore`] and [`SecretStore`](crate::SecretStore) over Redis (`redis://` or TLS `rediss://`).
 ///
 /// `get` returns a stored token while it is valid, and after expiry only while it holds a
 /// refresh token. Values that do not open with this store's key (another tenant's under the

@@ -1,5 +1,5 @@
 //! A one-shot loopback redirect listener (RFC 8252 §7.3) for native-app logins, on the
-//! shared [`local_server`](crate::local_server).
+//! shared [`local_server`](crate::advanced::local_server).
 //!
 //! It receives one redirect: a `GET` with the answer in the query, or a `POST` of an
 //! `application/x-www-form-urlencoded` body (`form_post`). A `GET` without a query gets a

@@ -77,9 +77,9 @@ impl HttpClient {
     }
 
     /// Sends `request` (see [`HttpClient::send_here`]) on the process's runtime
-    /// ([`crate::runtime`]), where the shared connection pools live: a pooled connection is
-    /// served by a task of the runtime that opened it, so every request of the process runs
-    /// on the same one. Dropping the returned future cancels the request.
+    /// ([`crate::advanced::runtime`]), where the shared connection pools live: a pooled
+    /// connection is served by a task of the runtime that opened it, so every request of the
+    /// process runs on the same one. Dropping the returned future cancels the request.
     pub async fn send(&self, request: &Request) -> Result<Response> {
         let endpoint = endpoint_name(&request.url);
         let (this, request) = (self.clone(), request.clone());

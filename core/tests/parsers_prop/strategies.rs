@@ -60,7 +60,7 @@ pub fn hostile_text() -> impl Strategy<Value = String> {
         (1usize..200_000).prop_map(|n| "x".repeat(n)),
         Just(String::new()),
         Just("\u{0}\r\n\u{1b}[31m".to_owned()),
-        Just(tokenbroker::fuzzing::SECRET.to_owned()),
+        Just(tokenbroker::advanced::fuzzing::SECRET.to_owned()),
     ]
 }
 

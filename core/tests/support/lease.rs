@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use tokenbroker::ErrorKind;
-use tokenbroker::cache::{CacheKey, SharedStore};
+use tokenbroker::advanced::cache::{CacheKey, SharedStore};
 
 /// `holder` takes the lease on `key`; `other` must time out after `wait` with a cache error,
 /// must still get a lease on `unrelated`, and once the holder drops its lease must get `key`
@@ -84,7 +84,7 @@ pub async fn check_fenced_writes<S>(
     key: &CacheKey,
     lose: impl std::future::Future<Output = ()>,
 ) where
-    S: SharedStore + tokenbroker::cache::SecretStore,
+    S: SharedStore + tokenbroker::SecretStore,
 {
     let old = holder.lease(key, Duration::ZERO).await.unwrap();
     assert!(old.is_current().await.unwrap());

@@ -2,7 +2,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use tokenbroker::cache::EntryInfo;
+use tokenbroker::EntryInfo;
 
 use super::{Nothing, PyBroker, run, run_async};
 

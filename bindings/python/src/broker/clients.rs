@@ -1,8 +1,8 @@
 //! Client registration (RFC 7591/7592, or the provider's management API), blocking and async.
 
 use pyo3::prelude::*;
+use tokenbroker::ClientMetadata;
 use tokenbroker::Secret;
-use tokenbroker::registration::ClientMetadata;
 
 use super::{Nothing, PyBroker, run, run_async};
 use crate::convert;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::PyString;
-use tokenbroker::broker::UrlCallback;
+use tokenbroker::UrlCallback;
 use tokenbroker::{Broker, DeviceLoginOptions, LoginOptions};
 
 use super::{PyBroker, outcome, run, run_async};
