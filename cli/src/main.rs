@@ -87,7 +87,7 @@ pub fn pick_profile(broker: &Broker, named: Option<&str>) -> Result<String> {
     }
     // A profile that does not load counts too: choosing it reports its error.
     let mut names = broker.profile_names();
-    names.extend(broker.config().broken.keys().cloned());
+    names.extend(broker.config().broken().map(|(name, _)| name.to_owned()));
     names.sort();
     match names.as_slice() {
         [] => Err(Fail::usage(

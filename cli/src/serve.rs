@@ -235,7 +235,9 @@ impl Sidecar {
 
 async fn token(broker: &Broker, profile: &str, query: &str) -> Response {
     let known = broker.profile_names();
-    if !known.iter().any(|p| p == profile) && !broker.config().broken.contains_key(profile) {
+    if !known.iter().any(|p| p == profile)
+        && !broker.config().broken().any(|(name, _)| name == profile)
+    {
         return error_reply(
             404,
             "unknown_profile",

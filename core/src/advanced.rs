@@ -8,6 +8,16 @@
 //! building block has one public path (`tokenbroker::advanced::cache::FileStore`) while the
 //! crate's own modules stay private. Log targets keep the crate's module paths
 //! (`tokenbroker::flow`, `tokenbroker::cache`, …).
+//!
+//! The crate's modules themselves are not a second way in:
+//!
+//! ```compile_fail
+//! use tokenbroker::cache::FileStore;
+//! ```
+//!
+//! ```
+//! use tokenbroker::advanced::cache::FileStore;
+//! ```
 
 /// One profile's broker state, built by hand in tests of single flows.
 pub mod broker {

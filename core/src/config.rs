@@ -88,17 +88,17 @@ impl Default for CacheConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     /// Profiles by name.
-    pub profiles: BTreeMap<String, Profile>,
+    pub(crate) profiles: BTreeMap<String, Profile>,
     /// Cache settings.
-    pub cache: CacheConfig,
+    pub(crate) cache: CacheConfig,
     /// HTTP settings.
-    pub http: HttpConfig,
+    pub(crate) http: HttpConfig,
     /// `[secrets]`: an external secret store (credential helper) for refresh and
     /// registration tokens, instead of the cache tier.
-    pub secrets: Option<crate::cache::SecretsConfig>,
+    pub(crate) secrets: Option<crate::cache::SecretsConfig>,
     /// Profiles that failed to load, with why: each reports its error when used, and the
     /// others work. `doctor` lists them.
-    pub broken: BTreeMap<String, Error>,
+    pub(crate) broken: BTreeMap<String, Error>,
 }
 
 impl Config {
@@ -194,6 +194,21 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// The profiles that loaded, by name.
+    pub fn profiles(&self) -> impl Iterator<Item = (&str, &Profile)> {
+        self.profiles.iter().map(|(name, p)| (name.as_str(), p))
+    }
+
+    /// The profiles that failed to load, with why (each reports its error when used).
+    pub fn broken(&self) -> impl Iterator<Item = (&str, &Error)> {
+        self.broken.iter().map(|(name, why)| (name.as_str(), why))
+    }
+
+    /// The `[cache]` settings.
+    pub fn cache(&self) -> &CacheConfig {
+        &self.cache
     }
 
     /// The profile called `name`; for a broken one, its own error; else a config error

@@ -49,48 +49,48 @@ impl Grant {
 #[derive(Debug, Clone)]
 pub struct Profile {
     /// The profile's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The provider preset.
-    pub preset: &'static Preset,
+    pub(crate) preset: &'static Preset,
     /// The client id.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The client secret, when the client has one.
-    pub client_secret: Option<Secret>,
+    pub(crate) client_secret: Option<Secret>,
     /// How the client authenticates.
-    pub auth_method: AuthMethod,
+    pub(crate) auth_method: AuthMethod,
     /// PEM private key for `private_key_jwt`.
-    pub private_key: Option<Secret>,
+    pub(crate) private_key: Option<Secret>,
     /// PEM certificate whose `x5t#S256` thumbprint goes in the assertion header.
-    pub certificate: Option<String>,
+    pub(crate) certificate: Option<String>,
     /// Scopes requested by default.
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
     /// The grant used by `token()`.
-    pub grant: Grant,
+    pub(crate) grant: Grant,
     /// Redirect URI for the authorization code flow (default: a loopback listener).
-    pub redirect_uri: Option<String>,
+    pub(crate) redirect_uri: Option<String>,
     /// Expected issuer (discovery and ID token `iss`).
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// Endpoints (for discovery presets, filled in by discovery).
-    pub endpoints: Endpoints,
+    pub(crate) endpoints: Endpoints,
     /// Why an endpoint template could not be expanded, by endpoint.
     pub(crate) unresolved: BTreeMap<Endpoint, String>,
     /// Extra form fields sent on token and authorization requests (`resource`, …).
-    pub params: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
     /// Extra headers sent on token requests (names lower-case; values may be secrets such
     /// as API keys, so they are `env:`/`file:`-resolvable and never printed).
-    pub headers: Vec<(String, Secret)>,
+    pub(crate) headers: Vec<(String, Secret)>,
     /// Values that filled the URL templates (`tenant`, `org`, …).
-    pub values: BTreeMap<String, String>,
+    pub(crate) values: BTreeMap<String, String>,
     /// `x-api-key` for a provider's management API.
-    pub api_key: Option<Secret>,
+    pub(crate) api_key: Option<Secret>,
     /// A refresh token given in the configuration.
-    pub refresh_token: Option<Secret>,
+    pub(crate) refresh_token: Option<Secret>,
     /// Who signs in with this profile (the ID token's `sub`, or any stable name when the
     /// provider issues no ID token): user-grant entries are keyed by it on machines where no
     /// sign-in is recorded, so a fleet shares one user's sign-in.
-    pub subject: Option<String>,
+    pub(crate) subject: Option<String>,
     /// Extra CA file for this profile's endpoints.
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     /// Whether authorization responses must carry the RFC 9207 `iss` parameter (the server's
     /// metadata advertises `authorization_response_iss_parameter_supported`).
     pub(crate) requires_iss_parameter: bool,
@@ -99,6 +99,46 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The profile's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The provider preset's name (`oidc`, `alvaria`, …).
+    pub fn provider(&self) -> &str {
+        &self.preset.name
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// How the client authenticates.
+    pub fn auth_method(&self) -> AuthMethod {
+        self.auth_method
+    }
+
+    /// The grant `token()` uses.
+    pub fn grant(&self) -> Grant {
+        self.grant
+    }
+
+    /// The scopes requested by default.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The expected issuer, for discovery presets and ID tokens.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The configured redirect URI (`None`: a loopback listener).
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
     /// Whether a secret was given literally (not `env:` or `file:`).
     pub fn has_literal_secret(&self) -> bool {
         self.literal_secret

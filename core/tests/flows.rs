@@ -113,7 +113,7 @@ scopes = ["api:read"]
 
 async fn discovered(toml: &str) -> Profile {
     let mut p = profile(toml);
-    let metadata = discovery::discover(&http(), p.issuer.as_deref().unwrap())
+    let metadata = discovery::discover(&http(), p.issuer().unwrap())
         .await
         .unwrap();
     discovery::apply(&metadata, &mut p);
@@ -189,16 +189,14 @@ async fn oidc_discovery_finds_every_endpoint_and_checks_the_issuer() {
 async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
     let p = discovered(OIDC_WEB).await;
     let http = http();
-    let listener = LoopbackListener::bind(p.redirect_uri.as_deref())
-        .await
-        .unwrap();
+    let listener = LoopbackListener::bind(p.redirect_uri()).await.unwrap();
     let redirect = listener.redirect_uri().to_owned();
     assert!(redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/callback"));
     let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let request =
-        authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
+        authorization::authorization_request(&p, authorize, &redirect, p.scopes()).unwrap();
     let callback = browser_login(listener, &request).await.unwrap();
-    let issuer = p.issuer.clone().unwrap();
+    let issuer = p.issuer().unwrap().to_owned();
     assert_eq!(
         callback.issuer.as_deref(),
         Some(issuer.as_str()),
@@ -208,7 +206,7 @@ async fn oidc_authorization_code_with_pkce_through_the_loopback_listener() {
     let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
-    let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
+    let check = IdTokenCheck::new(&issuer, p.client_id(), &jwks);
     let token_url = p.endpoint(Endpoint::Token).unwrap();
     let set =
         authorization::exchange_code(&http, &p, token_url, &request, &callback, Some(check), TTL)
@@ -246,18 +244,16 @@ async fn oidc_public_client_refuses_wrong_state_and_wrong_verifier() {
     let http = http();
     let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let token_url = p.endpoint(Endpoint::Token).unwrap();
-    let issuer = p.issuer.clone().unwrap();
+    let issuer = p.issuer().unwrap().to_owned();
     let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
-    let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
+    let check = IdTokenCheck::new(&issuer, p.client_id(), &jwks);
 
-    let listener = LoopbackListener::bind(p.redirect_uri.as_deref())
-        .await
-        .unwrap();
+    let listener = LoopbackListener::bind(p.redirect_uri()).await.unwrap();
     let redirect = listener.redirect_uri().to_owned();
     let request =
-        authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
+        authorization::authorization_request(&p, authorize, &redirect, p.scopes()).unwrap();
     assert!(
         request.scopes.iter().any(|s| s == "openid"),
         "openid is added for OIDC"
@@ -281,15 +277,13 @@ async fn oidc_public_client_refuses_wrong_state_and_wrong_verifier() {
     assert!(set.id_token.is_some() && set.refresh_token.is_some());
 
     // A second login exchanged with another request's verifier fails PKCE at the server.
-    let listener = LoopbackListener::bind(p.redirect_uri.as_deref())
-        .await
-        .unwrap();
+    let listener = LoopbackListener::bind(p.redirect_uri()).await.unwrap();
     let redirect = listener.redirect_uri().to_owned();
     let request =
-        authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
+        authorization::authorization_request(&p, authorize, &redirect, p.scopes()).unwrap();
     let callback = browser_login(listener, &request).await.unwrap();
     let mut other =
-        authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
+        authorization::authorization_request(&p, authorize, &redirect, p.scopes()).unwrap();
     other.state = request.state.clone();
     other.nonce = request.nonce.clone();
     let err =
@@ -470,11 +464,11 @@ async fn azure_ad_v1_form_post_with_code_id_token() {
         "hybrid response carries an ID token"
     );
 
-    let issuer = p.issuer.clone().unwrap();
+    let issuer = p.issuer().unwrap().to_owned();
     let jwks = id_token::fetch_jwks(&http, p.endpoint(Endpoint::Jwks).unwrap())
         .await
         .unwrap();
-    let check = IdTokenCheck::new(&issuer, &p.client_id, &jwks);
+    let check = IdTokenCheck::new(&issuer, p.client_id(), &jwks);
     let token_url = p.endpoint(Endpoint::Token).unwrap();
 
     // The front-channel ID token is checked (nonce) before the code is spent.
@@ -535,7 +529,7 @@ async fn alliance_authorization_code_with_resource() {
     let redirect = listener.redirect_uri().to_owned();
     let authorize = p.endpoint(Endpoint::Authorize).unwrap();
     let request =
-        authorization::authorization_request(&p, authorize, &redirect, &p.scopes).unwrap();
+        authorization::authorization_request(&p, authorize, &redirect, p.scopes()).unwrap();
     assert!(
         request
             .url
@@ -584,7 +578,13 @@ async fn device_client() -> (Profile, String) {
 
 async fn start(p: &Profile) -> Result<device::DeviceAuthorization> {
     let _serial = DEVICE_START.lock().await;
-    device::start(&http(), p, p.endpoint(Endpoint::Device).unwrap(), &p.scopes).await
+    device::start(
+        &http(),
+        p,
+        p.endpoint(Endpoint::Device).unwrap(),
+        p.scopes(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -671,7 +671,7 @@ async fn device_flow_denied_expired_and_other_errors() {
             &http(),
             &p,
             p.endpoint(Endpoint::Device).unwrap(),
-            &p.scopes,
+            p.scopes(),
         )
         .await;
         support::admin("config", Some(json!({ "device_expires_in_s": before }))).await;
@@ -697,7 +697,7 @@ async fn device_flow_denied_expired_and_other_errors() {
 
     // Any other OAuth error passes through unchanged.
     auth.expires_in = Duration::from_secs(600);
-    let wrong = with_client(GENERIC, &p.client_id, "not-the-secret");
+    let wrong = with_client(GENERIC, p.client_id(), "not-the-secret");
     let err = device::poll(&http(), &wrong, &token_url(&p), &auth, TTL)
         .await
         .unwrap_err();

@@ -43,7 +43,7 @@ fn browser() -> LoginOptions {
 /// Name under which the broker stores the refresh token of the user drive_login signs in as.
 fn refresh_token_name(b: &Broker) -> String {
     let profile = b.config().profile("web").unwrap().clone();
-    let issuer = profile.issuer.clone().unwrap();
+    let issuer = profile.issuer().unwrap().to_owned();
     let state = tokenbroker::advanced::broker::ProfileState::new(profile);
     state.set_identity(Some(format!("iss={issuer} sub=test-user")));
     state.refresh_secret_name()

@@ -63,7 +63,7 @@ pub async fn run(global: &Global, as_json: bool) -> Result<u8> {
             while let Some(done) = tasks.join_next().await {
                 profiles.push(done.map_err(|e| Fail::other(format!("check failed: {e}")))?);
             }
-            for (name, why) in &broker.config().broken {
+            for (name, why) in broker.config().broken() {
                 let label = format!("profile {name}");
                 profiles.push(Check::failed(label, &Fail::from(why.clone())));
             }
@@ -97,7 +97,7 @@ pub async fn run(global: &Global, as_json: bool) -> Result<u8> {
 }
 
 async fn cache_check(broker: &Broker) -> Check {
-    let store = format!("{:?}", broker.config().cache.store).to_lowercase();
+    let store = format!("{:?}", broker.config().cache().store).to_lowercase();
     let before = broker.stats().store_errors;
     match broker.cache_entries().await {
         Err(e) => Check::failed("cache", &Fail::Core(e)),
@@ -133,8 +133,8 @@ async fn profile_check(broker: &Broker, name: &str) -> Check {
             label,
             format!(
                 "{} ({}): token endpoint {} answered HTTP {} in {} ms",
-                profile.preset.name,
-                profile.grant.as_str(),
+                profile.provider(),
+                profile.grant().as_str(),
                 resp.endpoint,
                 resp.status,
                 started.elapsed().as_millis()

@@ -1,6 +1,7 @@
 //! `tokenbroker providers` and `tokenbroker profiles`.
 
 use serde_json::{Value, json};
+use tokenbroker::advanced::profile::Endpoint;
 use tokenbroker::advanced::provider::{self, ParamFormat, Preset};
 
 use crate::args::Global;
@@ -113,48 +114,44 @@ pub fn profiles(global: &Global, as_json: bool) -> Result<u8> {
     let broker = broker(global)?;
     let config = broker.config();
     let rows: Vec<Value> = config
-        .profiles
-        .iter()
+        .profiles()
         .map(|(name, p)| {
             json!({
                 "name": name,
-                "provider": p.preset.name,
-                "grant": p.grant.as_str(),
-                "client_id": p.client_id,
-                "auth_method": p.auth_method.as_str(),
-                "scopes": p.scopes,
-                "issuer": p.issuer,
-                "token_url": p.endpoints.token.as_ref().map(|u| u.as_str()),
+                "provider": p.provider(),
+                "grant": p.grant().as_str(),
+                "client_id": p.client_id(),
+                "auth_method": p.auth_method().as_str(),
+                "scopes": p.scopes(),
+                "issuer": p.issuer(),
+                "token_url": p.endpoint(Endpoint::Token).ok().map(|u| u.as_str()),
             })
         })
         .collect();
     // A profile that does not load is reported (it still fails when used); the others list.
-    for why in config.broken.values() {
+    let mut any_broken = false;
+    for (_, why) in config.broken() {
         eprintln!("{why}");
+        any_broken = true;
     }
-    let status = if config.broken.is_empty() {
-        code::OK
-    } else {
-        code::USAGE
-    };
+    let status = if !any_broken { code::OK } else { code::USAGE };
     if as_json {
         output::stdout_json(&json!(rows), true)?;
         return Ok(status);
     }
     let mut text = String::new();
-    for (name, p) in &config.profiles {
+    for (name, p) in config.profiles() {
         let endpoint = p
-            .endpoints
-            .token
-            .as_ref()
+            .endpoint(Endpoint::Token)
+            .ok()
             .map(|u| u.to_string())
-            .or_else(|| p.issuer.as_ref().map(|i| format!("issuer {i}")))
+            .or_else(|| p.issuer().map(|i| format!("issuer {i}")))
             .unwrap_or_default();
         text.push_str(&format!(
             "{name}  provider={} grant={} client_id={}  {endpoint}\n",
-            p.preset.name,
-            p.grant.as_str(),
-            p.client_id
+            p.provider(),
+            p.grant().as_str(),
+            p.client_id()
         ));
     }
     output::stdout(&text)?;

@@ -190,7 +190,7 @@ impl PyBroker {
             Some(b) => format!(
                 "<{class} profiles={:?} store={:?}>",
                 b.profile_names(),
-                b.config().cache.store
+                b.config().cache().store
             ),
             None => format!("<{class} closed>"),
         })
