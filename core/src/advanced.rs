@@ -36,7 +36,7 @@ pub mod child_env {
 
 /// The `[cache]` and `[http]` sections of a [`Config`](crate::Config).
 pub mod config {
-    pub use crate::config::{CacheConfig, HttpConfig, StoreKind};
+    pub use crate::config::{CacheConfig, HttpConfig, SecretsConfig, StoreKind};
 }
 
 /// OpenID Connect / RFC 8414 discovery documents.

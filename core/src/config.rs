@@ -12,6 +12,11 @@ pub use crate::http::HttpConfig;
 use crate::limits;
 use crate::profile::Profile;
 
+mod redis;
+mod secrets;
+
+pub use secrets::SecretsConfig;
+
 /// Most tokens `[cache] max_entries` may keep in memory.
 const MAX_ENTRIES: u64 = 10_000_000;
 
@@ -79,7 +84,7 @@ impl Default for CacheConfig {
             refresh_jitter: 0.05,
             default_ttl_secs: 300,
             lease_ttl: std::time::Duration::from_secs(30),
-            failure_hold: crate::cache::DEFAULT_FAILURE_HOLD,
+            failure_hold: limits::DEFAULT_FAILURE_HOLD,
         }
     }
 }
@@ -95,7 +100,7 @@ pub struct Config {
     pub(crate) http: HttpConfig,
     /// `[secrets]`: an external secret store (credential helper) for refresh and
     /// registration tokens, instead of the cache tier.
-    pub(crate) secrets: Option<crate::cache::SecretsConfig>,
+    pub(crate) secrets: Option<SecretsConfig>,
     /// Profiles that failed to load, with why: each reports its error when used, and the
     /// others work. `doctor` lists them.
     pub(crate) broken: BTreeMap<String, Error>,
@@ -185,7 +190,7 @@ impl Config {
             config.http = parse_http(table(http, "http")?)?;
         }
         if let Some(secrets) = top.remove("secrets") {
-            config.secrets = Some(crate::cache::parse_secrets(table(secrets, "secrets")?)?);
+            config.secrets = Some(secrets::parse(table(secrets, "secrets")?)?);
         }
         if let Some(key) = top.keys().next() {
             return Err(Error::config(
@@ -308,7 +313,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         };
     }
     c.path = f.string("path")?.map(PathBuf::from);
-    crate::redis_config::parse(&mut f, &mut c)?;
+    redis::parse(&mut f, &mut c)?;
     if let Some(prefix) = f.string("redis_prefix")? {
         c.redis_prefix = prefix;
     }
@@ -344,7 +349,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         c.lease_ttl = std::time::Duration::from_secs_f64(ttl);
     }
     if let Some(hold) = f.number("failure_hold")? {
-        let max = crate::cache::MAX_FAILURE_HOLD.as_secs_f64();
+        let max = limits::MAX_FAILURE_HOLD.as_secs_f64();
         if !(1.0..=max).contains(&hold) {
             return Err(f.error(
                 "failure_hold",
@@ -364,7 +369,7 @@ fn parse_cache(map: Map<String, Value>) -> Result<CacheConfig> {
         "lease_ttl",
         "failure_hold",
     ];
-    known.extend(crate::redis_config::KEYS);
+    known.extend(redis::KEYS);
     f.finish(&known)?;
     Ok(c)
 }

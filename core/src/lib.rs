@@ -34,7 +34,6 @@ mod options;
 mod profile;
 mod provider;
 mod redact;
-mod redis_config;
 mod registration;
 mod regular_file;
 mod runtime;

@@ -17,6 +17,11 @@ pub const MAX_SECONDS: u64 = 10 * 365 * 86_400;
 /// [`MAX_SECONDS`] as a duration.
 pub const MAX_SPAN: Duration = Duration::from_secs(MAX_SECONDS);
 
+/// How long a failure is shared when the server gave no `Retry-After`: one backoff interval.
+pub const DEFAULT_FAILURE_HOLD: Duration = Duration::from_secs(5);
+/// The longest a failure is ever shared, whatever `Retry-After` said.
+pub const MAX_FAILURE_HOLD: Duration = Duration::from_secs(30);
+
 /// Turns seconds given by a caller or a config file into a duration: a config error naming
 /// `field` unless `secs` is finite, not negative and at most [`MAX_SECONDS`].
 ///

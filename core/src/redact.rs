@@ -281,6 +281,12 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Replaces every occurrence of the given secrets, in every encoding a request could have
+/// carried them in, in `text` with `[redacted]` (see [`Redactor`]).
+pub fn scrub<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    Redactor::new(secrets).scrub(text)
+}
+
 #[cfg(test)]
 #[path = "redact_tests.rs"]
 mod tests;

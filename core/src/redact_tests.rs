@@ -96,3 +96,17 @@ fn truncation_marks_the_cut() {
     assert_eq!(truncate("abcdef", 3), "abc…");
     assert_eq!(truncate("abc", 3), "abc");
 }
+
+#[test]
+fn scrub_removes_echoed_secrets() {
+    let text = "bad client_secret=abcd1234 for abcd1234";
+    assert_eq!(
+        scrub(text, ["abcd1234"]),
+        "bad client_secret=[redacted] for [redacted]"
+    );
+    assert_eq!(
+        scrub("ab cab", ["ab"]),
+        "[redacted] cab",
+        "short secrets go as whole words only"
+    );
+}

@@ -59,12 +59,6 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
-/// Replaces every occurrence of the given secrets, in every encoding a request could have
-/// carried them in, in `text` with `[redacted]` (see [`crate::redact::Redactor`]).
-pub fn scrub<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
-    crate::redact::Redactor::new(secrets).scrub(text)
-}
-
 /// Serialising a secret's plaintext, for the encrypted cache records only: `Secret` itself
 /// does not implement `Serialize`, so no JSON or log encoding can reveal one by accident.
 pub(crate) mod persisted {
@@ -112,19 +106,5 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Secret([redacted])");
         assert_eq!(format!("{s}"), "[redacted]");
         assert_eq!(s.expose(), "hunter2-very-secret");
-    }
-
-    #[test]
-    fn scrub_removes_echoed_secrets() {
-        let text = "bad client_secret=abcd1234 for abcd1234";
-        assert_eq!(
-            scrub(text, ["abcd1234"]),
-            "bad client_secret=[redacted] for [redacted]"
-        );
-        assert_eq!(
-            scrub("ab cab", ["ab"]),
-            "[redacted] cab",
-            "short secrets go as whole words only"
-        );
     }
 }

@@ -200,7 +200,7 @@ async fn the_secret_tool_helper_keeps_secrets_in_the_secret_service() {
         .canonicalize()
         .unwrap();
     let store = tokenbroker::advanced::cache::HelperSecrets::new(
-        tokenbroker::advanced::cache::SecretsConfig {
+        tokenbroker::advanced::config::SecretsConfig {
             command: vec![script.display().to_string()],
             timeout: std::time::Duration::from_secs(20),
         },

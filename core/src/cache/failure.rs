@@ -11,11 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::unix_ms;
 use crate::error::{Error, OAuthError};
+use crate::limits::MAX_FAILURE_HOLD;
 
-/// How long a failure is shared when the server gave no `Retry-After`: one backoff interval.
-pub const DEFAULT_FAILURE_HOLD: Duration = Duration::from_secs(5);
-/// The longest a failure is ever shared, whatever `Retry-After` said.
-pub const MAX_FAILURE_HOLD: Duration = Duration::from_secs(30);
 /// Longest text field kept in a record.
 const MAX_TEXT: usize = 1000;
 /// Most provider codes kept in a record.

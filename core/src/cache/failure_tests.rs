@@ -1,4 +1,5 @@
 use super::*;
+use crate::limits::{DEFAULT_FAILURE_HOLD, MAX_FAILURE_HOLD};
 
 fn outage() -> Error {
     Error::OAuth {

@@ -151,7 +151,7 @@ pub(super) fn sweep_lapsed_failures(dir: &Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > crate::cache::MAX_FAILURE_HOLD);
+            .is_some_and(|age| age > crate::limits::MAX_FAILURE_HOLD);
         if lapsed {
             let _ = fs::remove_file(path);
         }

@@ -11,61 +11,19 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use zeroize::Zeroizing;
 
 use crate::cache::SecretStore;
-use crate::config_fields::Fields;
+use crate::config::SecretsConfig;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
 /// Longest answer read from a helper.
 const MAX_OUTPUT: u64 = 1 << 20;
-/// The default `[secrets] timeout`, in seconds.
-const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
-
-/// `[secrets]` settings: the credential helper's argument vector and its timeout.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SecretsConfig {
-    /// The program and its leading arguments; the operation is appended.
-    pub command: Vec<String>,
-    /// How long one helper run may take.
-    pub timeout: Duration,
-}
-
-/// Parses the `[secrets]` table.
-pub(crate) fn parse_secrets(map: Map<String, Value>) -> Result<SecretsConfig> {
-    let mut f = Fields::new("[secrets]", map.clone());
-    if map.get("command").is_some_and(|c| !c.is_array()) {
-        return Err(f.error(
-            "command",
-            "must be an array: the program, then its arguments (no shell is used)",
-        ));
-    }
-    let command = f.strings("command")?.ok_or_else(|| {
-        f.error(
-            "command",
-            "is required: the helper program and its arguments",
-        )
-    })?;
-    if command.first().is_none_or(|p| p.is_empty()) {
-        return Err(f.error("command", "must start with the helper program"));
-    }
-    let secs = f.number("timeout")?.unwrap_or(DEFAULT_TIMEOUT_SECS);
-    if !(secs > 0.0 && secs <= 600.0) {
-        return Err(f.error("timeout", "must be between 0 and 600 seconds"));
-    }
-    f.finish(&["command", "timeout"])?;
-    Ok(SecretsConfig {
-        command,
-        timeout: Duration::from_secs_f64(secs),
-    })
-}
-
 /// A [`SecretStore`] that asks a credential helper.
 #[derive(Debug, Clone)]
 pub struct HelperSecrets {

@@ -34,7 +34,8 @@ use crate::cache::redis_url::{redact_url, url_secrets};
 use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, CachedDocument, EntryInfo, FailureRecord, Lease, SharedStore};
 use crate::error::{Error, Result};
-use crate::secret::{Secret, scrub};
+use crate::redact::scrub;
+use crate::secret::Secret;
 use crate::token::TokenSet;
 
 /// How long a lease lives if its holder never releases it, unless configured.

@@ -104,5 +104,5 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 #[cfg(test)]
-#[path = "redis_config_tests.rs"]
+#[path = "redis_tests.rs"]
 mod tests;
