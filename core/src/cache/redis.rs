@@ -21,10 +21,12 @@
 //! Durability of `put` is whatever the server's persistence configuration gives.
 
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use ::redis::{AsyncCommands, Script};
+use ::redis::AsyncCommands;
+
+use super::redis_conn::{DELETE_IF_EQUAL, glob_escape};
 use async_trait::async_trait;
 
 use crate::cache::crypto::CacheCipher;
@@ -43,17 +45,8 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// How long an expired entry holding a refresh token is kept, unless configured.
 pub const DEFAULT_REFRESH_GRACE: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Deletes a key only if it still holds the given value.
-pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-           return redis.call('DEL', KEYS[1]) \
-         end \
-         return 0",
-    )
-});
-
-/// A [`SharedStore`] and [`SecretStore`](crate::SecretStore) over Redis (`redis://` or TLS `rediss://`).
+/// A [`SharedStore`] and [`SecretStore`](crate::SecretStore) over Redis (`redis://` or TLS
+/// `rediss://`).
 ///
 /// `get` returns a stored token while it is valid, and after expiry only while it holds a
 /// refresh token. Values that do not open with this store's key (another tenant's under the
@@ -396,26 +389,4 @@ impl SharedStore for RedisStore {
 
 pub(super) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
-}
-
-/// Escapes the glob characters SCAN MATCH understands.
-fn glob_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_glob_escaped() {
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-    }
 }

@@ -1,6 +1,7 @@
 //! Connections to the Redis tier's three deployments: one server, a Redis Cluster, or the
 //! master a set of Sentinels names (followed across failovers).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -8,11 +9,23 @@ use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
 use ::redis::{
-    AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value,
+    AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Script,
+    Value,
 };
 
 use crate::cache::redis_sentinel::{SentinelConn, replicated};
 use crate::config::CacheConfig;
+
+/// Deletes a key only if it still holds the given value (a lease's owner releasing it, a
+/// remove that must not delete a newer write).
+pub(super) static DELETE_IF_EQUAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return redis.call('DEL', KEYS[1]) \
+         end \
+         return 0",
+    )
+});
 
 /// How long to connect, and to wait for one answer.
 pub(super) const TIMEOUT: Duration = Duration::from_secs(5);
@@ -231,5 +244,27 @@ impl ConnectionLike for RedisConn {
             Self::Cluster(c) => c.get_db(),
             Self::Sentinel(c) => c.db,
         }
+    }
+}
+
+/// Escapes the glob characters SCAN MATCH understands.
+pub(super) fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_glob_escaped() {
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
     }
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use ::redis::{AsyncCommands, Script};
 use async_trait::async_trait;
 
-use super::redis::{DELETE_IF_EQUAL, RedisStore, millis};
+use super::redis::{RedisStore, millis};
+use super::redis_conn::DELETE_IF_EQUAL;
 use crate::cache::{CacheKey, Lease, crypto, record};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
