@@ -198,6 +198,23 @@ token_url = "{{P}}/api/authentication/t/token""#
         b.cached_token("c", &opts()).unwrap().unwrap().secret(),
         t.secret()
     );
+
+    // The memory answers only what token() would answer from it: nothing for a forced
+    // refresh or for the very token the caller reports as rejected, the cached one for a
+    // rejected older token. Bindings' warm paths rely on this instead of their own rule.
+    let forced = TokenOptions {
+        force_refresh: true,
+        ..opts()
+    };
+    assert!(b.cached_token("c", &forced).unwrap().is_none());
+    let rejected = |id| TokenOptions {
+        rejected: Some(id),
+        ..opts()
+    };
+    assert!(b.cached_token("c", &rejected(t.id())).unwrap().is_none());
+    let newer = b.cached_token("c", &rejected(t.id() + 1_000)).unwrap();
+    assert_eq!(newer.unwrap().id(), t.id());
+    assert_eq!(client_requests(&id).await, 1);
 }
 
 #[tokio::test]

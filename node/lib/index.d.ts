@@ -303,8 +303,10 @@ export declare class Broker {
   login(profile: string, options?: LoginOptions): Promise<AccessToken>
   deviceLogin(profile: string, options?: DeviceLoginOptions): Promise<AccessToken>
   beginLogin(profile: string, redirectUri: string, options?: { scopes?: string[] | string | null }): Promise<PendingLogin>
-  /** `redirectUrl`: the redirect URL, or a `form_post` body as a Buffer. */
-  completeLogin(pending: PendingLogin, redirectUrl: string | Buffer): Promise<AccessToken>
+  /** Completes a sign-in from the redirect URL the app received. */
+  completeLogin(pending: PendingLogin, redirectUrl: string): Promise<AccessToken>
+  /** Completes a sign-in from the `form_post` body the redirect URI received. */
+  completeLoginForm(pending: PendingLogin, body: Buffer | string): Promise<AccessToken>
   registerClient(profile: string, metadata: ClientMetadata, options?: { initialAccessToken?: string | null }): Promise<RegisteredClient>
   readClient(profile: string, clientId: string): Promise<RegisteredClient>
   updateClient(profile: string, clientId: string, metadata: ClientMetadata): Promise<RegisteredClient>

@@ -74,15 +74,13 @@ class Broker {
         return Promise.reject(configError("token options, key 'rejected'", 'not an AccessToken of this package'))
       }
     }
-    if (!force && rejected === undefined) {
-      let cached = null
-      try {
-        cached = this.#cached(profile, scopes, minTtl)
-      } catch {
-        // Let the core's token() report it (and count it in stats().errors).
-      }
-      if (cached !== null) return Promise.resolve(cached)
+    let cached = null
+    try {
+      cached = this.#cached(profile, scopes, minTtl, force, rejected)
+    } catch {
+      // Let the core's token() report it (and count it in stats().errors).
     }
+    if (cached !== null) return Promise.resolve(cached)
     return this.#native.token(profile, scopes, minTtl, force, rejected).then(wrapToken, rethrow)
   }
 
@@ -121,8 +119,9 @@ class Broker {
     return warm
   }
 
-  #cached(profile, scopes, minTtl) {
-    if (scopes === undefined && minTtl === undefined) {
+  // `force` and `rejected` go to the core, which decides whether memory may answer them.
+  #cached(profile, scopes, minTtl, force = false, rejected = undefined) {
+    if (scopes === undefined && minTtl === undefined && !force && rejected === undefined) {
       let warm = this.#warm.get(profile)
       if (warm === undefined) {
         warm = { cachedToken: this.#native.warm(profile), token: null, resolved: null }
@@ -134,7 +133,7 @@ class Broker {
     const named = scopes === undefined ? '\u0001' : Array.isArray(scopes) ? scopes.join(' ') : String(scopes)
     const key = `${profile}\u0000${named}\u0000${minTtl ?? ''}`
     const last = this.#others.get(key)
-    const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id)
+    const data = this.#native.cachedTokenUnless(profile, scopes, minTtl, last?.id, force, rejected)
     if (data === true) return last.token
     if (data === null) return null
     const token = new AccessToken(data)
@@ -281,12 +280,20 @@ class Broker {
     return this.#native.beginLogin(profile, redirectUri, scopesOf(options)).catch(rethrow)
   }
 
-  /** Completes a sign-in from the redirect URL (or a `form_post` body as a Buffer or string of form fields). */
-  completeLogin(pending, redirect) {
+  /** Completes a sign-in from the redirect URL the app received. */
+  completeLogin(pending, redirectUrl) {
     if (!(pending instanceof native.PendingLogin)) {
       return Promise.reject(configError('completeLogin', "'pending' must be the PendingLogin of beginLogin"))
     }
-    return this.#native.completeLogin(pending, redirect).then(wrapToken, rethrow)
+    return this.#native.completeLogin(pending, redirectUrl).then(wrapToken, rethrow)
+  }
+
+  /** Completes a sign-in from the `form_post` body (a Buffer or a string of form fields) the redirect URI received. */
+  completeLoginForm(pending, body) {
+    if (!(pending instanceof native.PendingLogin)) {
+      return Promise.reject(configError('completeLoginForm', "'pending' must be the PendingLogin of beginLogin"))
+    }
+    return this.#native.completeLoginForm(pending, body).then(wrapToken, rethrow)
   }
 
   /** Registers a client at the profile's provider (RFC 7591, or Alvaria's client API). */

@@ -113,3 +113,41 @@ test('beginLogin / completeLogin: the app runs the browser step itself (Alliance
   )
   assert.equal(err.code, 'ERR_TOKENBROKER_INTERACTION')
 })
+
+test('beginLogin / completeLoginForm: the form_post body of Azure AD v1 (seed 004)', async () => {
+  const base = await provider()
+  const broker = new Broker(memoryConfig('pc', {
+    provider: 'azure-ad-v1',
+    tenant: 'contoso',
+    resource: 'https://api.partnercenter.microsoft.com',
+    client_id: 'azure-client',
+    client_secret: 'azure-secret',
+    token_url: `${base}/contoso/oauth2/token`,
+    authorize_url: `${base}/contoso/oauth2/authorize`,
+    jwks_url: `${base}/contoso/discovery/keys`,
+    issuer: `${base}/contoso/`,
+  }))
+  const redirectUri = 'https://app.example.com/callback'
+  const pending = await broker.beginLogin('pc', redirectUri)
+  assert.match(pending.url, /response_mode=form_post/)
+  // The provider answers with the auto-submitting form a browser would POST to the app.
+  const page = await (await fetch(pending.url)).text()
+  const fields = new URLSearchParams()
+  for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    fields.append(name, value)
+  }
+  assert.ok(fields.has('code') && fields.has('id_token'), page)
+
+  const forged = new URLSearchParams(fields)
+  forged.set('state', 'forged')
+  const err = await broker.completeLoginForm(pending, forged.toString()).then(
+    () => assert.fail('a forged state was accepted'),
+    (e) => e,
+  )
+  assert.equal(err.code, 'ERR_TOKENBROKER_INTERACTION')
+
+  const token = await broker.completeLoginForm(pending, Buffer.from(fields.toString()))
+  assert.equal(token.tokenType, 'Bearer')
+  // expires_in arrived as a string ("3599")
+  assert.ok(token.expiresAt.getTime() - Date.now() > 3500_000, String(token.expiresAt))
+})

@@ -176,6 +176,7 @@ def _sample_args(broker: Broker) -> dict[str, Any]:
         "redirect_uri": "http://127.0.0.1/callback",
         "pending": broker.begin_login("web", "http://127.0.0.1/callback"),
         "redirect_url": "http://127.0.0.1/callback?code=c&state=forged",
+        "body": b"code=c&state=forged",
     }
 
 

@@ -86,7 +86,8 @@ impl NativeBroker {
     }
 
     /// Like `cachedToken`, but answers `true` instead of the token when the cached token's
-    /// id is `knownId`: the JS layer then reuses the object it converted last time.
+    /// id is `knownId`: the JS layer then reuses the object it converted last time. With
+    /// `forceRefresh` or `rejected` the core decides whether memory may answer at all.
     #[napi(
         ts_return_type = "true | [accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"
     )]
@@ -96,8 +97,10 @@ impl NativeBroker {
         #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         min_ttl: Option<f64>,
         known_id: Option<f64>,
+        force_refresh: Option<bool>,
+        rejected: Option<f64>,
     ) -> napi::Result<Option<Either<bool, TokenData>>> {
-        let opts = options(scopes, min_ttl, None, None)?;
+        let opts = options(scopes, min_ttl, force_refresh, rejected)?;
         let token = self.inner.cached_token(&profile, &opts).map_err(to_napi)?;
         Ok(token.map(|t| known(t, known_id)))
     }

@@ -145,20 +145,35 @@ impl NativeBroker {
         Ok(PendingLogin { inner: pending })
     }
 
-    /// Completes a sign-in from the redirect URL, or from a `form_post` body.
+    /// Completes a sign-in from the redirect URL the app received.
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
     pub async fn complete_login(
         &self,
         pending: &PendingLogin,
-        redirect: Either<String, Buffer>,
+        redirect_url: String,
     ) -> napi::Result<TokenData> {
         let pending = pending.inner.clone();
-        let token = match redirect {
-            Either::A(url) => self.inner.complete_login(&pending, &url).await,
-            Either::B(body) => self.inner.complete_login_form(&pending, &body).await,
+        let token = self.inner.complete_login(&pending, &redirect_url).await;
+        Ok(TokenData(token.map_err(to_napi)?))
+    }
+
+    /// Completes a sign-in from the `form_post` body the redirect URI received.
+    #[napi(
+        ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
+    )]
+    pub async fn complete_login_form(
+        &self,
+        pending: &PendingLogin,
+        body: Either<Buffer, String>,
+    ) -> napi::Result<TokenData> {
+        let pending = pending.inner.clone();
+        let body = match &body {
+            Either::A(bytes) => bytes.as_ref(),
+            Either::B(text) => text.as_bytes(),
         };
+        let token = self.inner.complete_login_form(&pending, body).await;
         Ok(TokenData(token.map_err(to_napi)?))
     }
 }

@@ -232,6 +232,28 @@ impl Broker {
         blocking(self.0.complete_login(&pending.0, &redirect_url)).map(token_object)
     }
 
+    /// Completes a sign-in from the `form_post` body (`response_mode=form_post`) the app's
+    /// redirect URI received.
+    pub async fn complete_login_form(
+        &self,
+        pending: Arc<PendingLogin>,
+        body: Vec<u8>,
+    ) -> Result<Arc<AccessToken>> {
+        let broker = self.core();
+        on_runtime(async move { broker.complete_login_form(&pending.0, &body).await })
+            .await
+            .map(token_object)
+    }
+
+    /// `completeLoginForm()`, blocking the calling thread.
+    pub fn complete_login_form_blocking(
+        &self,
+        pending: Arc<PendingLogin>,
+        body: Vec<u8>,
+    ) -> Result<Arc<AccessToken>> {
+        blocking(self.0.complete_login_form(&pending.0, &body)).map(token_object)
+    }
+
     /// Revokes the refresh token where the provider can (RFC 7009), then forgets the profile's
     /// tokens; true when a token was revoked at the server.
     pub async fn logout(&self, profile: String) -> Result<bool> {

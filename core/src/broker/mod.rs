@@ -183,8 +183,10 @@ impl Broker {
         Inner::flight(&self.inner, state, key, scopes, options.min_ttl, newer_than).await
     }
 
-    /// The cached token for `profile` if a valid one is in memory; never does I/O. With a
-    /// shared tier this is `None` once per [`crate::cache::INVALIDATION_BOUND`] until
+    /// The cached token for `profile` if a valid one is in memory and [`Broker::token`] would
+    /// answer with it (not for `force_refresh`, nor when it is the `rejected` token); never
+    /// does I/O. With a shared tier this is `None` once per
+    /// [`INVALIDATION_BOUND`](crate::advanced::cache::INVALIDATION_BOUND) until
     /// [`Broker::token`] has checked that tier for invalidations.
     pub fn cached_token(
         &self,
@@ -193,8 +195,12 @@ impl Broker {
     ) -> Result<Option<AccessToken>> {
         limits::duration_arg("min_ttl", options.min_ttl)?;
         let state = self.inner.state(profile)?;
+        if options.force_refresh {
+            return Ok(None);
+        }
         let key = state.key(options.scopes.as_deref());
-        Ok(self.inner.lookup(&state, &key, options.min_ttl))
+        let found = self.inner.lookup(&state, &key, options.min_ttl);
+        Ok(found.filter(|token| options.rejected != Some(token.id())))
     }
 
     /// `profile` looked up once, for bindings' hot paths that ask for its token many times.

@@ -27,7 +27,8 @@ impl PyBroker {
         .map_err(|e| to_pyerr(py, &e))
     }
 
-    /// The memory lookup: no I/O, no runtime, the GIL kept.
+    /// The memory lookup: no I/O, no runtime, the GIL kept. The core decides whether memory
+    /// may answer these options (not for `force_refresh`, nor with the `rejected` token).
     fn lookup<'py>(
         &self,
         profile: &Bound<'py, PyString>,
@@ -60,18 +61,6 @@ impl PyBroker {
         drop(stale);
         Ok(found)
     }
-
-    /// The token from memory when `options` allow it.
-    fn warm<'py>(
-        &self,
-        profile: &Bound<'py, PyString>,
-        options: &TokenOptions,
-    ) -> PyResult<Option<Bound<'py, PyAccessToken>>> {
-        if options.force_refresh || options.rejected.is_some() {
-            return Ok(None);
-        }
-        self.lookup(profile, options)
-    }
 }
 
 fn same_token(a: &AccessToken, b: &AccessToken) -> bool {
@@ -97,7 +86,7 @@ impl PyBroker {
         rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAccessToken>> {
         let options = Self::options(py, scopes, min_ttl, force_refresh, rejected)?;
-        if let Some(token) = self.warm(profile, &options)? {
+        if let Some(token) = self.lookup(profile, &options)? {
             return Ok(token);
         }
         let broker = self.broker()?;
@@ -121,7 +110,7 @@ impl PyBroker {
         rejected: Option<&Bound<'py, PyAccessToken>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = Self::options(py, scopes, min_ttl, force_refresh, rejected)?;
-        if let Some(token) = self.warm(profile, &options)? {
+        if let Some(token) = self.lookup(profile, &options)? {
             return asyncio::ready(py, token.into_any());
         }
         let broker = self.broker()?;

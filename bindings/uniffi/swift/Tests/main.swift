@@ -302,6 +302,12 @@ func interactionError() async throws {
         if case let TokenBrokerError.Interaction(reason) = $0 { return reason.contains("state") }
         return false
     }
+    // The same for a form_post body.
+    let body = Data("code=abc&state=forged&iss=\(issuer)".utf8)
+    _ = try await expectError("Interaction", { try await broker.completeLoginForm(pending: pending, body: body) }) {
+        if case let TokenBrokerError.Interaction(reason) = $0 { return reason.contains("state") }
+        return false
+    }
 }
 
 func cacheErrorFromAppStore() async throws {

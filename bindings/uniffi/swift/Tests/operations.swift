@@ -72,6 +72,16 @@ let operationTable: [String: [OperationCall]] = [
             _ = try b.completeLoginBlocking(pending: p, redirectUrl: a["redirect_url"] ?? probeRedirect)
         },
     ],
+    "complete_login_form": [
+        { b, a in
+            let p = try await b.beginLogin(profile: a["profile"] ?? "", redirectUri: probeRedirect)
+            _ = try await b.completeLoginForm(pending: p, body: Data((a["body"] ?? "").utf8))
+        },
+        { b, a in
+            let p = try b.beginLoginBlocking(profile: a["profile"] ?? "", redirectUri: probeRedirect)
+            _ = try b.completeLoginFormBlocking(pending: p, body: Data((a["body"] ?? "").utf8))
+        },
+    ],
     "logout": [
         { b, a in _ = try await b.logout(profile: a["profile"]!) },
         { b, a in _ = try b.logoutBlocking(profile: a["profile"]!) },

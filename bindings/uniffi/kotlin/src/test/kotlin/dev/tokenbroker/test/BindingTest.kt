@@ -291,6 +291,11 @@ fun interactionError() = runBlocking {
         runBlocking { broker.completeLogin(pending, "$REDIRECT?code=abc&state=forged&iss=$issuer") }
     }
     expect(e.reason.contains("state")) { e.reason }
+    // The same for a form_post body.
+    val form = expectThrows<TokenBrokerException.Interaction> {
+        broker.completeLoginFormBlocking(pending, "code=abc&state=forged&iss=$issuer".toByteArray())
+    }
+    expect(form.reason.contains("state")) { form.reason }
 }
 
 fun cacheErrorFromAppStore() = runBlocking {
