@@ -31,6 +31,7 @@ mod local_server;
 mod locks;
 mod logs;
 mod options;
+mod options_builders;
 mod profile;
 mod provider;
 mod redact;

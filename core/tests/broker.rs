@@ -151,29 +151,17 @@ client_id = "{id}"
 client_secret = "{secret}"
 token_url = "{{P}}/API/v2/OAuth/token""#
     ));
-    let ab = TokenOptions {
-        scopes: Some(vec!["a".into(), "b".into()]),
-        ..opts()
-    };
-    let ba = TokenOptions {
-        scopes: Some(vec!["b".into(), "a".into(), "a".into()]),
-        ..opts()
-    };
+    let ab = opts().with_scopes(["a", "b"]);
+    let ba = opts().with_scopes(["b", "a", "a"]);
     let t1 = b.token("s", &ab).await.unwrap();
     let t2 = b.token("s", &ba).await.unwrap();
     assert_eq!(t1.secret(), t2.secret());
     assert_eq!(client_requests(&id).await, 1);
-    let long = TokenOptions {
-        min_ttl: Duration::from_secs(7200),
-        ..ab.clone()
-    };
+    let long = ab.clone().with_min_ttl(Duration::from_secs(7200));
     let t3 = b.token("s", &long).await.unwrap();
     assert_ne!(t3.secret(), t1.secret());
     assert_eq!(client_requests(&id).await, 2);
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..ab
-    };
+    let forced = ab.with_force_refresh(true);
     b.token("s", &forced).await.unwrap();
     assert_eq!(client_requests(&id).await, 3);
 }
@@ -202,15 +190,9 @@ token_url = "{{P}}/api/authentication/t/token""#
     // The memory answers only what token() would answer from it: nothing for a forced
     // refresh or for the very token the caller reports as rejected, the cached one for a
     // rejected older token. Bindings' warm paths rely on this instead of their own rule.
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..opts()
-    };
+    let forced = opts().with_force_refresh(true);
     assert!(b.cached_token("c", &forced).unwrap().is_none());
-    let rejected = |id| TokenOptions {
-        rejected: Some(id),
-        ..opts()
-    };
+    let rejected = |id| opts().with_rejected(id);
     assert!(b.cached_token("c", &rejected(t.id())).unwrap().is_none());
     let newer = b.cached_token("c", &rejected(t.id() + 1_000)).unwrap();
     assert_eq!(newer.unwrap().id(), t.id());
@@ -236,10 +218,7 @@ token_url = "{{P}}/contoso/oauth2/token"
 jwks_url = "{{P}}/contoso/discovery/keys"
 issuer = "{{P}}/contoso/""#
     ));
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..opts()
-    };
+    let forced = opts().with_force_refresh(true);
     // The provider rotates refresh tokens and refuses reuse: three refreshes in a row only
     // succeed if each rotated token was stored and used for the next.
     let mut seen = std::collections::HashSet::new();
@@ -268,10 +247,7 @@ client_secret = "{secret}"
 token_url = "{{P}}/api/authentication/t/token""#
     ));
     let refused = b.token("r", &opts()).await.unwrap();
-    let rejected = TokenOptions {
-        rejected: Some(refused.id()),
-        ..opts()
-    };
+    let rejected = opts().with_rejected(refused.id());
     let calls: Vec<_> = (0..10)
         .map(|_| {
             let (b, rejected) = (b.clone(), rejected.clone());

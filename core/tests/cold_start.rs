@@ -120,10 +120,7 @@ async fn a_memory_broker_discovers_once() {
     let text = profile("store = \"memory\"", &tag, &id, &secret, "\"read\"");
     let broker = support::broker(&text);
     token(&broker).await;
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..TokenOptions::default()
-    };
+    let forced = TokenOptions::default().with_force_refresh(true);
     broker.token("p", &forced).await.unwrap();
     assert_eq!(discovery_requests(&tag).await, 1);
     assert_eq!(client_requests(&id).await, 2);
@@ -154,10 +151,7 @@ scopes = ["openid", "api"]
 "#,
         dir.display()
     );
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..TokenOptions::default()
-    };
+    let forced = TokenOptions::default().with_force_refresh(true);
     support::device_login(&support::broker(&text), "p")
         .await
         .unwrap();

@@ -170,10 +170,7 @@ async fn check_echoes(
             let logged_before = log().lock().unwrap().len();
             let err = match call {
                 Call::Token => {
-                    let opts = TokenOptions {
-                        force_refresh: true,
-                        ..TokenOptions::default()
-                    };
+                    let opts = TokenOptions::default().with_force_refresh(true);
                     b.token(profile, &opts).await.map(|_| ()).unwrap_err()
                 }
                 Call::ListClients => b.list_clients(profile).await.map(|_| ()).unwrap_err(),

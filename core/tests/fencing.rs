@@ -84,10 +84,7 @@ async fn stalled_refresh_uses_each_refresh_token_once(cache: &str) {
     let brokers: Vec<Broker> = (0..4)
         .map(|_| Broker::new(Config::from_toml_str(&text).unwrap()).unwrap())
         .collect();
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..TokenOptions::default()
-    };
+    let forced = TokenOptions::default().with_force_refresh(true);
     let mut calls = Vec::new();
     for (i, broker) in brokers.iter().enumerate() {
         let (broker, forced) = (broker.clone(), forced.clone());

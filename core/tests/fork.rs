@@ -60,10 +60,7 @@ fn forks_while_other_threads_use_the_broker_leave_no_lock_held() {
         .map(|i| {
             let (broker, stop) = (broker.clone(), stop.clone());
             std::thread::spawn(move || {
-                let forced = TokenOptions {
-                    force_refresh: true,
-                    ..Default::default()
-                };
+                let forced = TokenOptions::default().with_force_refresh(true);
                 let mut n = 0u32;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     n += 1;
@@ -79,10 +76,7 @@ fn forks_while_other_threads_use_the_broker_leave_no_lock_held() {
     for round in 0..40 {
         std::thread::sleep(Duration::from_millis(5));
         support::in_forked_child(&format!("child {round}"), || {
-            let forced = TokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            };
+            let forced = TokenOptions::default().with_force_refresh(true);
             runtime::block_on(broker.token("p", &forced)).is_ok()
                 && broker
                     .cached_token("p", &TokenOptions::default())

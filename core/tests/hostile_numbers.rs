@@ -36,10 +36,7 @@ async fn serve_once(body: Value) {
 async fn hostile_lifetimes_are_invalid_responses_naming_the_field() {
     let (id, secret) = new_client("numbers").await;
     let b = broker(&profile(&id, &secret));
-    let opts = TokenOptions {
-        force_refresh: true,
-        ..Default::default()
-    };
+    let opts = TokenOptions::default().with_force_refresh(true);
     for (field, value) in [
         ("expires_in", json!(1e19)),
         ("expires_in", json!(1e300)),
@@ -76,10 +73,7 @@ async fn a_min_ttl_beyond_the_limit_is_a_config_error() {
     let b = broker(&alliance(&id, &secret));
     b.token("p", &TokenOptions::default()).await.unwrap();
     for min_ttl in [Duration::from_secs(u64::MAX), Duration::MAX] {
-        let opts = TokenOptions {
-            min_ttl,
-            ..Default::default()
-        };
+        let opts = TokenOptions::default().with_min_ttl(min_ttl);
         let err = b.token("p", &opts).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Config, "{err}");
         assert!(err.to_string().contains("min_ttl"), "{err}");

@@ -70,10 +70,7 @@ issuer = "{{P}}/contoso/"
 
     // The provider refuses the configured (rotated-away) token: only the adopted one works.
     let b = Broker::new(config).unwrap();
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..Default::default()
-    };
+    let forced = TokenOptions::default().with_force_refresh(true);
     b.token("pc", &forced).await.unwrap();
     b.token("pc", &forced).await.unwrap();
     assert!(files.get_secret(&legacy_name).await.unwrap().is_none());

@@ -29,15 +29,13 @@ scopes = ["openid", "api:read"]
 /// Plays the browser: drive_login.mjs signs in at oidc-provider and delivers the redirect
 /// to the broker's loopback listener.
 fn browser() -> LoginOptions {
-    LoginOptions {
-        open_browser: false,
-        timeout: Duration::from_secs(30),
-        scopes: None,
-        on_url: Some(Arc::new(|url: &str| {
+    LoginOptions::default()
+        .with_open_browser(false)
+        .with_timeout(Duration::from_secs(30))
+        .with_on_url(Arc::new(|url: &str| {
             let url = url.to_owned();
             std::thread::spawn(move || support::drive_login(&url, &["--follow"]));
-        })),
-    }
+        }))
 }
 
 /// Name under which the broker stores the refresh token of the user drive_login signs in as.
@@ -70,13 +68,7 @@ async fn logout_revokes_the_refresh_token_and_forgets_the_sign_in() {
     let b = broker();
     let first = b.login("web", &browser()).await.unwrap();
     let refreshed = b
-        .token(
-            "web",
-            &TokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            },
-        )
+        .token("web", &TokenOptions::default().with_force_refresh(true))
         .await
         .unwrap();
     assert_ne!(
@@ -119,15 +111,9 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_refused() {
         .await
         .unwrap()
         .expect("stored at sign-in");
-    b.token(
-        "web",
-        &TokenOptions {
-            force_refresh: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    b.token("web", &TokenOptions::default().with_force_refresh(true))
+        .await
+        .unwrap();
     let after = store
         .get_secret(&name)
         .await

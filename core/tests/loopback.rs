@@ -156,11 +156,10 @@ async fn login_through_http(
     let (tx, rx) = tokio::sync::oneshot::channel::<Landed>();
     let tx = Arc::new(Mutex::new(Some(tx)));
     let id = client_id.to_owned();
-    let options = LoginOptions {
-        open_browser: false,
-        timeout: Duration::from_secs(60),
-        scopes: None,
-        on_url: Some(Arc::new(move |url: &str| {
+    let options = LoginOptions::default()
+        .with_open_browser(false)
+        .with_timeout(Duration::from_secs(60))
+        .with_on_url(Arc::new(move |url: &str| {
             let (url, id, tx) = (url.to_owned(), id.clone(), tx.clone());
             tokio::spawn(async move {
                 let resp = reqwest::get(url).await.unwrap();
@@ -183,8 +182,7 @@ async fn login_through_http(
                     let _ = tx.send(landed);
                 }
             });
-        })),
-    };
+        }));
     let result = broker.login("p", &options).await;
     let landed = tokio::time::timeout(Duration::from_secs(30), rx)
         .await
@@ -280,11 +278,10 @@ async fn login_page_shows_an_id_token_that_fails_its_check() {
     let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let tx = Arc::new(Mutex::new(Some(tx)));
-    let options = LoginOptions {
-        open_browser: false,
-        timeout: Duration::from_secs(60),
-        scopes: None,
-        on_url: Some(Arc::new(move |url: &str| {
+    let options = LoginOptions::default()
+        .with_open_browser(false)
+        .with_timeout(Duration::from_secs(60))
+        .with_on_url(Arc::new(move |url: &str| {
             let (url, tx) = (url.to_owned(), tx.clone());
             tokio::spawn(async move {
                 // form_post: the provider's auto-submitting form, posted by hand.
@@ -309,8 +306,7 @@ async fn login_page_shows_an_id_token_that_fails_its_check() {
                     let _ = tx.send(page);
                 }
             });
-        })),
-    };
+        }));
     let err = broker.login("p", &options).await.unwrap_err();
     let page = tokio::time::timeout(Duration::from_secs(30), rx)
         .await

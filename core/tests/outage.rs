@@ -144,10 +144,7 @@ async fn a_second_call_in_the_same_broker_fails_fast_and_a_cached_token_is_still
     let cache = format!("store = \"file\"\npath = \"{}\"", dir.display());
     let broker =
         Broker::new(Config::from_toml_str(&config(&cache, &id, &secret)).unwrap()).unwrap();
-    let scoped = |s: &str| TokenOptions {
-        scopes: Some(vec![s.to_owned()]),
-        ..TokenOptions::default()
-    };
+    let scoped = |s: &str| TokenOptions::default().with_scopes([s.to_owned()]);
     // A token for one key is cached before the outage; the other key has none.
     let cached = broker.token("p", &scoped("a")).await.unwrap();
     outage(&id).await;

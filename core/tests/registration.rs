@@ -155,10 +155,7 @@ async fn oidc_register_read_update_delete() {
     assert_eq!(err.kind(), ErrorKind::Config, "{err}");
 
     // The deleted client is refused at the token endpoint.
-    let force = TokenOptions {
-        force_refresh: true,
-        ..TokenOptions::default()
-    };
+    let force = TokenOptions::default().with_force_refresh(true);
     let err = issued.token("issued", &force).await.unwrap_err();
     assert_eq!(
         err.oauth().map(|o| o.error.as_str()),
@@ -353,10 +350,7 @@ async fn alvaria_five_operations() {
     let err = b.read_client("alv", &created.client_id).await.unwrap_err();
     assert_eq!(registration_status(&err), Some(404), "{err}");
     assert!(err.to_string().contains("no such client"), "{err}");
-    let force = TokenOptions {
-        force_refresh: true,
-        ..TokenOptions::default()
-    };
+    let force = TokenOptions::default().with_force_refresh(true);
     let err = issued.token("issued", &force).await.unwrap_err();
     assert_eq!(
         err.oauth().map(|o| o.error.as_str()),
@@ -442,10 +436,7 @@ async fn alvaria_bearer_invalid_or_insufficient() {
     let list_token = b
         .token(
             "alv",
-            &TokenOptions {
-                scopes: Some(vec!["myaccount.clients.list".into()]),
-                ..TokenOptions::default()
-            },
+            &TokenOptions::default().with_scopes(["myaccount.clients.list"]),
         )
         .await
         .unwrap();

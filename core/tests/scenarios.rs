@@ -80,10 +80,8 @@ async fn run(env: &Env, scenario: &Value) -> Result<(), String> {
         } else if let Some(cfg) = step.get("admin_config") {
             post(format!("{}/_admin/config", env.provider), cfg).await;
         } else if let Some(token) = step.get("token") {
-            let options = TokenOptions {
-                force_refresh: token["force_refresh"].as_bool().unwrap_or(false),
-                ..Default::default()
-            };
+            let options = TokenOptions::default()
+                .with_force_refresh(token["force_refresh"].as_bool().unwrap_or(false));
             let result = match &broker {
                 Ok(b) => b.token("p", &options).await,
                 Err(e) => Err(e.clone()),

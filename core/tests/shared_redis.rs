@@ -214,17 +214,15 @@ scopes = ["openid", "api:read"]
 /// Signs in at oidc-provider as `login` (the ID token's `sub`) through the loopback listener.
 async fn sign_in(broker: &Broker, login: &str) -> String {
     let login = login.to_owned();
-    let options = tokenbroker::LoginOptions {
-        open_browser: false,
-        timeout: Duration::from_secs(30),
-        scopes: None,
-        on_url: Some(std::sync::Arc::new(move |url: &str| {
+    let options = tokenbroker::LoginOptions::default()
+        .with_open_browser(false)
+        .with_timeout(Duration::from_secs(30))
+        .with_on_url(std::sync::Arc::new(move |url: &str| {
             let (url, login) = (url.to_owned(), login.clone());
             std::thread::spawn(move || {
                 support::drive_login(&url, &["--follow", "--login", &login])
             });
-        })),
-    };
+        }));
     broker
         .login("web", &options)
         .await
@@ -265,10 +263,7 @@ async fn users_with_the_same_profile_name_never_share_tokens() {
     assert_eq!((alice.stats().shared_hits, bob.stats().shared_hits), (1, 1));
 
     // And refresh with their own refresh token: the new ID token names the same user.
-    let forced = TokenOptions {
-        force_refresh: true,
-        ..Default::default()
-    };
+    let forced = TokenOptions::default().with_force_refresh(true);
     let alice_refreshed = alice.token("web", &forced).await.unwrap();
     let bob_refreshed = bob.token("web", &forced).await.unwrap();
     assert_eq!(subject(&alice_refreshed), "alice");

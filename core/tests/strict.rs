@@ -55,10 +55,7 @@ async fn device_login(b: &Broker) -> Result<AccessToken> {
 }
 
 fn forced() -> TokenOptions {
-    TokenOptions {
-        force_refresh: true,
-        ..Default::default()
-    }
+    TokenOptions::default().with_force_refresh(true)
 }
 
 /// Requests the strict issuer `tag` received on `route`.

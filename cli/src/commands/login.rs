@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokenbroker::{AccessToken, DeviceLoginOptions, Error, LoginFlow, LoginOptions};
+use tokenbroker::{
+    AccessToken, DeviceLoginOptions, Error, LoginFlow, LoginOptions, ScopesArg, UrlCallback,
+};
 
 use crate::args::{Global, LoginArgs};
 use crate::fail::{Result, code};
@@ -15,16 +17,14 @@ use crate::{broker, note, output, pick_profile};
 pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
     let broker = broker(global)?;
     let profile = pick_profile(&broker, args.profile.as_deref())?;
-    let scopes = (!args.scopes.is_empty()).then(|| args.scopes.clone());
-    let timeout = tokenbroker::seconds_arg("--timeout", args.timeout.max(1) as f64)?;
+    let scopes = (!args.scopes.is_empty()).then(|| ScopesArg::List(args.scopes.clone()));
+    let seconds = args.timeout.max(1) as f64;
+    let timeout = tokenbroker::seconds_arg("--timeout", seconds)?;
     let token = if broker.login_flow(&profile, args.device)? == LoginFlow::Device {
         let spinner = Arc::new(Spinner::new("Waiting for approval"));
         let shown = spinner.clone();
         let name = profile.clone();
-        let options = DeviceLoginOptions {
-            scopes,
-            timeout: Some(timeout),
-        };
+        let options = DeviceLoginOptions::from_args(scopes, Some(seconds))?;
         let flow = broker.device_login(&profile, &options, move |auth| {
             // The code must reach the person even with --quiet: it is the point of the command.
             eprintln!(
@@ -43,21 +43,18 @@ pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
         let shown = spinner.clone();
         let name = profile.clone();
         let no_browser = args.no_browser;
-        let options = LoginOptions {
-            open_browser: !no_browser,
-            timeout,
-            scopes,
-            on_url: Some(Arc::new(move |url: &str| {
-                if no_browser {
-                    eprintln!("To sign in to '{name}', open this URL in a browser:\n\n    {url}\n");
-                } else {
-                    eprintln!(
-                        "Opening the browser to sign in to '{name}'. If it does not open, visit:\n\n    {url}\n"
-                    );
-                }
-                shown.start(tokio::time::Instant::now() + timeout);
-            })),
-        };
+        let on_url: UrlCallback = Arc::new(move |url: &str| {
+            if no_browser {
+                eprintln!("To sign in to '{name}', open this URL in a browser:\n\n    {url}\n");
+            } else {
+                eprintln!(
+                    "Opening the browser to sign in to '{name}'. If it does not open, visit:\n\n    {url}\n"
+                );
+            }
+            shown.start(tokio::time::Instant::now() + timeout);
+        });
+        let options =
+            LoginOptions::from_args(Some(!no_browser), Some(seconds), scopes, Some(on_url))?;
         cancellable(broker.login(&profile, &options)).await
     }?;
     report(&profile, &token);

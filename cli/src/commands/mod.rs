@@ -7,10 +7,8 @@ mod doctor;
 mod info;
 mod login;
 
-use std::time::Duration;
-
 use clap::CommandFactory;
-use tokenbroker::{AccessToken, Broker, TokenOptions};
+use tokenbroker::{AccessToken, Broker, ScopesArg, TokenOptions};
 
 use crate::args::{Cli, Command, Format, Global, Select, TokenArgs};
 use crate::fail::{Result, code};
@@ -59,21 +57,23 @@ pub async fn dispatch(global: &Global, command: Command) -> Result<u8> {
     }
 }
 
-/// The core's options for a [`Select`].
-pub fn token_options(select: &Select) -> TokenOptions {
-    TokenOptions {
-        scopes: (!select.scopes.is_empty()).then(|| select.scopes.clone()),
-        min_ttl: Duration::from_secs(select.min_ttl),
-        force_refresh: select.force_refresh,
-        rejected: None,
-    }
+/// The core's options for a [`Select`], checked by the core.
+pub fn token_options(select: &Select) -> Result<TokenOptions> {
+    let scopes = (!select.scopes.is_empty()).then(|| ScopesArg::List(select.scopes.clone()));
+    let min_ttl = Some(select.min_ttl as f64);
+    Ok(TokenOptions::from_args(
+        scopes,
+        min_ttl,
+        select.force_refresh,
+        None,
+    )?)
 }
 
 /// A token for the selected profile, with the broker that got it.
 pub async fn token(global: &Global, select: &Select) -> Result<(Broker, AccessToken)> {
     let broker = broker(global)?;
     let profile = pick_profile(&broker, select.profile.as_deref())?;
-    let token = broker.token(&profile, &token_options(select)).await?;
+    let token = broker.token(&profile, &token_options(select)?).await?;
     tracing::info!(profile = %profile, expires_in = token.remaining().as_secs(), "token ready");
     Ok((broker, token))
 }

@@ -18,8 +18,9 @@ use crate::token::{AccessToken, TokenSet};
 /// Called with the authorization URL the user must open.
 pub type UrlCallback = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Options of [`Broker::login`].
+/// Options of [`Broker::login`] (`from_args`, or `default()` and the `with_*` builders).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct LoginOptions {
     /// Open the system browser on the authorization URL.
     pub open_browser: bool,
@@ -52,8 +53,9 @@ impl std::fmt::Debug for LoginOptions {
     }
 }
 
-/// Options of [`Broker::device_login`].
+/// Options of [`Broker::device_login`] (`from_args`, or `default()` and the `with_*` builders).
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct DeviceLoginOptions {
     /// Scopes to request instead of the profile's.
     pub scopes: Option<Vec<String>>,

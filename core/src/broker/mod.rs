@@ -29,8 +29,10 @@ pub use login::{DeviceLoginOptions, LoginFlow, LoginOptions, PendingLogin, UrlCa
 pub use state::ProfileState;
 use stores::Stores;
 
-/// Options of one `token()` call.
+/// Options of one `token()` call: [`TokenOptions::from_args`] for a caller's raw values, or
+/// `TokenOptions::default()` and its `with_*` builders.
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct TokenOptions {
     /// Scopes to request instead of the profile's.
     pub scopes: Option<Vec<String>>,
