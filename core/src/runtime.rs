@@ -1,10 +1,11 @@
 //! The one tokio runtime of a process, shared by every broker and every binding.
 //!
 //! All network and store I/O runs on it, so connection pools and Redis connections are bound
-//! to a single reactor. A host that already has a multi-thread runtime (napi-rs) hands its
-//! handle over with [`adopt`]; otherwise one is created on first use. After `fork()` the
-//! parent's runtime threads do not exist in the child: a runtime is created again the first
-//! time the child asks for one.
+//! to a single reactor. A host that already has a runtime hands its handle over with
+//! [`adopt`]: napi-rs its multi-thread one, the CLI a current-thread one that its main thread
+//! drives (one command per process: no worker thread to start, no hand-off to one). Otherwise
+//! a multi-thread runtime is created on first use. After `fork()` the parent's runtime threads
+//! do not exist in the child: a runtime is created again the first time the child asks for one.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,7 +52,9 @@ pub fn handle() -> Handle {
     handle
 }
 
-/// Makes tokenbroker use the host's multi-thread runtime instead of creating its own.
+/// Makes tokenbroker use the host's runtime instead of creating its own. A current-thread
+/// runtime runs tokenbroker's tasks (fetches, refresh-ahead) only while the host drives it
+/// with `Runtime::block_on`, and runs the stores' blocking work inline (see [`blocking`]).
 /// Returns false (and changes nothing) when a runtime is already in use in this process.
 pub fn adopt(handle: Handle) -> bool {
     let pid = std::process::id();
@@ -72,6 +75,23 @@ pub fn adopt(handle: Handle) -> bool {
 /// Must not be called from inside an async task; bindings call it from their own threads.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     handle().block_on(future)
+}
+
+/// Runs blocking work of the stores (small file reads and writes, a keyring lookup) from async
+/// code: inline on a current-thread runtime, whose one thread would otherwise hand the work to
+/// a blocking-pool thread (started for it) and sleep until it is done; on the blocking pool
+/// everywhere else, so that no worker of a multi-thread runtime ever blocks.
+pub async fn blocking<T, F>(work: F) -> Result<T, tokio::task::JoinError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let current_thread = Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+    if current_thread {
+        return Ok(work());
+    }
+    tokio::task::spawn_blocking(work).await
 }
 
 /// Locks the runtime slot until the guard drops (held across a fork, see `crate::fork`).
