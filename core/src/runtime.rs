@@ -11,7 +11,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use std::sync::Mutex;
-use tokio::runtime::{Handle, Runtime};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 struct Current {
     pid: u32,
@@ -62,6 +63,9 @@ pub fn adopt(handle: Handle) -> bool {
     if slot.as_ref().is_some_and(|c| c.pid == pid) {
         return false;
     }
+    if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
+        INLINE_PID.store(pid, Ordering::Relaxed);
+    }
     *slot = Some(Current {
         pid,
         handle,
@@ -69,6 +73,9 @@ pub fn adopt(handle: Handle) -> bool {
     });
     true
 }
+
+/// The process that adopted a current-thread runtime (0: none), whose blocking work runs inline.
+static INLINE_PID: AtomicU32 = AtomicU32::new(0);
 
 /// Runs `future` to completion from synchronous code (bindings' blocking calls).
 ///
@@ -78,17 +85,18 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Runs blocking work of the stores (small file reads and writes, a keyring lookup) from async
-/// code: inline on a current-thread runtime, whose one thread would otherwise hand the work to
-/// a blocking-pool thread (started for it) and sleep until it is done; on the blocking pool
-/// everywhere else, so that no worker of a multi-thread runtime ever blocks.
+/// code: inline on a current-thread runtime in a process that [`adopt`]ed one (the CLI), whose
+/// one thread would otherwise hand the work to a blocking-pool thread (started for it) and
+/// sleep until it is done; on the blocking pool everywhere else, so that no worker of a
+/// multi-thread runtime, and no application's own current-thread runtime, ever blocks on it.
 pub async fn blocking<T, F>(work: F) -> Result<T, tokio::task::JoinError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let current_thread = Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
-    if current_thread {
+    let inline = INLINE_PID.load(Ordering::Relaxed) == std::process::id()
+        && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
+    if inline {
         return Ok(work());
     }
     tokio::task::spawn_blocking(work).await
