@@ -24,9 +24,40 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     output::set_quiet(cli.global.quiet);
     init_tracing(&cli.global);
-    // One runtime per process: the core's. Everything the CLI does runs on it too.
-    let code = tokenbroker::advanced::runtime::handle().block_on(run(cli));
+    let code = match runtime_for(&cli.command) {
+        Flavor::MultiThread => tokenbroker::advanced::runtime::handle().block_on(run(cli)),
+        Flavor::CurrentThread => {
+            // Leaked, not dropped: dropping would wait for blocking work still running.
+            let rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("cannot start the tokio runtime"),
+            ));
+            tokenbroker::advanced::runtime::adopt(rt.handle().clone());
+            rt.block_on(run(cli))
+        }
+    };
     ExitCode::from(code)
+}
+
+/// Which runtime a command runs on. One runtime per process, the core's, and everything the
+/// CLI does runs on it too.
+#[derive(Debug, PartialEq, Eq)]
+enum Flavor {
+    /// The core's multi-thread runtime: `serve` answers many clients at once.
+    MultiThread,
+    /// A current-thread runtime that `main` drives and the core adopts: a command that does
+    /// one thing and exits starts no worker thread and hands nothing to one (a token from the
+    /// file cache is read on the main thread).
+    CurrentThread,
+}
+
+fn runtime_for(command: &Command) -> Flavor {
+    match command {
+        Command::Serve(_) => Flavor::MultiThread,
+        _ => Flavor::CurrentThread,
+    }
 }
 
 async fn run(cli: Cli) -> u8 {
@@ -99,5 +130,22 @@ pub fn pick_profile(broker: &Broker, named: Option<&str>) -> Result<String> {
             "several profiles are configured ({}); choose one with --profile",
             names.join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flavor(args: &[&str]) -> Flavor {
+        let cli = Cli::try_parse_from([&["tokenbroker"], args].concat()).unwrap();
+        runtime_for(&cli.command)
+    }
+
+    #[test]
+    fn serve_keeps_the_multi_thread_runtime_and_one_shot_commands_do_not() {
+        assert_eq!(flavor(&["serve"]), Flavor::MultiThread);
+        assert_eq!(flavor(&["token", "-p", "p"]), Flavor::CurrentThread);
+        assert_eq!(flavor(&["login", "-p", "p"]), Flavor::CurrentThread);
     }
 }

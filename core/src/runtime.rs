@@ -1,16 +1,18 @@
 //! The one tokio runtime of a process, shared by every broker and every binding.
 //!
 //! All network and store I/O runs on it, so connection pools and Redis connections are bound
-//! to a single reactor. A host that already has a multi-thread runtime (napi-rs) hands its
-//! handle over with [`adopt`]; otherwise one is created on first use. After `fork()` the
-//! parent's runtime threads do not exist in the child: a runtime is created again the first
-//! time the child asks for one.
+//! to a single reactor. A host that already has a runtime hands its handle over with
+//! [`adopt`]: napi-rs its multi-thread one, the CLI a current-thread one that its main thread
+//! drives (one command per process: no worker thread to start, no hand-off to one). Otherwise
+//! a multi-thread runtime is created on first use. After `fork()` the parent's runtime threads
+//! do not exist in the child: a runtime is created again the first time the child asks for one.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use std::sync::Mutex;
-use tokio::runtime::{Handle, Runtime};
+use std::sync::atomic::{AtomicU32, Ordering};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 struct Current {
     pid: u32,
@@ -51,13 +53,18 @@ pub fn handle() -> Handle {
     handle
 }
 
-/// Makes tokenbroker use the host's multi-thread runtime instead of creating its own.
+/// Makes tokenbroker use the host's runtime instead of creating its own. A current-thread
+/// runtime runs tokenbroker's tasks (fetches, refresh-ahead) only while the host drives it
+/// with `Runtime::block_on`, and runs the stores' blocking work inline (see [`blocking`]).
 /// Returns false (and changes nothing) when a runtime is already in use in this process.
 pub fn adopt(handle: Handle) -> bool {
     let pid = std::process::id();
     let mut slot = crate::locks::lock(&CURRENT);
     if slot.as_ref().is_some_and(|c| c.pid == pid) {
         return false;
+    }
+    if handle.runtime_flavor() == RuntimeFlavor::CurrentThread {
+        INLINE_PID.store(pid, Ordering::Relaxed);
     }
     *slot = Some(Current {
         pid,
@@ -67,11 +74,32 @@ pub fn adopt(handle: Handle) -> bool {
     true
 }
 
+/// The process that adopted a current-thread runtime (0: none), whose blocking work runs inline.
+static INLINE_PID: AtomicU32 = AtomicU32::new(0);
+
 /// Runs `future` to completion from synchronous code (bindings' blocking calls).
 ///
 /// Must not be called from inside an async task; bindings call it from their own threads.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     handle().block_on(future)
+}
+
+/// Runs blocking work of the stores (small file reads and writes, a keyring lookup) from async
+/// code: inline on a current-thread runtime in a process that [`adopt`]ed one (the CLI), whose
+/// one thread would otherwise hand the work to a blocking-pool thread (started for it) and
+/// sleep until it is done; on the blocking pool everywhere else, so that no worker of a
+/// multi-thread runtime, and no application's own current-thread runtime, ever blocks on it.
+pub async fn blocking<T, F>(work: F) -> Result<T, tokio::task::JoinError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let inline = INLINE_PID.load(Ordering::Relaxed) == std::process::id()
+        && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
+    if inline {
+        return Ok(work());
+    }
+    tokio::task::spawn_blocking(work).await
 }
 
 /// Locks the runtime slot until the guard drops (held across a fork, see `crate::fork`).

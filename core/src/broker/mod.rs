@@ -207,9 +207,13 @@ impl Broker {
 
     /// `profile` looked up once, for bindings' hot paths that ask for its token many times.
     pub fn profile_handle(&self, profile: &str) -> Result<ProfileHandle> {
+        let state = self.inner.state(profile)?;
+        // Only a sign-in changes a profile's keys, and client credentials have none.
+        let key = (!state.is_user_grant()).then(|| state.default_key());
         Ok(ProfileHandle {
             inner: self.inner.clone(),
-            state: self.inner.state(profile)?,
+            state,
+            key,
         })
     }
 
@@ -308,6 +312,9 @@ impl Broker {
 pub struct ProfileHandle {
     inner: Arc<Inner>,
     state: Arc<ProfileState>,
+    /// The profile's key when it can never change (client credentials), so a lookup takes no
+    /// lock and no reference to find it; `None`: asked of the state on every call.
+    key: Option<CacheKey>,
 }
 
 impl ProfileHandle {
@@ -315,8 +322,10 @@ impl ProfileHandle {
     /// (`None` while an invalidation check is due, as for [`Broker::cached_token`]).
     #[inline]
     pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
-        self.inner
-            .lookup(&self.state, &self.state.default_key(), min_ttl)
+        match &self.key {
+            Some(key) => self.inner.lookup(&self.state, key, min_ttl),
+            None => (self.inner).lookup(&self.state, &self.state.default_key(), min_ttl),
+        }
     }
 }
 

@@ -99,7 +99,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
         StoreKind::File => {
             // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
             let path = config.cache.path.clone();
-            let store = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+            let store = crate::runtime::blocking(move || crate::cache::FileStore::open(path))
                 .await
                 .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
             let store = Arc::new(store);
@@ -128,7 +128,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
 async fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
     // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
     let path = cache.path.clone();
-    let opened = tokio::task::spawn_blocking(move || crate::cache::FileStore::open(path))
+    let opened = crate::runtime::blocking(move || crate::cache::FileStore::open(path))
         .await
         .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))
         .and_then(|r| r);
@@ -160,7 +160,7 @@ async fn open_redis(
         Some(p) => p.clone(),
         None => crate::cache::FileStore::default_dir()?,
     };
-    let cipher = tokio::task::spawn_blocking(move || crate::cache::CacheCipher::load_default(&dir))
+    let cipher = crate::runtime::blocking(move || crate::cache::CacheCipher::load_default(&dir))
         .await
         .map_err(|e| Error::cache(format!("loading the cache key failed: {e}")))??;
     let key_source = cipher.key_source().to_owned();

@@ -135,7 +135,7 @@ impl FileStore {
         F: FnOnce(&Inner) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || op(&inner))
+        crate::runtime::blocking(move || op(&inner))
             .await
             .map_err(|_| Error::cache("file store task panicked or was cancelled"))?
     }

@@ -1,6 +1,7 @@
 //! The memory tier: O(1) lookups under many threads, bounded by a cap.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -45,7 +46,7 @@ pub enum Lookup {
 /// eighth of the map, so eviction cost is amortised over many inserts.
 #[derive(Debug)]
 pub struct MemoryCache {
-    map: RwLock<HashMap<CacheKey, Arc<Entry>>>,
+    map: RwLock<HashMap<CacheKey, Arc<Entry>, KeyHashing>>,
     cap: usize,
     /// Bumped by every `clear`: a fetch that saw it change may have read an entry that was
     /// invalidated meanwhile.
@@ -56,7 +57,10 @@ impl MemoryCache {
     /// An empty cache holding at most `cap` tokens.
     pub fn new(cap: usize) -> Self {
         Self {
-            map: RwLock::new(HashMap::with_capacity(cap.min(1024))),
+            map: RwLock::new(HashMap::with_capacity_and_hasher(
+                cap.min(1024),
+                KeyHashing::new(),
+            )),
             cap: cap.max(1),
             epoch: AtomicU64::new(0),
         }
@@ -135,6 +139,49 @@ impl MemoryCache {
     }
 }
 
+/// The map's hashing. A [`CacheKey`] hashes as 8 bytes of its SHA-256, which SipHash (the
+/// default) would spend ~20 ns on per lookup; here they are mixed with a per-map random seed
+/// by one folded multiply, so that nobody who can choose scopes can aim keys at one bucket.
+#[derive(Debug, Clone)]
+struct KeyHashing(u64);
+
+impl KeyHashing {
+    fn new() -> Self {
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x7462_u64))
+    }
+}
+
+impl BuildHasher for KeyHashing {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0)
+    }
+}
+
+/// See [`KeyHashing`].
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
+        let full = u128::from(self.0 ^ n) * u128::from(MUL);
+        self.0 = (full as u64) ^ ((full >> 64) as u64);
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Recency in 10 ms steps: fine enough for LRU, coarse enough to be rarely written.
 fn coarse_tick(now: SystemTime) -> u64 {
     now.duration_since(std::time::UNIX_EPOCH)
@@ -143,7 +190,7 @@ fn coarse_tick(now: SystemTime) -> u64 {
         / 10
 }
 
-fn evict(map: &mut HashMap<CacheKey, Arc<Entry>>, cap: usize) {
+fn evict(map: &mut HashMap<CacheKey, Arc<Entry>, KeyHashing>, cap: usize) {
     let now = SystemTime::now();
     map.retain(|_, e| e.token.expires_at() > now);
     if map.len() < cap {
