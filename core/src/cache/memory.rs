@@ -1,7 +1,6 @@
 //! The memory tier: O(1) lookups under many threads, bounded by a cap.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
@@ -59,7 +58,7 @@ impl MemoryCache {
         Self {
             map: RwLock::new(HashMap::with_capacity_and_hasher(
                 cap.min(1024),
-                KeyHashing::new(),
+                KeyHashing::default(),
             )),
             cap: cap.max(1),
             epoch: AtomicU64::new(0),
@@ -140,47 +139,9 @@ impl MemoryCache {
 }
 
 /// The map's hashing. A [`CacheKey`] hashes as 8 bytes of its SHA-256, which SipHash (the
-/// default) would spend ~20 ns on per lookup; here they are mixed with a per-map random seed
-/// by one folded multiply, so that nobody who can choose scopes can aim keys at one bucket.
-#[derive(Debug, Clone)]
-struct KeyHashing(u64);
-
-impl KeyHashing {
-    fn new() -> Self {
-        Self(std::collections::hash_map::RandomState::new().hash_one(0x7462_u64))
-    }
-}
-
-impl BuildHasher for KeyHashing {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher(self.0)
-    }
-}
-
-/// See [`KeyHashing`].
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
-        let full = u128::from(self.0 ^ n) * u128::from(MUL);
-        self.0 = (full as u64) ^ ((full >> 64) as u64);
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// default) would spend ~20 ns on per lookup; foldhash mixes them with a per-map random seed
+/// in a few, so that nobody who can choose scopes can aim keys at one bucket.
+type KeyHashing = foldhash::fast::RandomState;
 
 /// Recency in 10 ms steps: fine enough for LRU, coarse enough to be rarely written.
 fn coarse_tick(now: SystemTime) -> u64 {
