@@ -3,6 +3,7 @@
 mod documents;
 mod failures;
 mod fetch;
+mod handle;
 mod identity;
 mod login;
 mod refresh_ahead;
@@ -25,6 +26,7 @@ use crate::limits;
 use crate::stats::{Counters, Stats};
 use crate::token::AccessToken;
 
+pub use handle::ProfileHandle;
 pub use login::{DeviceLoginOptions, LoginFlow, LoginOptions, PendingLogin, UrlCallback};
 pub use state::ProfileState;
 use stores::Stores;
@@ -205,18 +207,6 @@ impl Broker {
         Ok(found.filter(|token| options.rejected != Some(token.id())))
     }
 
-    /// `profile` looked up once, for bindings' hot paths that ask for its token many times.
-    pub fn profile_handle(&self, profile: &str) -> Result<ProfileHandle> {
-        let state = self.inner.state(profile)?;
-        // Only a sign-in changes a profile's keys, and client credentials have none.
-        let key = (!state.is_user_grant()).then(|| state.default_key());
-        Ok(ProfileHandle {
-            inner: self.inner.clone(),
-            state,
-            key,
-        })
-    }
-
     /// A snapshot of this broker's counters.
     pub fn stats(&self) -> Stats {
         let mut stats = self.inner.counters.snapshot(self.inner.memory.len());
@@ -303,35 +293,6 @@ impl Broker {
     pub async fn resolved_profile(&self, profile: &str) -> Result<Arc<crate::profile::Profile>> {
         let state = self.inner.state(profile)?;
         self.inner.resolved(&state).await
-    }
-}
-
-/// A profile of a broker, looked up once: [`ProfileHandle::cached_token`] skips the name
-/// lookup that [`Broker::cached_token`] does on every call.
-#[derive(Clone)]
-pub struct ProfileHandle {
-    inner: Arc<Inner>,
-    state: Arc<ProfileState>,
-    /// The profile's key when it can never change (client credentials), so a lookup takes no
-    /// lock and no reference to find it; `None`: asked of the state on every call.
-    key: Option<CacheKey>,
-}
-
-impl ProfileHandle {
-    /// The profile's token with its own scopes if a valid one is in memory; never does I/O
-    /// (`None` while an invalidation check is due, as for [`Broker::cached_token`]).
-    #[inline]
-    pub fn cached_token(&self, min_ttl: Duration) -> Option<AccessToken> {
-        match &self.key {
-            Some(key) => self.inner.lookup(&self.state, key, min_ttl),
-            None => (self.inner).lookup(&self.state, &self.state.default_key(), min_ttl),
-        }
-    }
-}
-
-impl std::fmt::Debug for ProfileHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ProfileHandle({})", self.state.profile().name)
     }
 }
 

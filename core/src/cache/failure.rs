@@ -48,7 +48,7 @@ struct OAuthPart {
 
 impl FailureRecord {
     /// A record of `error` applying from `now` for the hold its `retry_after` asks, else for
-    /// `hold` (both clamped to [1 s, [`MAX_FAILURE_HOLD`]]); `None` for errors that are not a
+    /// `hold` (both clamped to [1 s, `MAX_FAILURE_HOLD` (30 s)]); `None` for errors that are not a
     /// provider outage (configuration, refused credentials, cache, interaction).
     pub fn from_error(
         error: &Error,
@@ -120,7 +120,7 @@ impl FailureRecord {
     }
 
     /// How much longer the record applies at `now` (zero once it has lapsed). A record
-    /// claiming more than [`MAX_FAILURE_HOLD`] is cut to it.
+    /// claiming more than `MAX_FAILURE_HOLD` (30 s) is cut to it.
     pub fn remaining(&self, now: SystemTime) -> Duration {
         let left = Duration::from_millis(self.until_ms.saturating_sub(unix_ms(now)));
         left.min(MAX_FAILURE_HOLD)

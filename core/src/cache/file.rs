@@ -5,7 +5,7 @@
 //! - no key: it is in the OS keyring or the user's config dir ([`UserKey`](crate::cache::UserKey));
 //!   a `key` file left here by older versions is moved there on open;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
-//! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`] name;
+//! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`](crate::SecretStore) name;
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
 //! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies;
 //! - `documents/<sha256(name)>.bin`: a sealed public document (provider metadata);
@@ -32,7 +32,7 @@ use super::file_io::{
 use super::file_lease::{FileLease, failure_name};
 use crate::cache::crypto::CacheCipher;
 use crate::cache::unreadable::Unreadable;
-use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SecretStore, SharedStore};
+use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SharedStore};
 use crate::cache::{disk, file_generation, record};
 use crate::error::{Error, Result};
 use crate::regular_file;
@@ -64,7 +64,7 @@ pub struct FileStore {
 pub(super) struct Inner {
     pub(super) root: PathBuf,
     pub(super) cipher: CacheCipher,
-    unreadable: Unreadable,
+    pub(super) unreadable: Unreadable,
 }
 
 impl FileStore {
@@ -373,37 +373,5 @@ impl SharedStore for FileStore {
     async fn generation(&self) -> Result<u64> {
         self.blocking(|inner| file_generation::read(&inner.root))
             .await
-    }
-}
-
-#[async_trait]
-impl SecretStore for FileStore {
-    async fn get_secret(&self, name: &str) -> Result<Option<Secret>> {
-        let (name, path) = (name.to_owned(), self.secret_path(name));
-        self.blocking(move |inner| {
-            let Some((bytes, _)) = read_file(&path)? else {
-                return Ok(None);
-            };
-            match record::open_secret(&inner.cipher, &name, &bytes) {
-                Ok(secret) => Ok(Some(secret)),
-                Err(e) => {
-                    // Kept on disk: it may open again once the right key is configured.
-                    inner.unreadable.skip(&path.display().to_string(), &e);
-                    Ok(None)
-                }
-            }
-        })
-        .await
-    }
-
-    async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
-        let sealed = record::seal_secret(&self.inner.cipher, name, value)?;
-        let path = self.secret_path(name);
-        self.blocking(move |_| write_atomic(&path, &sealed)).await
-    }
-
-    async fn delete_secret(&self, name: &str) -> Result<()> {
-        let path = self.secret_path(name);
-        self.blocking(move |_| remove_durably(&path)).await
     }
 }

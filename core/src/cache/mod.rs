@@ -10,6 +10,7 @@ mod file_document;
 mod file_generation;
 mod file_io;
 mod file_lease;
+mod file_secrets;
 mod helper;
 pub(crate) mod invalidation;
 mod key;
