@@ -102,6 +102,15 @@ fn login_that_nobody_completes_times_out_with_exit_code_7() {
     );
 }
 
+#[test]
+fn a_zero_timeout_is_refused_by_the_core_check_like_every_language() {
+    // Not quietly raised to one second: Python, Node, Kotlin and Swift refuse it too.
+    let env = Env::new(OIDC_WEB);
+    let run = env.run(&["login", "--no-browser", "--timeout", "0"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().contains("above zero"), "{}", run.stderr());
+}
+
 fn device_profile(id: &str, secret: &str) -> String {
     format!(
         r#"[profiles.dev]

@@ -18,7 +18,7 @@ pub async fn run(global: &Global, args: LoginArgs) -> Result<u8> {
     let broker = broker(global)?;
     let profile = pick_profile(&broker, args.profile.as_deref())?;
     let scopes = (!args.scopes.is_empty()).then(|| ScopesArg::List(args.scopes.clone()));
-    let seconds = args.timeout.max(1) as f64;
+    let seconds = args.timeout as f64;
     let timeout = tokenbroker::seconds_arg("--timeout", seconds)?;
     let token = if broker.login_flow(&profile, args.device)? == LoginFlow::Device {
         let spinner = Arc::new(Spinner::new("Waiting for approval"));
