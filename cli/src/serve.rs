@@ -11,9 +11,9 @@
 //! 3. `X-Tokenbroker-Secret` must equal the run's secret (compared in constant time):
 //!    missing → 401, wrong → 403.
 //!
-//! The HTTP side is the core's [`local_server`](tokenbroker::advanced::local_server): one request per
-//! connection (`Connection: close`), each connection its own task, with limits on the head
-//! (16 KiB, 10 s), the body (4 KiB, 10 s) and the connection's life (2 min).
+//! The HTTP side is the core's [`local_server`](tokenbroker::advanced::local_server): one request
+//! per connection (`Connection: close`), each connection its own task, with limits on the head (16
+//! KiB, 10 s), the body (4 KiB, 10 s) and the connection's life (2 min).
 //!
 //! With `--secret-file`, the file is read again for every request, so `serve --rotate-secret`
 //! (a new random secret in the file) applies to a running sidecar at once.

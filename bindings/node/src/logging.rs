@@ -1,5 +1,5 @@
-//! `tracing` events of the core → a JavaScript logger (`setLogger`). Which events, their
-//! text, target and the default level are the core's ([`tokenbroker::advanced::logs`]), as for every
+//! `tracing` events of the core → a JavaScript logger (`setLogger`). Which events, their text,
+//! target and the default level are the core's ([`tokenbroker::advanced::logs`]), as for every
 //! binding; this module turns its records into calls of the JavaScript function.
 //!
 //! A runtime worker never waits for JavaScript: the core's record is queued on a threadsafe

@@ -1,7 +1,8 @@
 //! `tracing` events of the core → Python `logging`, under the `tokenbroker` logger.
 //!
 //! Which events, their text, their logger name and the queue bound are the core's
-//! ([`tokenbroker::advanced::logs`]); this module turns its records into `logging` calls, with the GIL.
+//! ([`tokenbroker::advanced::logs`]); this module turns its records into `logging` calls, with the
+//! GIL.
 //!
 //! Design (no deadlock, whoever emits): the core's layer never touches Python. It formats the
 //! event and pushes it onto the core's bounded [`LogQueue`], guarded by a mutex that is never

@@ -1,9 +1,9 @@
 //! Running core futures from Python with the GIL released (the asyncio side is in
 //! `asyncio.rs`).
 //!
-//! Both spawn the future on the core's one runtime (`tokenbroker::advanced::runtime::handle()`, rebuilt
-//! after a fork), so a caller that gives up (Ctrl-C, a cancelled asyncio task) leaves a token
-//! fetch running for the other callers that joined it; a sign-in given up on is stopped.
+//! Both spawn the future on the core's one runtime (`tokenbroker::advanced::runtime::handle()`,
+//! rebuilt after a fork), so a caller that gives up (Ctrl-C, a cancelled asyncio task) leaves a
+//! token fetch running for the other callers that joined it; a sign-in given up on is stopped.
 
 use std::convert::Infallible;
 use std::future::Future;

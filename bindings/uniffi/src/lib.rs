@@ -2,8 +2,8 @@
 //! `TokenBroker`): type and error conversion only, every behaviour lives in the core.
 //!
 //! Every operation of `api/operations.json` is a method of [`Broker`]: those that do I/O are
-//! `async` (Kotlin `suspend fun`, Swift `async`), each with a `...Blocking` twin. Async methods
-//! run the core future on the core's one runtime ([`tokenbroker::advanced::runtime::handle`]) and await
+//! `async` (Kotlin `suspend fun`, Swift `async`), each with a `...Blocking` twin. Async methods run
+//! the core future on the core's one runtime ([`tokenbroker::advanced::runtime::handle`]) and await
 //! its `JoinHandle`, so the future uniffi hands to Kotlin or Swift needs no runtime of its own.
 
 // `TokenBrokerError` is the shape Kotlin and Swift see (uniffi lowers it by value, on the error

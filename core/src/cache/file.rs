@@ -5,7 +5,8 @@
 //! - no key: it is in the OS keyring or the user's config dir ([`UserKey`](crate::cache::UserKey));
 //!   a `key` file left here by older versions is moved there on open;
 //! - `tokens/<digest>.bin`: one sealed `{canonical key, TokenSet}` per [`CacheKey`];
-//! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per [`SecretStore`](crate::SecretStore) name;
+//! - `secrets/<sha256(name)>.bin`: one sealed `{name, secret}` per
+//!   [`SecretStore`](crate::SecretStore) name;
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
 //! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies;
 //! - `documents/<sha256(name)>.bin`: a sealed public document (provider metadata);
