@@ -20,8 +20,13 @@ impl Fields {
         }
     }
 
+    /// Where `key` is, as errors name it: `profile 'p', key 'scopes'`.
+    pub(crate) fn location(&self, key: &str) -> String {
+        format!("{}, key '{key}'", self.section)
+    }
+
     pub(crate) fn error(&self, key: &str, reason: impl Into<String>) -> Error {
-        Error::config(format!("{}, key '{key}'", self.section), reason)
+        Error::config(self.location(key), reason)
     }
 
     pub(crate) fn string(&mut self, key: &str) -> Result<Option<String>> {

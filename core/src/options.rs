@@ -10,56 +10,7 @@ use std::time::Duration;
 use crate::broker::{DeviceLoginOptions, LoginOptions, TokenOptions, UrlCallback};
 use crate::error::{Error, Result};
 use crate::limits::seconds_arg;
-
-/// Scopes as a caller wrote them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScopesArg {
-    /// One string of space-separated scopes, as in an OAuth `scope` parameter.
-    Text(String),
-    /// One scope per item.
-    List(Vec<String>),
-}
-
-impl ScopesArg {
-    /// The scopes, each checked to be a scope token (RFC 6749 §3.3: printable ASCII without
-    /// spaces, `"` or `\`); `field` names the option in errors.
-    pub fn parse(self, field: &str) -> Result<Vec<String>> {
-        let scopes = match self {
-            ScopesArg::Text(text) => split_scopes(&text),
-            ScopesArg::List(list) => list,
-        };
-        for scope in &scopes {
-            check_scope_token(field, scope)?;
-        }
-        Ok(scopes)
-    }
-}
-
-/// Splits a space-separated scope string (RFC 6749 §3.3) into its scopes. Any run of
-/// whitespace separates, so `"a  b\n"` is `["a", "b"]`.
-pub fn split_scopes(text: &str) -> Vec<String> {
-    text.split_whitespace().map(str::to_owned).collect()
-}
-
-/// Checks one scope: non-empty, `%x21 / %x23-5B / %x5D-7E` only (RFC 6749 §3.3).
-fn check_scope_token(field: &str, scope: &str) -> Result<()> {
-    let bad = scope
-        .chars()
-        .find(|c| !matches!(*c as u32, 0x21 | 0x23..=0x5b | 0x5d..=0x7e));
-    match (scope.is_empty(), bad) {
-        (true, _) => Err(Error::config(field, "holds an empty scope")),
-        (false, Some(c)) => Err(Error::config(
-            field,
-            format!(
-                "scope {:?} holds {c:?}, which a scope may not contain (RFC 6749 §3.3: \
-                 printable ASCII without spaces, '\"' or '\\'); give several scopes as a list \
-                 or one space-separated string",
-                crate::redact::truncate(scope, 80)
-            ),
-        )),
-        (false, None) => Ok(()),
-    }
-}
+use crate::scopes::ScopesArg;
 
 /// `min_ttl` in seconds (`None`: 0): finite, not negative, at most ten years.
 pub fn min_ttl_arg(secs: Option<f64>) -> Result<Duration> {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::ErrorKind;
+use crate::scopes::ScopesArg;
 
 fn list(items: &[&str]) -> ScopesArg {
     ScopesArg::List(items.iter().map(|s| s.to_string()).collect())

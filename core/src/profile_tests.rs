@@ -96,3 +96,24 @@ fn a_missing_endpoint_is_a_config_error_naming_its_key() {
     assert_eq!(err.kind(), crate::ErrorKind::Config);
     assert!(err.to_string().contains("'device_url'"), "{err}");
 }
+
+#[test]
+fn configured_scopes_get_the_same_scope_token_check_as_a_callers() {
+    // The same rule as `token(scopes=…)` in every language: a list item holding a space, or a
+    // character RFC 6749 §3.3 excludes, is refused naming the profile and key.
+    for bad in [
+        r#"scopes = ["read write"]"#,
+        r#"scopes = ["a\"b"]"#,
+        r#"scopes = ["ü"]"#,
+    ] {
+        let err = profile(bad).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config, "{bad}");
+        let text = err.to_string();
+        assert!(
+            text.contains("profile 'p'") && text.contains("scopes"),
+            "{text}"
+        );
+    }
+    let spaced = profile(r#"scopes = "read  write""#).unwrap();
+    assert_eq!(spaced.scopes, ["read", "write"]);
+}

@@ -12,6 +12,7 @@ use crate::config_fields::Fields;
 use crate::error::Result;
 use crate::http::check_endpoint;
 use crate::provider::{self, AuthMethod, ParamFormat, Preset};
+use crate::scopes::ScopesArg;
 use crate::secret::Secret;
 
 const COMMON_KEYS: &[&str] = &[
@@ -105,9 +106,11 @@ impl Profile {
         if grant == Grant::RefreshToken && refresh_token.is_none() {
             return Err(f.error("refresh_token", "is required for grant refresh_token"));
         }
-        let scopes = f
-            .strings("scopes")?
-            .unwrap_or_else(|| preset.default_scopes.clone());
+        // The scope-token check of every caller's `scopes` (RFC 6749 §3.3).
+        let scopes = match f.strings("scopes")? {
+            Some(list) => ScopesArg::List(list).parse(&f.location("scopes"))?,
+            None => preset.default_scopes.clone(),
+        };
         let redirect_uri = f.string("redirect_uri")?;
         if let Some(uri) = &redirect_uri {
             Url::parse(uri).map_err(|e| f.error("redirect_uri", format!("not a URL: {e}")))?;
