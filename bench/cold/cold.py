@@ -160,6 +160,33 @@ def python_rows() -> list[dict]:
                       ("python -c pass", [py, "-c", "pass"])], env)
 
 
+SPLIT_PY = """
+import sys, time
+cfg = sys.argv[1]
+t0, c0 = time.perf_counter(), time.process_time()
+import tokenbroker
+t1, c1 = time.perf_counter(), time.process_time()
+b = tokenbroker.Broker(config_file=cfg)
+t2, c2 = time.perf_counter(), time.process_time()
+b.token("p")
+t3, c3 = time.perf_counter(), time.process_time()
+print(t1 - t0, t2 - t1, t3 - t2, c3 - c0)
+"""
+
+
+def python_split_rows() -> list[dict]:
+    """Inside one new Python process with the token cached: import, `Broker(config_file)` and
+    `token()` (wall), and the CPU of all three; the best of BENCH_COLD_RUNS processes each."""
+    cid, secret = new_client("cold-py-split")
+    cfg = tb_config("py-split", issuer("max-age-3600"), cid, secret)
+    env = {**PY_ENV, "TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    argv = [TB_PY, "-c", SPLIT_PY, str(cfg)]
+    check(argv, env)
+    runs = [[float(x) * 1000 for x in check(argv, env).split()] for _ in range(RUNS)]
+    labels = ["import tokenbroker", "Broker(config_file)", "token() (file cache hit)", "CPU of all three"]
+    return [{"label": label, "best_ms": min(r[i] for r in runs)} for i, label in enumerate(labels)]
+
+
 MSAL_NODE = """
 const { ConfidentialClientApplication } = require('@azure/msal-node')
 const { FilePersistence, PersistenceCachePlugin } = require('@azure/msal-node-extensions')
@@ -217,6 +244,7 @@ def main() -> None:
         "cli": cli_rows,
         "python": python_rows,
         "node": node_rows,
+        "python_split": python_split_rows,
         "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
         "node_first": lambda: first_call(
             ["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"
@@ -234,6 +262,10 @@ def main() -> None:
         print(f"\n{group}: new process, token cached\n| command | median | p90 | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|")
         for r in results[group]:
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
+    if "python_split" in results:
+        print(f"\npython_split: inside one new process, token cached (best of {RUNS})\n| step | best |\n|---|---|")
+        for r in results["python_split"]:
+            print(f"| {r['label']} | {r['best_ms']:.2f} ms |")
     for group in [g for g in ("python_first", "node_first") if g in results]:
         print(f"\n{group}: first call on a new client (discovery + token)\n| library | median | p90 | CPU of the process (mean) | requests / calls |\n|---|---|---|---|---|")
         for r in results[group]:
