@@ -35,7 +35,7 @@ import { Broker } from '../lib/index.mjs'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const REPO = join(HERE, '../..')
-const native = createRequire(import.meta.url)('../native.cjs')
+const native = createRequire(import.meta.url)('../lib/native.js')
 const SCOPE = 'api://bench/.default'
 const WARM_SYNC = Number(process.env.BENCH_WARM_SYNC ?? 200_000)
 const WARM_ASYNC = Number(process.env.BENCH_WARM_ASYNC ?? 100_000)

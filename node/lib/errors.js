@@ -2,7 +2,7 @@
 // Errors: the native side encodes each core error as `TOKENBROKER_ERROR {json}` (an async
 // rejection cannot carry a custom `code`); this rebuilds it as a TokenBrokerError.
 
-const native = require('../native.cjs')
+const native = require('./native.js')
 
 const ERROR_PREFIX = 'TOKENBROKER_ERROR '
 

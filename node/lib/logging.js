@@ -3,7 +3,7 @@
 // util.debuglog's `tokenbroker` section, printed when NODE_DEBUG=tokenbroker.
 
 const { debuglog } = require('node:util')
-const native = require('../native.cjs')
+const native = require('./native.js')
 const { configError, rethrow } = require('./errors.js')
 
 const METHODS = ['error', 'warn', 'info', 'debug']

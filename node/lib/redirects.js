@@ -2,7 +2,7 @@
 // Keeping the Authorization header on its own origin (the core's rule, `keepsToken`): axios
 // redirects. fetch drops the header on every cross-origin redirect itself.
 
-const native = require('../native.cjs')
+const native = require('./native.js')
 
 /** The absolute URL an axios request config goes to (`url`, else `baseURL` + a relative `url`), or `''`. */
 function axiosUrl(config) {

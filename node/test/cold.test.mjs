@@ -3,12 +3,12 @@
 // short scripts' work, so every built-in the package pulls in is paid by each of them.
 // Compares `process.moduleLoadList` before and after; no timing.
 import assert from 'node:assert/strict'
-import { chmodSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, cpSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { test } from 'node:test'
 
 import { Broker } from 'tokenbroker'
-import { alvysProfile, clientRequests, newClient, provider, runNode, tempDir } from './helpers.mjs'
+import { NODE_DIR, alvysProfile, clientRequests, newClient, provider, runNode, tempDir } from './helpers.mjs'
 
 test('a cached token in a new process loads no built-in module', async () => {
   const base = await provider()
@@ -55,4 +55,36 @@ test('a cached token in a new process loads no built-in module', async () => {
   assert.equal(await clientRequests(client.id), 1, 'the new process fetched instead of reading the cache')
   assert.deepEqual(byRequire.filter(ours), [])
   assert.deepEqual(byAll.filter(ours), [])
+})
+
+// The package's own files a new process compiles for `require('tokenbroker')`: each costs a
+// resolve, a read and a compile (tenths of a millisecond each in a new process), so the fetch
+// and axios helpers' redirect rule loads when first used, and the binding loads through
+// lib/native.js, not napi-rs's generated loader (which reads /usr/bin/ldd and probes other
+// platforms first). No timing: the list of files.
+test('require loads only the files a token needs', async () => {
+  const child = await runNode([
+    '-e',
+    `require('tokenbroker')
+     process.stdout.write(JSON.stringify(Object.keys(require.cache)))`,
+  ])
+  assert.equal(child.code, 0, child.stderr)
+  const loaded = JSON.parse(child.stdout).map((file) => relative(NODE_DIR, file)).sort()
+  const binary = loaded.filter((file) => /^tokenbroker\.[a-z0-9-]+\.node$/.test(file))
+  assert.equal(binary.length, 1, `one native binary: ${loaded}`)
+  assert.deepEqual(
+    loaded.filter((file) => !binary.includes(file)),
+    ['lib/errors.js', 'lib/index.js', 'lib/logging.js', 'lib/native.js', 'lib/values.js'],
+  )
+})
+
+// Without its binary the package says which files it tried and why each failed.
+test('a missing native binary is a clear error', async () => {
+  const dir = tempDir()
+  cpSync(join(NODE_DIR, 'lib'), join(dir, 'lib'), { recursive: true })
+  const child = await runNode(['-e', `require(${JSON.stringify(join(dir, 'lib', 'index.js'))})`])
+  assert.notEqual(child.code, 0)
+  assert.match(child.stderr, /cannot load tokenbroker's native binding for [a-z0-9]+-[a-z0-9]+/)
+  assert.match(child.stderr, new RegExp(`${join(dir, 'tokenbroker.').replace(/[.]/g, '\\.')}[a-z0-9-]+\\.node: Cannot find module`))
+  assert.match(child.stderr, /tokenbroker-[a-z0-9-]+: Cannot find module/)
 })

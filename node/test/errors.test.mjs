@@ -29,7 +29,7 @@ async function rejectsWith(promise, code) {
 }
 
 test('every core error kind has its code, in JavaScript and in the typings', () => {
-  const native = createRequire(import.meta.url)('../native.cjs')
+  const native = createRequire(import.meta.url)('../lib/native.js')
   const kinds = native.errorKinds()
   assert.ok(kinds.length > 0)
   assert.deepEqual(Object.keys(ErrorCode), kinds)

@@ -10,7 +10,8 @@
 //! - `locks/<digest>.lock`: the `flock` fetch lease and its fencing counter (never deleted);
 //! - `failures/<digest>.bin`: a sealed [`FailureRecord`] while it applies;
 //! - `documents/<sha256(name)>.bin`: a sealed public document (provider metadata);
-//! - `generation`: the invalidation generation, replaced after each `remove` and `clear`.
+//! - `generation`: the invalidation generation, replaced after each `remove` and `clear`;
+//! - `swept`: empty, its time that of the last sweep of leftovers (`file_sweep`).
 //!
 //! Writes go to a unique temp file in the same directory, are fsynced, renamed over the entry
 //! and the directory is fsynced, so a reader sees the old entry or the new one, never a mix.
@@ -28,9 +29,10 @@ use super::document::CachedDocument;
 use super::file_document::DOCUMENTS;
 use super::file_io::{
     bump_fence, entry_names, io_error, is_orphan, read_file, remove, remove_durably,
-    remove_if_same, sweep_lapsed_failures, sweep_orphans, try_lock, write_atomic,
+    remove_if_same, try_lock, write_atomic,
 };
 use super::file_lease::{FileLease, failure_name};
+use super::file_sweep::Sweeper;
 use crate::cache::crypto::CacheCipher;
 use crate::cache::unreadable::Unreadable;
 use crate::cache::{CacheKey, EntryInfo, FailureRecord, Lease, SharedStore};
@@ -66,6 +68,7 @@ pub(super) struct Inner {
     pub(super) root: PathBuf,
     pub(super) cipher: CacheCipher,
     pub(super) unreadable: Unreadable,
+    sweeper: Sweeper,
 }
 
 impl FileStore {
@@ -86,18 +89,14 @@ impl FileStore {
         for sub in [TOKENS, SECRETS, LOCKS, FAILURES, DOCUMENTS] {
             disk::ensure_private_dir(&dir.join(sub), true)?;
         }
-        let store = Self {
+        Ok(Self {
             inner: Arc::new(Inner {
                 root: dir,
                 cipher,
                 unreadable: Unreadable::default(),
+                sweeper: Sweeper::default(),
             }),
-        };
-        for sub in [TOKENS, SECRETS, FAILURES, DOCUMENTS] {
-            sweep_orphans(&store.inner.root.join(sub));
-        }
-        sweep_lapsed_failures(&store.inner.root.join(FAILURES));
-        Ok(store)
+        })
     }
 
     /// [`DIR_ENV`] when set, else `tokenbroker` in the platform cache directory.
@@ -159,6 +158,17 @@ enum Loaded {
 }
 
 impl Inner {
+    /// Writes an entry, secret, failure record or document atomically ([`write_atomic`]),
+    /// after this process's sweep of leftovers when one is due ([`Sweeper`]).
+    pub(super) fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        self.sweeper.before_write(
+            &self.root,
+            &[TOKENS, SECRETS, FAILURES, DOCUMENTS],
+            FAILURES,
+        );
+        write_atomic(path, bytes)
+    }
+
     fn token_path(&self, digest: &str) -> PathBuf {
         self.root.join(TOKENS).join(format!("{digest}.bin"))
     }
@@ -178,7 +188,7 @@ impl Inner {
         let Some((bytes, ino)) = read_file(&path)? else {
             return Ok(None);
         };
-        // One that does not open (another key) is left alone: the sweep on open removes it
+        // One that does not open (another key) is left alone: a writer's sweep removes it
         // once it is older than any record applies.
         let Some(record) = record::open_secret(&self.cipher, &failure_name(digest), &bytes)
             .ok()
@@ -203,7 +213,7 @@ impl Inner {
             }
         }
         let sealed = record::seal_token(&self.cipher, key, token)?;
-        write_atomic(&self.token_path(&name), &sealed)?;
+        self.write(&self.token_path(&name), &sealed)?;
         Ok(true)
     }
 
@@ -288,7 +298,8 @@ impl SharedStore for FileStore {
     async fn put(&self, key: &CacheKey, token: &TokenSet) -> Result<()> {
         let sealed = record::seal_token(&self.inner.cipher, key, token)?;
         let path = self.entry_path(key);
-        self.blocking(move |_| write_atomic(&path, &sealed)).await
+        self.blocking(move |inner| inner.write(&path, &sealed))
+            .await
     }
 
     async fn remove(&self, key: &CacheKey) -> Result<()> {
@@ -322,7 +333,8 @@ impl SharedStore for FileStore {
         let json = Secret::new(failure.to_json());
         let sealed = record::seal_secret(&self.inner.cipher, &failure_name(&name), &json)?;
         let path = self.inner.failure_path(&name);
-        self.blocking(move |_| write_atomic(&path, &sealed)).await
+        self.blocking(move |inner| inner.write(&path, &sealed))
+            .await
     }
 
     async fn document(&self, name: &str) -> Result<Option<CachedDocument>> {

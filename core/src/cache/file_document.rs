@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use super::document::CachedDocument;
 use super::file::Inner;
-use super::file_io::{read_file, write_atomic};
+use super::file_io::read_file;
 use super::record;
 use crate::error::Result;
 use crate::secret::Secret;
@@ -35,6 +35,6 @@ impl Inner {
     pub(super) fn put_document(&self, name: &str, doc: &CachedDocument) -> Result<()> {
         let json = Secret::new(doc.to_json());
         let sealed = record::seal_secret(&self.cipher, &CachedDocument::sealed_name(name), &json)?;
-        write_atomic(&self.document_path(name), &sealed)
+        self.write(&self.document_path(name), &sealed)
     }
 }

@@ -1,5 +1,5 @@
 //! File-system steps of the file store: atomic durable writes, bounded reads, removals that
-//! spare a concurrent writer's file, `flock` attempts and the sweeps of leftovers.
+//! spare a concurrent writer's file, `flock` attempts, and what the sweeps of leftovers ask (`file_sweep`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
@@ -131,31 +131,6 @@ pub(super) fn is_orphan(path: &Path) -> bool {
             .ok()
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > ORPHAN_AFTER)
-}
-
-/// Deletes temp files left by writers that died mid-write.
-pub(super) fn sweep_orphans(dir: &Path) {
-    for name in entry_names(dir).unwrap_or_default() {
-        let path = dir.join(name);
-        if is_orphan(&path) {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// Deletes failure records written longer ago than any record applies.
-pub(super) fn sweep_lapsed_failures(dir: &Path) {
-    for name in entry_names(dir).unwrap_or_default() {
-        let path = dir.join(name);
-        let lapsed = fs::symlink_metadata(&path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > crate::limits::MAX_FAILURE_HOLD);
-        if lapsed {
-            let _ = fs::remove_file(path);
-        }
-    }
 }
 
 pub(super) fn io_error(op: &str, path: &Path, e: std::io::Error) -> Error {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::file::{FileStore, Inner};
-use super::file_io::{io_error, write_atomic};
+use super::file_io::io_error;
 use crate::cache::{CacheKey, Lease, record};
 use crate::error::Result;
 use crate::secret::Secret;
@@ -79,7 +79,7 @@ impl Lease for FileLease {
     async fn set_secret_fenced(&self, name: &str, value: &Secret) -> Result<bool> {
         let sealed = record::seal_secret(&self.store.inner.cipher, name, value)?;
         let path = self.store.secret_path(name);
-        self.if_current(move |_| write_atomic(&path, &sealed).map(|()| true))
+        self.if_current(move |inner| inner.write(&path, &sealed).map(|()| true))
             .await
     }
 }

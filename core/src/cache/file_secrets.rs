@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::file::FileStore;
-use super::file_io::{read_file, remove_durably, write_atomic};
+use super::file_io::{read_file, remove_durably};
 use crate::cache::{SecretStore, record};
 use crate::error::Result;
 use crate::secret::Secret;
@@ -32,7 +32,8 @@ impl SecretStore for FileStore {
     async fn set_secret(&self, name: &str, value: &Secret) -> Result<()> {
         let sealed = record::seal_secret(&self.inner.cipher, name, value)?;
         let path = self.secret_path(name);
-        self.blocking(move |_| write_atomic(&path, &sealed)).await
+        self.blocking(move |inner| inner.write(&path, &sealed))
+            .await
     }
 
     async fn delete_secret(&self, name: &str) -> Result<()> {

@@ -11,6 +11,7 @@ mod file_generation;
 mod file_io;
 mod file_lease;
 mod file_secrets;
+mod file_sweep;
 mod helper;
 pub(crate) mod invalidation;
 mod key;
