@@ -7,9 +7,7 @@ const { inspect } = require('node:util')
 const native = require('./native.js')
 const { ErrorCode, TokenBrokerError, configError, rethrow } = require('./errors.js')
 const { setLogger } = require('./logging.js')
-// The redirect rule of the fetch and axios helpers, loaded when one is first used: a script that
-// only asks for tokens never compiles it.
-const redirects = () => require('./redirects.js')
+const { axiosUrl, sameOriginRedirects } = require('./redirects.js')
 const { AccessToken, RegisteredClient, tokenIds, wrapClient, wrapToken } = require('./values.js')
 
 // Scopes go to the core as given (a list or one space-separated string): it parses them.
@@ -187,7 +185,7 @@ class Broker {
       const { config: out, token } = await this.#axiosRequest(profile, options, config)
       // The token object only: axios serialises a failed request's config, and an
       // AccessToken never shows its value there.
-      out[AXIOS_STATE] = { url: redirects().axiosUrl(out), token, retried }
+      out[AXIOS_STATE] = { url: axiosUrl(out), token, retried }
       return out
     })
     const refused = async (response) => {
@@ -220,7 +218,6 @@ class Broker {
     const headers = config.headers ?? (config.headers = {})
     if (typeof headers.set === 'function') headers.set('Authorization', token.header())
     else headers.Authorization = token.header()
-    const { axiosUrl, sameOriginRedirects } = redirects()
     config.beforeRedirect = sameOriginRedirects(axiosUrl(config), config.beforeRedirect)
     return { config, token }
   }
