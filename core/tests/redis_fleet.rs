@@ -196,6 +196,7 @@ async fn sentinel_failover_keeps_every_acknowledged_write_and_follows_the_new_ma
 
     // The master crashes: writes wait for the Sentinels to promote the replica, which then
     // takes writes alone (no replica is left that a failover could promote).
+    fleet.wait_until_promotable();
     fleet.kill_server(new);
     a.put(&first, &token("at-after-crash", None)).await.unwrap();
     let third = fleet.wait_for_new_master(new);

@@ -1,6 +1,6 @@
 // Benchmark: tokenbroker vs @azure/msal-node, openid-client and simple-oauth2 on one server.
 //
-//   cd node && npm run build -- --release && npm run bench
+//   cd node && npm run build:release && npm run bench
 //
 // Every library gets its own fresh client at the test provider (tests/provider/server.mjs,
 // or TB_TEST_PROVIDER) and the same grant: client_credentials at POST /generic/token with

@@ -1,5 +1,6 @@
 //! File-system steps of the file store: atomic durable writes, bounded reads, removals that
-//! spare a concurrent writer's file, `flock` attempts, and what the sweeps of leftovers ask (`file_sweep`).
+//! spare a concurrent writer's file, `flock` attempts, and the listings and temp-file test
+//! the sweeps of leftovers use (`file_sweep`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};

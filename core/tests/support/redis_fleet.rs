@@ -298,8 +298,23 @@ impl RedisSentinels {
             .expect("master address")
     }
 
-    /// Asks the Sentinels to fail over now (no need to wait for a failure).
+    /// Waits until every Sentinel sees a replica it could promote: in sync with the master
+    /// and reported on recently. Right after a failover the old master is still being turned
+    /// into a replica; a failover asked for before then finds no replica and is aborted.
+    pub fn wait_until_promotable(&self) {
+        for s in &self.sentinels {
+            wait_for(
+                "a replica the Sentinels can promote",
+                Duration::from_secs(60),
+                || promotable(&cli(s.port, &["sentinel", "replicas", MASTER_NAME])),
+            );
+        }
+    }
+
+    /// Asks the Sentinels to fail over now (no need to wait for a failure), once they have a
+    /// replica to promote.
     pub fn failover(&self) {
+        self.wait_until_promotable();
         let out = cli(
             self.sentinels[0].port,
             &["sentinel", "failover", MASTER_NAME],
@@ -332,4 +347,20 @@ impl Drop for RedisSentinels {
         self.servers.clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether `SENTINEL REPLICAS` output (field and value on alternate lines, per replica) names
+/// a replica flagged only `slave` whose link to the master is up.
+fn promotable(replicas: &str) -> bool {
+    let lines: Vec<&str> = replicas.lines().collect();
+    lines.split(|l| *l == "name").skip(1).any(|replica| {
+        // The first line is the value of `name`; field-value pairs follow.
+        let field = |name: &str| {
+            replica[1.min(replica.len())..]
+                .chunks(2)
+                .find(|kv| kv[0] == name)
+                .and_then(|kv| kv.get(1).copied())
+        };
+        field("flags") == Some("slave") && field("master-link-status") == Some("ok")
+    })
 }
