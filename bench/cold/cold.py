@@ -187,6 +187,30 @@ def python_split_rows() -> list[dict]:
     return [{"label": label, "best_ms": min(r[i] for r in runs)} for i, label in enumerate(labels)]
 
 
+SPLIT_NODE = """
+const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage()
+const { Broker } = require(process.argv[1]); const t1 = process.hrtime.bigint()
+const b = Broker.fromConfig(process.argv[2]); const t2 = process.hrtime.bigint()
+b.token('p').then(() => {
+  const t3 = process.hrtime.bigint(); const c = process.cpuUsage(c0)
+  console.log([t1 - t0, t2 - t1, t3 - t2].map((d) => Number(d) / 1e9).join(' '), (c.user + c.system) / 1e6)
+})
+"""
+
+
+def node_split_rows() -> list[dict]:
+    """Inside one new Node process with the token cached: `require`, `Broker.fromConfig` and
+    `token()` (wall), and the CPU of all three; the best of BENCH_COLD_RUNS processes each."""
+    cid, secret = new_client("cold-node-split")
+    cfg = tb_config("node-split", issuer("max-age-3600"), cid, secret)
+    env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    argv = ["node", "-e", SPLIT_NODE, NODE_PKG, str(cfg)]
+    check(argv, env)
+    runs = [[float(x) * 1000 for x in check(argv, env).split()] for _ in range(RUNS)]
+    labels = ["require('tokenbroker')", "Broker.fromConfig", "token() (file cache hit)", "CPU of all three"]
+    return [{"label": label, "best_ms": min(r[i] for r in runs)} for i, label in enumerate(labels)]
+
+
 BIG_ENTRIES = 3000
 TOKEN_PY = """
 import sys, time, tokenbroker
@@ -278,6 +302,7 @@ def main() -> None:
         "node": node_rows,
         "python_split": python_split_rows,
         "python_big_cache": python_big_cache_rows,
+        "node_split": node_split_rows,
         "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
         "node_first": lambda: first_call(
             ["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"
@@ -295,9 +320,9 @@ def main() -> None:
         print(f"\n{group}: new process, token cached\n| command | median | p90 | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|")
         for r in results[group]:
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
-    if "python_split" in results:
-        print(f"\npython_split: inside one new process, token cached (best of {RUNS})\n| step | best |\n|---|---|")
-        for r in results["python_split"]:
+    for group in [g for g in ("python_split", "node_split") if g in results]:
+        print(f"\n{group}: inside one new process, token cached (best of {RUNS})\n| step | best |\n|---|---|")
+        for r in results[group]:
             print(f"| {r['label']} | {r['best_ms']:.2f} ms |")
     if "python_big_cache" in results:
         print(f"\npython_big_cache: token() in a new process, file cache hit (best of {RUNS})\n| cache | best |\n|---|---|")

@@ -5,7 +5,7 @@
 # into bench/cold-local/ (gitignored), starts the test provider, runs bench/cold/cold.py and
 # stops the provider. BENCH_COLD_RUNS (default 30) sets the runs per figure;
 # BENCH_COLD_NO_BUILD=1 skips the three builds; BENCH_COLD_GROUPS picks figures (default
-# cli,python,node,python_split,python_big_cache,python_first,node_first).
+# cli,python,node,python_split,node_split,python_big_cache,python_first,node_first).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$ROOT/bench/cold"
