@@ -355,8 +355,9 @@ fn promotable(replicas: &str) -> bool {
     let lines: Vec<&str> = replicas.lines().collect();
     lines.split(|l| *l == "name").skip(1).any(|replica| {
         // The first line is the value of `name`; field-value pairs follow.
+        let pairs = replica.get(1..).unwrap_or_default();
         let field = |name: &str| {
-            replica[1.min(replica.len())..]
+            pairs
                 .chunks(2)
                 .find(|kv| kv[0] == name)
                 .and_then(|kv| kv.get(1).copied())
