@@ -1,9 +1,10 @@
 """Cold-start benchmark driver (stdlib only; bench/cold/run.sh builds, installs and calls it).
 
 1. A new process with the token already in the shared (file) cache, `issuer` profile: the
-   CLI, Python and Node packages against their peers and the bare start-up floors, through
-   hyperfine (median and p90 of BENCH_COLD_RUNS runs), with the requests the test provider
-   counted during each command's runs.
+   CLI, Python and Node packages against their peers and the bare start-up floors, timed in
+   interleaved rounds (bench/cold/interleave.py: median, p90 and the paired excess over the
+   floor of BENCH_COLD_RUNS rounds), with the requests the test provider counted during each
+   command's runs.
 2. The first call of a new client object in one process (discovery + token request):
    bench/cold/first_call.py and bench/cold/first_call.mjs.
 
@@ -18,13 +19,13 @@ import base64
 import json
 import os
 import secrets
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from interleave import interleaved
 from provider_admin import PROVIDER, new_client, total_requests
 
 HERE = Path(__file__).resolve().parent
@@ -64,36 +65,17 @@ def tb_config(name: str, iss: str, cid: str, secret: str) -> Path:
     return cfg
 
 
-def hyperfine(cmds: list[tuple[str, list[str]]], env: dict[str, str], cwd: Path | None = None) -> list[dict]:
-    """Runs each command RUNS times (after WARMUP) without a shell; median, p90 and the
-    provider requests counted during its warm-up and runs."""
-    rows = []
-    for label, argv in cmds:
-        out = WORK / f"hf-{len(os.listdir(WORK))}.json"
-        before = total_requests()
-        subprocess.run(
-            ["hyperfine", "-N", "--style", "none", "--warmup", str(WARMUP), "--runs", str(RUNS),
-             "--export-json", str(out), shlex.join(argv)],
-            env={**BASE_ENV, **env}, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-        )
-        sent = total_requests() - before
-        result = json.loads(out.read_text())["results"][0]
-        times = sorted(result["times"])
-        rows.append({
-            "label": label,
-            "cmd": argv,
-            "median_ms": 1000 * times[len(times) // 2] if len(times) % 2 else 1000 * (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2,
-            "p90_ms": 1000 * times[min(len(times) - 1, int(len(times) * 0.9))],
-            "cpu_ms": 1000 * (result["user"] + result["system"]),
-            "requests": sent,
-            "runs": WARMUP + RUNS,
-        })
-    return rows
+def timed(cmds: list[tuple[str, list[str]]], env: dict[str, str], cwd: Path | None = None,
+          floor: str | None = None) -> list[dict]:
+    """Interleaved rounds of new processes (bench/cold/interleave.py), requests counted by the
+    provider; `floor` labels the bare start-up the others are compared with."""
+    return interleaved(cmds, {**BASE_ENV, **env}, cwd, runs=RUNS, warmup=WARMUP, floor=floor,
+                       requests=total_requests)
 
 
 def check(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     """Runs once (this fills the cache) and fails loudly if the command fails."""
-    res = subprocess.run(argv, env={**BASE_ENV, **env}, cwd=cwd, capture_output=True, text=True)
+    res = subprocess.run(argv, env={**BASE_ENV, **env}, cwd=cwd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         sys.exit(f"{argv[:3]}... failed ({res.returncode}): {res.stderr[-2000:]}")
     return res.stdout
@@ -111,8 +93,8 @@ def cli_rows() -> list[dict]:
     ccid, csecret = new_client("cold-curl")
     curl = ["curl", "-sS", "-f", "-o", "/dev/null", "-u", f"{ccid}:{csecret}",
             "-d", "grant_type=client_credentials", "-d", f"scope={SCOPE}", f"{PROVIDER}/generic/token"]
-    return hyperfine([("tokenbroker token -p p (file cache hit)", tb),
-                      ("curl: POST to the token endpoint (a real fetch)", curl)], env)
+    return timed([("tokenbroker token -p p (file cache hit)", tb),
+                  ("curl: POST to the token endpoint (a real fetch)", curl)], env)
 
 
 MSAL_PY = """
@@ -155,9 +137,10 @@ def python_rows() -> list[dict]:
     source = check([*msal_cmd, "show"], env).strip()
     if source != "cache":
         sys.exit(f"msal did not answer from its persistent cache: {source}")
-    return hyperfine([("tokenbroker: import + Broker(config_file) + token (file cache hit)", tb),
-                      ("msal + msal-extensions FilePersistence (cache hit)", msal_cmd),
-                      ("python -c pass", [py, "-c", "pass"])], env)
+    return timed([("python -c pass", [py, "-c", "pass"]),
+                  ("tokenbroker: import + Broker(config_file) + token (file cache hit)", tb),
+                  ("msal + msal-extensions FilePersistence (cache hit)", msal_cmd)], env,
+                 floor="python -c pass")
 
 
 SPLIT_PY = """
@@ -281,9 +264,10 @@ def node_rows() -> list[dict]:
     source = check([*msal_cmd, "show"], env, cwd).strip()
     if source != "cache":
         sys.exit(f"msal-node did not answer from its persistent cache: {source}")
-    return hyperfine([("tokenbroker: require + Broker.fromConfig + token (file cache hit)", tb),
-                      ("@azure/msal-node + msal-node-extensions FilePersistence (cache hit)", msal_cmd),
-                      ("node -e ''", ["node", "-e", ""])], env, cwd)
+    return timed([("node -e ''", ["node", "-e", ""]),
+                  ("tokenbroker: require + Broker.fromConfig + token (file cache hit)", tb),
+                  ("@azure/msal-node + msal-node-extensions FilePersistence (cache hit)", msal_cmd)],
+                 env, cwd, floor="node -e ''")
 
 
 # ------------------------------------------------------------------ 2. first call in-process
@@ -317,9 +301,10 @@ def main() -> None:
     print(f"load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, "
           f"after {results['load_after'][0]:.2f}; {RUNS} runs after {WARMUP} warm-up")
     for group in [g for g in ("cli", "python", "node") if g in results]:
-        print(f"\n{group}: new process, token cached\n| command | median | p90 | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|")
+        print(f"\n{group}: new process, token cached\n| command | median | p90 | over the floor (paired median) | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|---|")
         for r in results[group]:
-            print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
+            over = "" if r["over_floor_ms"] is None else f"+{r['over_floor_ms']:.1f} ms"
+            print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {over} | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
     for group in [g for g in ("python_split", "node_split") if g in results]:
         print(f"\n{group}: inside one new process, token cached (best of {RUNS})\n| step | best |\n|---|---|")
         for r in results[group]:

@@ -13,7 +13,7 @@ LOCAL="$ROOT/bench/cold-local"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 mkdir -p "$LOCAL/python" "$LOCAL/node"
 
-# hyperfine times the new processes; keytar (a dependency of @azure/msal-node-extensions)
+# hyperfine times docs/benchmarks.md's loader A/B; keytar (a dependency of @azure/msal-node-extensions)
 # builds from source here, which needs libsecret's headers.
 need=()
 command -v hyperfine >/dev/null || need+=(hyperfine)
