@@ -144,54 +144,62 @@ def python_rows() -> list[dict]:
 
 
 SPLIT_PY = """
-import sys, time
+import resource, sys, time
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 cfg = sys.argv[1]
-t0, c0 = time.perf_counter(), time.process_time()
+t0, c0, f0 = time.perf_counter(), time.process_time(), faults()
 import tokenbroker
-t1, c1 = time.perf_counter(), time.process_time()
+t1, f1 = time.perf_counter(), faults()
 b = tokenbroker.Broker(config_file=cfg)
-t2, c2 = time.perf_counter(), time.process_time()
+t2, f2 = time.perf_counter(), faults()
 b.token("p")
-t3, c3 = time.perf_counter(), time.process_time()
-print(t1 - t0, t2 - t1, t3 - t2, c3 - c0)
+t3, c3, f3 = time.perf_counter(), time.process_time(), faults()
+print(t1 - t0, t2 - t1, t3 - t2, c3 - c0, f1 - f0, f2 - f1, f3 - f2)
 """
 
-
-def python_split_rows() -> list[dict]:
-    """Inside one new Python process with the token cached: import, `Broker(config_file)` and
-    `token()` (wall), and the CPU of all three; the best of BENCH_COLD_RUNS processes each."""
-    cid, secret = new_client("cold-py-split")
-    cfg = tb_config("py-split", issuer("max-age-3600"), cid, secret)
-    env = {**PY_ENV, "TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    argv = [TB_PY, "-c", SPLIT_PY, str(cfg)]
-    check(argv, env)
-    runs = [[float(x) * 1000 for x in check(argv, env).split()] for _ in range(RUNS)]
-    labels = ["import tokenbroker", "Broker(config_file)", "token() (file cache hit)", "CPU of all three"]
-    return [{"label": label, "best_ms": min(r[i] for r in runs)} for i, label in enumerate(labels)]
-
-
 SPLIT_NODE = """
-const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage()
-const { Broker } = require(process.argv[1]); const t1 = process.hrtime.bigint()
-const b = Broker.fromConfig(process.argv[2]); const t2 = process.hrtime.bigint()
+const faults = () => process.resourceUsage().minorPageFault
+const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage(); const f0 = faults()
+const { Broker } = require(process.argv[1]); const t1 = process.hrtime.bigint(); const f1 = faults()
+const b = Broker.fromConfig(process.argv[2]); const t2 = process.hrtime.bigint(); const f2 = faults()
 b.token('p').then(() => {
-  const t3 = process.hrtime.bigint(); const c = process.cpuUsage(c0)
-  console.log([t1 - t0, t2 - t1, t3 - t2].map((d) => Number(d) / 1e9).join(' '), (c.user + c.system) / 1e6)
+  const t3 = process.hrtime.bigint(); const c = process.cpuUsage(c0); const f3 = faults()
+  console.log([t1 - t0, t2 - t1, t3 - t2].map((d) => Number(d) / 1e9).join(' '), (c.user + c.system) / 1e6,
+    f1 - f0, f2 - f1, f3 - f2)
 })
 """
 
 
+def split_rows(argv: list[str], env: dict[str, str], load: str, broker: str) -> list[dict]:
+    """Inside one new process with the token cached: the load (import/require), the broker
+    and `token()`, the best of BENCH_COLD_RUNS processes for each step's wall time and for the
+    CPU of all three; each step's minor page faults, the median (they barely vary, unlike
+    times on this VM, where a fault costs several microseconds)."""
+    check(argv, env)
+    runs = [[float(x) for x in check(argv, env).split()] for _ in range(RUNS)]
+    labels = [load, broker, "token() (file cache hit)", "CPU of all three"]
+    rows = []
+    for i, label in enumerate(labels):
+        faults = sorted(r[4 + i] for r in runs) if i < 3 else None
+        rows.append({"label": label, "best_ms": min(r[i] for r in runs) * 1000,
+                     "faults": None if faults is None else faults[len(faults) // 2]})
+    return rows
+
+
+def python_split_rows() -> list[dict]:
+    cid, secret = new_client("cold-py-split")
+    cfg = tb_config("py-split", issuer("max-age-3600"), cid, secret)
+    env = {**PY_ENV, "TOKENBROKER_CACHE_KEY": CACHE_KEY}
+    return split_rows([TB_PY, "-c", SPLIT_PY, str(cfg)], env, "import tokenbroker", "Broker(config_file)")
+
+
 def node_split_rows() -> list[dict]:
-    """Inside one new Node process with the token cached: `require`, `Broker.fromConfig` and
-    `token()` (wall), and the CPU of all three; the best of BENCH_COLD_RUNS processes each."""
     cid, secret = new_client("cold-node-split")
     cfg = tb_config("node-split", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    argv = ["node", "-e", SPLIT_NODE, NODE_PKG, str(cfg)]
-    check(argv, env)
-    runs = [[float(x) * 1000 for x in check(argv, env).split()] for _ in range(RUNS)]
-    labels = ["require('tokenbroker')", "Broker.fromConfig", "token() (file cache hit)", "CPU of all three"]
-    return [{"label": label, "best_ms": min(r[i] for r in runs)} for i, label in enumerate(labels)]
+    return split_rows(["node", "-e", SPLIT_NODE, NODE_PKG, str(cfg)], env, "require('tokenbroker')",
+                      "Broker.fromConfig")
 
 
 BIG_ENTRIES = 3000
@@ -306,9 +314,11 @@ def main() -> None:
             over = "" if r["over_floor_ms"] is None else f"+{r['over_floor_ms']:.1f} ms"
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {over} | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
     for group in [g for g in ("python_split", "node_split") if g in results]:
-        print(f"\n{group}: inside one new process, token cached (best of {RUNS})\n| step | best |\n|---|---|")
+        print(f"\n{group}: inside one new process, token cached (best of {RUNS})\n"
+              "| step | best | minor page faults (median) |\n|---|---|---|")
         for r in results[group]:
-            print(f"| {r['label']} | {r['best_ms']:.2f} ms |")
+            faults = "" if r["faults"] is None else f"{r['faults']:.0f}"
+            print(f"| {r['label']} | {r['best_ms']:.2f} ms | {faults} |")
     if "python_big_cache" in results:
         print(f"\npython_big_cache: token() in a new process, file cache hit (best of {RUNS})\n| cache | best |\n|---|---|")
         for r in results["python_big_cache"]:
