@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,17 +174,19 @@ b.token('p').then(() => {
 
 def split_rows(argv: list[str], env: dict[str, str], load: str, broker: str) -> list[dict]:
     """Inside one new process with the token cached: the load (import/require), the broker
-    and `token()`, the best of BENCH_COLD_RUNS processes for each step's wall time and for the
-    CPU of all three; each step's minor page faults, the median (they barely vary, unlike
-    times on this VM, where a fault costs several microseconds)."""
+    and `token()`, each step's wall time (best and median of BENCH_COLD_RUNS processes), the
+    three steps together, the CPU of all three, and each step's minor page faults (median:
+    they barely vary, unlike times on this VM, where a fault costs several microseconds)."""
     check(argv, env)
     runs = [[float(x) for x in check(argv, env).split()] for _ in range(RUNS)]
-    labels = [load, broker, "token() (file cache hit)", "CPU of all three"]
+    for r in runs:
+        r.insert(3, r[0] + r[1] + r[2])
+    labels = [load, broker, "token() (file cache hit)", "the three steps", "CPU of all three"]
     rows = []
     for i, label in enumerate(labels):
-        faults = sorted(r[4 + i] for r in runs) if i < 3 else None
+        faults = statistics.median(r[5 + i] for r in runs) if i < 3 else None
         rows.append({"label": label, "best_ms": min(r[i] for r in runs) * 1000,
-                     "faults": None if faults is None else faults[len(faults) // 2]})
+                     "median_ms": statistics.median(r[i] for r in runs) * 1000, "faults": faults})
     return rows
 
 
@@ -314,11 +317,11 @@ def main() -> None:
             over = "" if r["over_floor_ms"] is None else f"+{r['over_floor_ms']:.1f} ms"
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {over} | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
     for group in [g for g in ("python_split", "node_split") if g in results]:
-        print(f"\n{group}: inside one new process, token cached (best of {RUNS})\n"
-              "| step | best | minor page faults (median) |\n|---|---|---|")
+        print(f"\n{group}: inside one new process, token cached ({RUNS} processes)\n"
+              "| step | best | median | minor page faults (median) |\n|---|---|---|---|")
         for r in results[group]:
             faults = "" if r["faults"] is None else f"{r['faults']:.0f}"
-            print(f"| {r['label']} | {r['best_ms']:.2f} ms | {faults} |")
+            print(f"| {r['label']} | {r['best_ms']:.2f} ms | {r['median_ms']:.2f} ms | {faults} |")
     if "python_big_cache" in results:
         print(f"\npython_big_cache: token() in a new process, file cache hit (best of {RUNS})\n| cache | best |\n|---|---|")
         for r in results["python_big_cache"]:

@@ -3,15 +3,19 @@
 Every round runs each command once, in an order rotated from round to round, so a machine
 whose speed drifts (this VM's floors move by up to 2x within minutes) slows every command of a
 round alike. A command's cost over its floor is the median, over the rounds, of its time minus
-the floor's time in the same round: a figure that drift between rounds does not move, where
-comparing the medians of commands timed one after another (hyperfine's way) does.
+the floor's time in the same round: drift between rounds moves it far less than it moves the
+difference of medians of commands timed one after another (hyperfine's way).
+
+Also an A/B tool: `python3 bench/cold/interleave.py ROUNDS FLOOR_CMD CMD...` (see `main`).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +84,21 @@ def interleaved(
             row["over_floor_ms"] = statistics.median(a - b for a, b in zip(walls[label], walls[floor]))
         rows.append(row)
     return rows
+
+
+def main(argv: list[str]) -> None:
+    """`python3 bench/cold/interleave.py ROUNDS FLOOR_CMD [CMD ...]`: an A/B of shell-quoted
+    commands (split with `shlex`, run without a shell) in the environment it is given; the
+    first command is the floor."""
+    rounds, *cmds = argv
+    labelled = [(cmd, shlex.split(cmd)) for cmd in cmds]
+    rows = interleaved(
+        labelled, dict(os.environ), None, runs=int(rounds), warmup=3, floor=cmds[0], requests=lambda: 0
+    )
+    for row in rows:
+        over = "floor" if row["over_floor_ms"] is None else f"{row['over_floor_ms']:+.2f} ms"
+        print(f"{row['median_ms']:8.2f} ms median  {row['cpu_ms']:8.2f} ms CPU  {over:>10}  {row['label']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
