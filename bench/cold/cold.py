@@ -191,6 +191,7 @@ def split_rows(argv: list[str], env: dict[str, str], load: str, broker: str) -> 
 
 
 def python_split_rows() -> list[dict]:
+    """`split_rows` for `import tokenbroker`, `Broker(config_file)` and `token()`."""
     cid, secret = new_client("cold-py-split")
     cfg = tb_config("py-split", issuer("max-age-3600"), cid, secret)
     env = {**PY_ENV, "TOKENBROKER_CACHE_KEY": CACHE_KEY}
@@ -198,6 +199,7 @@ def python_split_rows() -> list[dict]:
 
 
 def node_split_rows() -> list[dict]:
+    """`split_rows` for `require('tokenbroker')`, `Broker.fromConfig` and `token()`."""
     cid, secret = new_client("cold-node-split")
     cfg = tb_config("node-split", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
@@ -314,7 +316,7 @@ def main() -> None:
     for group in [g for g in ("cli", "python", "node") if g in results]:
         print(f"\n{group}: new process, token cached\n| command | median | p90 | over the floor (paired median) | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|---|")
         for r in results[group]:
-            over = "" if r["over_floor_ms"] is None else f"+{r['over_floor_ms']:.1f} ms"
+            over = "" if r["over_floor_ms"] is None else f"{r['over_floor_ms']:+.1f} ms"
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {over} | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
     for group in [g for g in ("python_split", "node_split") if g in results]:
         print(f"\n{group}: inside one new process, token cached ({RUNS} processes)\n"
