@@ -7,39 +7,19 @@
 mod redis_server;
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_lc_rs::digest;
 use redis::AsyncCommands;
-use tokenbroker::advanced::cache::{
-    CacheCipher, CacheKey, FileStore, KeyParts, RedisStore, SharedStore,
-};
-use tokenbroker::{Secret, TokenOptions, TokenSet};
+use tokenbroker::advanced::cache::{CacheCipher, CacheKey, FileStore, RedisStore, SharedStore};
+use tokenbroker::{TokenOptions, TokenSet};
 
 fn key() -> CacheKey {
-    let scopes = vec!["read".to_owned()];
-    CacheKey::new(&KeyParts {
-        token_url: "https://login.example/token",
-        client_id: "client-1",
-        grant: "client_credentials",
-        subject: "",
-        scopes: &scopes,
-        params: &[],
-    })
+    support::fixtures::cache_key("", &["read"])
 }
 
 fn token() -> TokenSet {
-    let now = SystemTime::now();
-    TokenSet {
-        access_token: Secret::new("at-entry-names"),
-        token_type: "Bearer".into(),
-        expires_at: now + Duration::from_secs(600),
-        issued_at: now,
-        scopes: vec!["read".into()],
-        refresh_token: None,
-        id_token: None,
-        refresh_in: None,
-    }
+    support::fixtures::token_set("at-entry-names", Duration::from_secs(600), &["read"], None)
 }
 
 /// What anyone can compute from a key's parts: its plain SHA-256, hex.

@@ -10,8 +10,8 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use tokenbroker::advanced::cache::{CacheCipher, CacheKey, FileStore, KeyParts, SharedStore};
-use tokenbroker::{Secret, TokenSet};
+use tokenbroker::TokenSet;
+use tokenbroker::advanced::cache::{CacheCipher, CacheKey, FileStore, SharedStore};
 
 fn store(dir: &Path) -> FileStore {
     FileStore::with_cipher(
@@ -22,28 +22,11 @@ fn store(dir: &Path) -> FileStore {
 }
 
 fn key(subject: &str) -> CacheKey {
-    CacheKey::new(&KeyParts {
-        token_url: "https://login.example/token",
-        client_id: "client-1",
-        grant: "client_credentials",
-        subject,
-        scopes: &["read".to_owned()],
-        params: &[],
-    })
+    support::fixtures::cache_key(subject, &["read"])
 }
 
 fn token() -> TokenSet {
-    let now = SystemTime::now();
-    TokenSet {
-        access_token: Secret::new("at-sweep"),
-        token_type: "Bearer".into(),
-        expires_at: now + Duration::from_secs(3600),
-        refresh_token: None,
-        scopes: vec!["read".into()],
-        id_token: None,
-        issued_at: now,
-        refresh_in: None,
-    }
+    support::fixtures::token_set("at-sweep", Duration::from_secs(3600), &["read"], None)
 }
 
 /// A file written two hours ago.

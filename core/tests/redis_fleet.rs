@@ -1,17 +1,19 @@
 //! The Redis tier on a real Redis Cluster (3 masters) and on a master + replica followed
 //! through 3 Sentinels, all started per test on 127.0.0.1.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[allow(dead_code)]
 #[path = "support/lease.rs"]
 mod lease;
 #[path = "support/redis_fleet.rs"]
 mod redis_fleet;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use redis_fleet::{MASTER_NAME, RedisCluster, RedisSentinels, cli};
 use tokenbroker::advanced::cache::{
-    CacheCipher, CacheKey, KeyParts, RedisStore, RedisTopology, SecretStore, SharedStore,
+    CacheCipher, CacheKey, RedisStore, RedisTopology, SecretStore, SharedStore,
 };
 use tokenbroker::{Secret, TokenSet};
 
@@ -19,29 +21,11 @@ const KEY: [u8; 32] = [0x44; 32];
 const PREFIX: &str = "tb-fleet:";
 
 fn key(subject: &str) -> CacheKey {
-    let scopes = vec!["api".to_owned()];
-    CacheKey::new(&KeyParts {
-        token_url: "https://login.example/token",
-        client_id: "client-1",
-        grant: "client_credentials",
-        subject,
-        scopes: &scopes,
-        params: &[],
-    })
+    fixtures::cache_key(subject, &["api"])
 }
 
 fn token(access: &str, refresh: Option<&str>) -> TokenSet {
-    let now = SystemTime::now();
-    TokenSet {
-        access_token: Secret::new(access),
-        token_type: "Bearer".into(),
-        expires_at: now + Duration::from_secs(600),
-        issued_at: now,
-        scopes: vec!["api".into()],
-        refresh_token: refresh.map(Secret::new),
-        id_token: None,
-        refresh_in: None,
-    }
+    fixtures::token_set(access, Duration::from_secs(600), &["api"], refresh)
 }
 
 async fn store(topology: &RedisTopology) -> RedisStore {

@@ -1,5 +1,7 @@
 //! The Redis tier against a real `redis-server` started per test on 127.0.0.1.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/lease.rs"]
 mod lease;
 #[path = "support/redis.rs"]
@@ -9,38 +11,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use redis::AsyncCommands;
 use redis_server::RedisServer;
-use tokenbroker::advanced::cache::{
-    CacheCipher, CacheKey, KeyParts, RedisStore, SecretStore, SharedStore,
-};
+use tokenbroker::advanced::cache::{CacheCipher, CacheKey, RedisStore, SecretStore, SharedStore};
 use tokenbroker::{ErrorKind, Secret, TokenSet};
 
 const KEY: [u8; 32] = [0x33; 32];
 const PREFIX: &str = "tb-test:";
 
 fn key(subject: &str) -> CacheKey {
-    let scopes = vec!["api".to_owned()];
-    CacheKey::new(&KeyParts {
-        token_url: "https://login.example/token",
-        client_id: "client-1",
-        grant: "client_credentials",
-        subject,
-        scopes: &scopes,
-        params: &[],
-    })
+    fixtures::cache_key(subject, &["api"])
 }
 
 fn token(access: &str, expires_in: Duration, refresh: Option<&str>) -> TokenSet {
-    let now = SystemTime::now();
-    TokenSet {
-        access_token: Secret::new(access),
-        token_type: "Bearer".into(),
-        expires_at: now + expires_in,
-        issued_at: now,
-        scopes: vec!["api".into()],
-        refresh_token: refresh.map(Secret::new),
-        id_token: None,
-        refresh_in: None,
-    }
+    fixtures::token_set(access, expires_in, &["api"], refresh)
 }
 
 /// `key`'s Redis key of `kind` (`token`, `lease`, …) under [`KEY`].

@@ -2,6 +2,8 @@
 //! from TOML with `{P}` standing for the test provider's URL.
 #![allow(dead_code, unused_imports)]
 
+pub mod fixtures;
+
 pub use tokenbroker_testkit::*;
 
 /// A broker over TOML text with `{P}` replaced by the test provider's URL.
