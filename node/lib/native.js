@@ -1,9 +1,10 @@
 'use strict'
 // Loads the compiled binding. `napi build --no-js` leaves this to us: napi-rs's generated
 // loader probes the C library and every platform before it loads anything, about 2 ms of each
-// new process's start (docs/benchmarks.md, "Node: the binding's loader"). Here the platform
-// names its one file: `tokenbroker.<platform>.node` beside the package (a local build, as
-// `napi build --platform` names it), else the package `tokenbroker-<platform>`.
+// new process's start (docs/benchmarks.md, "The binding's loader" under "Re-taken on main,
+// 2026-12-03 16:48"). Here the platform names its one file: `tokenbroker.<platform>.node`
+// beside the package (a local build, as `napi build --platform` names it), else the package
+// `tokenbroker-<platform>`.
 
 const { join } = require('node:path')
 
