@@ -1,8 +1,9 @@
 //! The file tier's housekeeping (temp files of writers that died, failure records no longer in
 //! force) belongs to processes that write: opening the store and reading a token never lists
 //! a directory, so a new process's cached token costs the same however many entries the cache
-//! holds. A writer sweeps once per process, and at most once an hour per cache directory (the
-//! `swept` file's time).
+//! holds. A writer sweeps at most once an hour per cache directory (the `swept` file's time),
+//! and looks at that time at most once an hour itself (a unit test in `file_sweep.rs` covers
+//! the hour after).
 
 mod support;
 
@@ -84,6 +85,6 @@ async fn reads_never_sweep_and_writers_sweep_at_most_hourly() {
     plant_old(&orphan);
     plant_old(&dir.join("swept"));
     writer.put(&k, &token()).await.unwrap();
-    assert!(orphan.exists(), "one process swept twice");
+    assert!(orphan.exists(), "one process swept twice within the hour");
     let _ = fs::remove_dir_all(dir);
 }
