@@ -8,13 +8,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
 #[path = "support/lease.rs"]
 mod lease;
 
 use base64::Engine;
-use tokenbroker::advanced::cache::{
-    CacheCipher, CacheKey, FileStore, KeyParts, SecretStore, SharedStore,
-};
+use tokenbroker::advanced::cache::{CacheCipher, CacheKey, FileStore, SecretStore, SharedStore};
 use tokenbroker::{ErrorKind, Secret, TokenSet};
 
 const KEY: [u8; 32] = [0x5a; 32];
@@ -56,15 +56,7 @@ impl Drop for ChildGuard {
 }
 
 fn key(subject: &str) -> CacheKey {
-    let scopes = vec!["read".to_owned(), "write".to_owned()];
-    CacheKey::new(&KeyParts {
-        token_url: "https://login.example/token",
-        client_id: "client-1",
-        grant: "client_credentials",
-        subject,
-        scopes: &scopes,
-        params: &[],
-    })
+    fixtures::cache_key(subject, &["read", "write"])
 }
 
 fn token(access: &str, expires_in: i64, refresh: Option<&str>) -> TokenSet {
