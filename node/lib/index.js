@@ -3,7 +3,7 @@
 // never print themselves, and the fetch / axios helpers. Every OAuth and cache decision is
 // made by the Rust core.
 
-const { inspect } = require('node:util')
+const { inspectCustom, inspectWith } = require('./inspect.js')
 const native = require('./native.js')
 const { ErrorCode, TokenBrokerError, configError, rethrow } = require('./errors.js')
 const { setLogger } = require('./logging.js')
@@ -323,8 +323,8 @@ class Broker {
     return this.#native.listClients(profile).then((list) => list.map(wrapClient), rethrow)
   }
 
-  [inspect.custom](depth, options, inspectFn) {
-    return `Broker ${(inspectFn || inspect)({ profiles: this.profileNames() }, options)}`
+  [inspectCustom](depth, options, inspectFn) {
+    return `Broker ${inspectWith(inspectFn)({ profiles: this.profileNames() }, options)}`
   }
 }
 

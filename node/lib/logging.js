@@ -2,12 +2,14 @@
 // The core's log events: to the logger given to setLogger, else (on the main thread) to
 // util.debuglog's `tokenbroker` section, printed when NODE_DEBUG=tokenbroker.
 
-const { debuglog } = require('node:util')
 const native = require('./native.js')
 const { configError, rethrow } = require('./errors.js')
 
 const METHODS = ['error', 'warn', 'info', 'debug']
-const debug = debuglog('tokenbroker')
+
+// `util.debuglog` only when NODE_DEBUG names anything (it reads the variable as the process
+// started, as this does): a new process's first `require` of a built-in costs about 0.2 ms.
+const debug = process.env.NODE_DEBUG ? require('node:util').debuglog('tokenbroker') : { enabled: false }
 
 // `node:worker_threads` loads some 25 internal modules (streams, messaging; 2-3 ms of CPU per
 // new process), for a question asked only when NODE_DEBUG names tokenbroker.

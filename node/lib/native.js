@@ -4,9 +4,9 @@
 // new process's start (docs/benchmarks.md, "The binding's loader" under "Re-taken on main,
 // 2026-12-03 16:48"). Here the platform names its one file: `tokenbroker.<platform>.node`
 // beside the package (a local build, as `napi build --platform` names it), else the package
-// `tokenbroker-<platform>`.
-
-const { join } = require('node:path')
+// `tokenbroker-<platform>`. The local file goes straight to `process.dlopen`: a `require` of
+// it would resolve and realpath the path first (about 0.3 ms of a new process), and nothing
+// here needs `require`'s cache (the bundle that loads this is itself loaded once).
 
 // `process.platform-process.arch` → the suffix napi-rs gives each target of package.json.
 const PLATFORMS = {
@@ -22,16 +22,25 @@ function load() {
   if (platform === undefined) {
     throw new Error(`tokenbroker has no native build for ${host} (built for: ${Object.keys(PLATFORMS).join(', ')})`)
   }
-  const candidates = [join(__dirname, '..', `tokenbroker.${platform}.node`), `tokenbroker-${platform}`]
+  // The package root is this file's parent directory (lib/, or dist/ in the bundle).
+  const local = `${__dirname.slice(0, __dirname.lastIndexOf('/'))}/tokenbroker.${platform}.node`
+  const candidates = [local, `tokenbroker-${platform}`]
   const failures = []
-  for (const candidate of candidates) {
-    try {
-      return require(candidate)
-    } catch (err) {
-      failures.push(err)
-    }
+  try {
+    const addon = { exports: {} }
+    process.dlopen(addon, local)
+    return addon.exports
+  } catch (err) {
+    failures.push(err)
   }
-  const tried = failures.map((err, i) => `  ${candidates[i]}: ${err.message.split('\n')[0]}`).join('\n')
+  try {
+    return require(candidates[1])
+  } catch (err) {
+    failures.push(err)
+  }
+  // dlopen's messages start with the path already.
+  const reason = (err, candidate) => err.message.split('\n')[0].replace(`${candidate}: `, '')
+  const tried = failures.map((err, i) => `  ${candidates[i]}: ${reason(err, candidates[i])}`).join('\n')
   const musl = process.platform === 'linux' ? ' (a glibc build: musl systems are not supported)' : ''
   throw new Error(`cannot load tokenbroker's native binding for ${host}${musl}; tried:\n${tried}`, {
     cause: failures[0],

@@ -1,7 +1,7 @@
 'use strict'
 // The values the broker hands out: tokens and registered clients that never print a secret.
 
-const { inspect } = require('node:util')
+const { inspectCustom, inspectWith } = require('./inspect.js')
 
 // The core's id of each token object, for `rejected`; not part of the public API.
 const tokenIds = new WeakMap()
@@ -39,9 +39,9 @@ class AccessToken {
     return `[AccessToken ${this.tokenType} [redacted], expires ${this.expiresAt.toISOString()}]`
   }
 
-  [inspect.custom](depth, options, inspectFn) {
+  [inspectCustom](depth, options, inspectFn) {
     const shown = { tokenType: this.tokenType, expiresAt: this.expiresAt, scopes: this.scopes, accessToken: '[redacted]' }
-    return `AccessToken ${(inspectFn || inspect)(shown, options)}`
+    return `AccessToken ${inspectWith(inspectFn)(shown, options)}`
   }
 }
 
@@ -80,12 +80,12 @@ class RegisteredClient {
     return this.metadata
   }
 
-  [inspect.custom](depth, options, inspectFn) {
+  [inspectCustom](depth, options, inspectFn) {
     const shown = { clientId: this.clientId, metadata: this.metadata }
     if (this.#clientSecret !== undefined) shown.clientSecret = '[redacted]'
     if (this.#registrationAccessToken !== undefined) shown.registrationAccessToken = '[redacted]'
     if (this.#apiKey !== undefined) shown.apiKey = '[redacted]'
-    return `RegisteredClient ${(inspectFn || inspect)(shown, options)}`
+    return `RegisteredClient ${inspectWith(inspectFn)(shown, options)}`
   }
 }
 
