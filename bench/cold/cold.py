@@ -9,8 +9,9 @@
    bench/cold/first_call.py and bench/cold/first_call.mjs.
 
 Environment (set by run.sh): TB_TEST_PROVIDER (the test provider's URL), TB_BIN (release
-`tokenbroker`), TB_PY (the interpreter of python/.venv), TB_NODE_PKG (the node/ package dir),
-BENCH_COLD_LOCAL (bench/cold-local), BENCH_COLD_RUNS (default 30).
+`tokenbroker`), TB_PY (the interpreter of python/.venv), BENCH_COLD_LOCAL (bench/cold-local,
+whose node/node_modules has the peers and a link to the node/ package), BENCH_COLD_RUNS
+(default 30).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from provider_admin import PROVIDER, new_client, total_requests
 HERE = Path(__file__).resolve().parent
 TB_BIN = os.environ["TB_BIN"]
 TB_PY = os.environ["TB_PY"]
-NODE_PKG = os.environ["TB_NODE_PKG"]
 LOCAL = Path(os.environ["BENCH_COLD_LOCAL"])
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "30"))
 WARMUP = 3
@@ -162,8 +162,8 @@ print(t1 - t0, t2 - t1, t3 - t2, c3 - c0, f1 - f0, f2 - f1, f3 - f2)
 SPLIT_NODE = """
 const faults = () => process.resourceUsage().minorPageFault
 const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage(); const f0 = faults()
-const { Broker } = require(process.argv[1]); const t1 = process.hrtime.bigint(); const f1 = faults()
-const b = Broker.fromConfig(process.argv[2]); const t2 = process.hrtime.bigint(); const f2 = faults()
+const { Broker } = require('tokenbroker'); const t1 = process.hrtime.bigint(); const f1 = faults()
+const b = Broker.fromConfig(process.argv[1]); const t2 = process.hrtime.bigint(); const f2 = faults()
 b.token('p').then(() => {
   const t3 = process.hrtime.bigint(); const c = process.cpuUsage(c0); const f3 = faults()
   console.log([t1 - t0, t2 - t1, t3 - t2].map((d) => Number(d) / 1e9).join(' '), (c.user + c.system) / 1e6,
@@ -172,13 +172,14 @@ b.token('p').then(() => {
 """
 
 
-def split_rows(argv: list[str], env: dict[str, str], load: str, broker: str) -> list[dict]:
+def split_rows(argv: list[str], env: dict[str, str], load: str, broker: str,
+               cwd: Path | None = None) -> list[dict]:
     """Inside one new process with the token cached: the load (import/require), the broker
     and `token()`, each step's wall time (best and median of BENCH_COLD_RUNS processes), the
     three steps together, the CPU of all three, and each step's minor page faults (median:
     they barely vary, unlike times on this VM, where a fault costs several microseconds)."""
-    check(argv, env)
-    runs = [[float(x) for x in check(argv, env).split()] for _ in range(RUNS)]
+    check(argv, env, cwd)
+    runs = [[float(x) for x in check(argv, env, cwd).split()] for _ in range(RUNS)]
     for r in runs:
         r.insert(3, r[0] + r[1] + r[2])
     labels = [load, broker, "token() (file cache hit)", "the three steps", "CPU of all three"]
@@ -203,8 +204,8 @@ def node_split_rows() -> list[dict]:
     cid, secret = new_client("cold-node-split")
     cfg = tb_config("node-split", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    return split_rows(["node", "-e", SPLIT_NODE, NODE_PKG, str(cfg)], env, "require('tokenbroker')",
-                      "Broker.fromConfig")
+    return split_rows(["node", "-e", SPLIT_NODE, str(cfg)], env, "require('tokenbroker')",
+                      "Broker.fromConfig", LOCAL / "node")
 
 
 BIG_ENTRIES = 3000
@@ -267,7 +268,7 @@ def node_rows() -> list[dict]:
     cid, secret = new_client("cold-node")
     cfg = tb_config("node", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    tb = ["node", "-e", f"const {{ Broker }} = require({NODE_PKG!r}); Broker.fromConfig({str(cfg)!r}).token('p')"]
+    tb = ["node", "-e", f"const {{ Broker }} = require('tokenbroker'); Broker.fromConfig({str(cfg)!r}).token('p')"]
     check(tb, env, cwd)
     mcid, msecret = new_client("cold-msal-node")
     mdir = WORK / "msal-node"
@@ -302,7 +303,7 @@ def main() -> None:
         "node_split": node_split_rows,
         "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
         "node_first": lambda: first_call(
-            ["node", str(HERE / "first_call.mjs")], {"TB_NODE_PKG": NODE_PKG}, LOCAL / "node"
+            ["node", str(HERE / "first_call.mjs")], {}, LOCAL / "node"
         ),
     }
     chosen = os.environ.get("BENCH_COLD_GROUPS", ",".join(groups)).split(",")

@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs'
 const require = createRequire(`${process.cwd()}/`)
 const { ConfidentialClientApplication } = require('@azure/msal-node')
 const oidc = await import(require.resolve('openid-client'))
-const { Broker } = require(process.env.TB_NODE_PKG)
+const { Broker } = require('tokenbroker')
 
 const PROVIDER = process.env.TB_TEST_PROVIDER.replace(/\/$/, '')
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 30)

@@ -47,6 +47,9 @@ if ! cmp -s "$HERE/package-lock.json" "$LOCAL/node/package-lock.json"; then
   cp "$HERE/package.json" "$HERE/package-lock.json" "$LOCAL/node/"
   (cd "$LOCAL/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# tokenbroker is required by name from there too, as an application does (the peers are):
+# Node's resolver finds it in node_modules, as after `npm install`.
+ln -sfn "$ROOT/node" "$LOCAL/node/node_modules/tokenbroker"
 
 # The test provider, stopped on exit (it also exits when its stdin closes).
 coproc PROVIDER { exec node "$ROOT/tests/provider/server.mjs" --exit-on-stdin-close; }
@@ -57,5 +60,5 @@ url="$(sed -E 's/.*"url":"([^"]+)".*/\1/' <<<"$line")"
 echo "== test provider at $url"
 
 TB_TEST_PROVIDER="$url" TB_BIN="$CARGO_TARGET_DIR/release/tokenbroker" \
-  TB_PY="$ROOT/python/.venv/bin/python" TB_NODE_PKG="$ROOT/node" BENCH_COLD_LOCAL="$LOCAL" \
+  TB_PY="$ROOT/python/.venv/bin/python" BENCH_COLD_LOCAL="$LOCAL" \
   python3 "$HERE/cold.py"

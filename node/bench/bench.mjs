@@ -31,7 +31,7 @@ import { ConfidentialClientApplication } from '@azure/msal-node'
 import * as oidc from 'openid-client'
 import { ClientCredentials } from 'simple-oauth2'
 
-import { Broker } from '../lib/index.mjs'
+import { Broker } from '../dist/index.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
 const REPO = join(HERE, '../..')

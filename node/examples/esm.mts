@@ -1,4 +1,5 @@
-// The ESM entry's types (`import` condition → lib/index.d.mts).
+// An ES module's view of the package: the CommonJS entry's types (lib/index.d.ts), its named
+// exports and `module.exports` as the default.
 import tokenbroker, { Broker, TokenBrokerError, setLogger, type AccessToken } from 'tokenbroker'
 
 export function make(): Broker {

@@ -343,12 +343,16 @@ function guard(fn, name) {
   }
 }
 
+const { PendingLogin } = native
+
+// Names only, no `key: value`: ES modules importing this package get its named exports from
+// Node's scan of this statement, which stops at the first one it cannot read.
 module.exports = {
   Broker,
   AccessToken,
   RegisteredClient,
   TokenBrokerError,
   ErrorCode,
-  PendingLogin: native.PendingLogin,
+  PendingLogin,
   setLogger,
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'node:test'
 import { inspect } from 'node:util'
-import { Broker, setLogger } from '../lib/index.mjs'
+import { Broker, setLogger } from 'tokenbroker'
 import { admin, provider } from './helpers.mjs'
 import { Needles, echoFault, expandCases, fillProfile, summary } from './leak_needles.mjs'
 

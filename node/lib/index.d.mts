@@ -1,3 +1,0 @@
-export * from './index.js'
-import * as tokenbroker from './index.js'
-export default tokenbroker
