@@ -36,14 +36,7 @@ pub fn handle() -> Handle {
         // The parent's worker threads are gone in a child; its runtime can only be leaked.
         std::mem::forget(stale);
     }
-    let rt = Arc::new(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tokenbroker")
-            .enable_all()
-            .build()
-            .expect("cannot start the tokenbroker runtime"),
-    );
+    let rt = Arc::new(build().expect("cannot start the tokenbroker runtime"));
     let handle = rt.handle().clone();
     *slot = Some(Current {
         pid,
@@ -51,6 +44,23 @@ pub fn handle() -> Handle {
         _owned: Some(rt),
     });
     handle
+}
+
+/// Worker threads of the runtime tokenbroker creates: its tasks are short (a request sent, a
+/// file read handed to the blocking pool, an answer parsed), and two keep one busy worker from
+/// delaying the others. A fixed number also spares each new process tokio's default, the CPU
+/// count, which it reads from the cgroup files under /proc and /sys.
+pub const WORKER_THREADS: usize = 2;
+
+/// A new multi-thread runtime as tokenbroker creates one: [`WORKER_THREADS`] workers named
+/// `tokenbroker`, timers and I/O enabled. For a host that must own the runtime (napi-rs) and
+/// then [`adopt`]s it.
+pub fn build() -> std::io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .thread_name("tokenbroker")
+        .enable_all()
+        .build()
 }
 
 /// Makes tokenbroker use the host's runtime instead of creating its own. A current-thread
@@ -105,4 +115,20 @@ where
 /// Locks the runtime slot until the guard drops (held across a fork, see `crate::fork`).
 pub(crate) fn lock_for_fork() -> impl Sized + 'static {
     crate::locks::lock(&CURRENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_tokenbroker_builds_has_its_fixed_workers_and_runs_timers() {
+        let rt = build().expect("runtime");
+        assert_eq!(rt.metrics().num_workers(), WORKER_THREADS);
+        let slept = rt.block_on(async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            tokio::runtime::Handle::current().runtime_flavor()
+        });
+        assert_eq!(slept, RuntimeFlavor::MultiThread);
+    }
 }
