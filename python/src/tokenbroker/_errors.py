@@ -4,11 +4,9 @@ The native module raises these by kind (``BY_KIND``, one class for each of the c
 ``ERROR_KINDS``); messages are the core's, which never contain a secret.
 """
 
-from __future__ import annotations
-
 from ._tokenbroker import ERROR_KINDS
 
-TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: see __init__.py
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`, and string annotations: see __init__.py
 if TYPE_CHECKING:
     from typing import ClassVar
 
@@ -35,17 +33,17 @@ class TokenBrokerError(Exception):
     server asked to wait (``Retry-After``), when it did.
     """
 
-    kind: ClassVar[str] = "unknown"
-    status: int | None
-    retry_after: int | None
+    kind: "ClassVar[str]" = "unknown"
+    status: "int | None"
+    retry_after: "int | None"
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str | None = None,
-        status: int | None = None,
-        retry_after: int | None = None,
+        kind: "str | None" = None,
+        status: "int | None" = None,
+        retry_after: "int | None" = None,
     ) -> None:
         super().__init__(message)
         if kind is not None and kind != type(self).kind:
@@ -87,21 +85,21 @@ class OAuthError(TokenBrokerError):
 
     kind = "oauth"
     error: str
-    description: str | None
-    uri: str | None
-    provider_codes: list[int]
+    description: "str | None"
+    uri: "str | None"
+    provider_codes: "list[int]"
 
     def __init__(
         self,
         message: str,
         *,
-        kind: str | None = None,
-        status: int | None = None,
-        retry_after: int | None = None,
+        kind: "str | None" = None,
+        status: "int | None" = None,
+        retry_after: "int | None" = None,
         error: str = "",
-        description: str | None = None,
-        uri: str | None = None,
-        provider_codes: list[int] | None = None,
+        description: "str | None" = None,
+        uri: "str | None" = None,
+        provider_codes: "list[int] | None" = None,
     ) -> None:
         super().__init__(message, kind=kind, status=status, retry_after=retry_after)
         self.error = error
@@ -141,7 +139,7 @@ class RateLimitedError(TokenBrokerError):
     kind = "rate_limited"
 
 
-def _by_kind() -> dict[str, type[TokenBrokerError]]:
+def _by_kind() -> "dict[str, type[TokenBrokerError]]":
     """One class per kind the core reports (``_tokenbroker.ERROR_KINDS``): the classes above,
     and a plain ``TokenBrokerError`` subclass for a kind this module has no class for yet."""
     classes: dict[str, type[TokenBrokerError]] = {
@@ -164,7 +162,7 @@ def _by_kind() -> dict[str, type[TokenBrokerError]]:
     return classes
 
 
-def _bare_class(kind: str) -> type[TokenBrokerError]:
+def _bare_class(kind: str) -> "type[TokenBrokerError]":
     """A plain subclass for a core kind this module has no class for (``"new_kind"`` →
     ``NewKindError``)."""
 
@@ -177,4 +175,4 @@ def _bare_class(kind: str) -> type[TokenBrokerError]:
     return Bare
 
 
-BY_KIND: dict[str, type[TokenBrokerError]] = _by_kind()
+BY_KIND: "dict[str, type[TokenBrokerError]]" = _by_kind()
