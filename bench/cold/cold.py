@@ -278,7 +278,15 @@ def node_rows() -> list[dict]:
     source = check([*msal_cmd, "show"], env, cwd).strip()
     if source != "cache":
         sys.exit(f"msal-node did not answer from its persistent cache: {source}")
+    # Node's CommonJS loader does its first resolve, read and compile on a script's first
+    # `require`, which `node -e ''` never makes: an empty package shows what any package pays.
+    empty = cwd / "node_modules" / "bench-empty-package"
+    empty.mkdir(exist_ok=True)
+    (empty / "package.json").write_text('{"name": "bench-empty-package", "main": "index.js"}\n')
+    (empty / "index.js").write_text("module.exports = {}\n")
     return timed([("node -e ''", ["node", "-e", ""]),
+                  ("node -e \"require('bench-empty-package')\" (an empty package)",
+                   ["node", "-e", "require('bench-empty-package')"]),
                   ("tokenbroker: require + Broker.fromConfig + token (file cache hit)", tb),
                   ("@azure/msal-node + msal-node-extensions FilePersistence (cache hit)", msal_cmd)],
                  env, cwd, floor="node -e ''")
