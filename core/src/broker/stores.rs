@@ -1,6 +1,7 @@
 //! The shared token tier and the secret stores a broker opens on first use.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::Inner;
 use crate::cache::{SecretStore, SharedStore};
@@ -29,6 +30,9 @@ impl Inner {
             // Another caller of this process opened them meanwhile: use those.
             Some((owner, stores)) if *owner == pid => stores.clone(),
             _ => {
+                if let Some((read_at, generation)) = opened.generation {
+                    self.invalidation.seed(read_at, generation);
+                }
                 if let Some(parent) = slot.replace((pid, opened.clone())) {
                     // The parent's connections belong to its runtime; dropping them here
                     // could touch it. Leak them instead.
@@ -68,6 +72,10 @@ pub(super) struct Stores {
     pub(super) local: Arc<dyn SecretStore>,
     /// Where the shared tier's encryption key came from (`doctor` shows it).
     pub(super) key_source: Option<String>,
+    /// The shared tier's invalidation generation and when it was read, when the opening read
+    /// it (the file store: on the blocking thread that opened it, one hand-off fewer than a
+    /// separate first check).
+    pub(super) generation: Option<(SystemTime, u64)>,
 }
 
 impl Stores {
@@ -78,6 +86,7 @@ impl Stores {
             local: secrets.clone(),
             secrets,
             key_source: None,
+            generation: None,
         }
     }
 }
@@ -99,11 +108,18 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
         StoreKind::File => {
             // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
             let path = config.cache.path.clone();
-            let store = crate::runtime::blocking(move || crate::cache::FileStore::open(path))
-                .await
-                .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
+            let (store, generation) = crate::runtime::blocking(move || {
+                let store = crate::cache::FileStore::open(path)?;
+                let read_at = SystemTime::now();
+                // A failed read is left to the first check, which reports it.
+                let generation = store.read_generation().ok().map(|g| (read_at, g));
+                Ok::<_, Error>((store, generation))
+            })
+            .await
+            .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
             let store = Arc::new(store);
             Stores {
+                generation,
                 key_source: Some(store.key_source().to_owned()),
                 shared: Some(store.clone()),
                 local: store.clone(),
@@ -118,6 +134,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
                 secrets: store,
                 local: open_local_secrets(&config.cache).await,
                 key_source: Some(key_source),
+                generation: None,
             }
         }
     })
@@ -167,4 +184,31 @@ async fn open_redis(
     crate::cache::RedisStore::connect_to(&topology, &cache.redis_prefix, cipher)
         .await
         .map(|store| (store.with_lease_ttl(cache.lease_ttl), key_source))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use crate::{Broker, Config};
+
+    /// The first check for invalidations rides on the file store's opening (one blocking
+    /// hand-off, not two), so a lookup right after the opening has no check due.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn opening_the_file_store_reads_its_generation_for_the_first_check() {
+        let dir = std::env::temp_dir().join(format!(
+            "tb-stores-{}",
+            crate::cache::random_hex(6).unwrap()
+        ));
+        let text = format!(
+            "[cache]\nstore = \"file\"\npath = {:?}\n",
+            dir.join("cache")
+        );
+        let broker = Broker::new(Config::from_toml_str(&text).unwrap()).unwrap();
+        assert!(broker.inner.invalidation.due(SystemTime::now()));
+        let stores = broker.inner.stores().await;
+        assert!(stores.shared.is_some(), "the file store opened");
+        assert!(!broker.inner.invalidation.due(SystemTime::now()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

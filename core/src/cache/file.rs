@@ -388,3 +388,11 @@ impl SharedStore for FileStore {
             .await
     }
 }
+
+impl FileStore {
+    /// The invalidation generation ([`SharedStore::generation`]), read on this thread: for
+    /// code already on a blocking thread, such as the one that opens the store.
+    pub(crate) fn read_generation(&self) -> Result<u64> {
+        file_generation::read(&self.inner.root)
+    }
+}

@@ -77,6 +77,24 @@ impl Invalidation {
         checked != NEVER && unix_ms(now).wrapping_sub(checked) >= BOUND_MS
     }
 
+    /// Takes `generation`, read at `read_at` (when the shared tier was opened, on the same
+    /// blocking thread), as the result of the first check, which then needs no read of its
+    /// own. Does nothing once a check has run or begun.
+    pub(crate) fn seed(&self, read_at: SystemTime, generation: u64) {
+        if self
+            .known
+            .compare_exchange(UNKNOWN, generation, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            let _ = (self.checked_ms).compare_exchange(
+                0,
+                unix_ms(read_at),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
     /// Reads the generation of `store` if a check is due and drops `memory` when it
     /// changed. Without a store, checks stop for good. A read that fails or times out
     /// keeps the memory tier (the error is returned) and is retried after the bound.
@@ -130,5 +148,32 @@ mod tests {
         assert!(!Invalidation::new(false).due(now));
         assert!(!Invalidation::new(false).due(now + Duration::from_secs(3600)));
         assert!(Invalidation::new(true).due(now), "the first lookup checks");
+    }
+
+    #[test]
+    fn a_seed_stands_for_the_first_check_only() {
+        let now = SystemTime::now();
+        let seeded = Invalidation::new(true);
+        seeded.seed(now, 7);
+        assert!(!seeded.due(now), "the seed is a check");
+        assert!(
+            seeded.due(now + INVALIDATION_BOUND),
+            "the next one is due a bound later"
+        );
+        assert_eq!(seeded.known.load(Ordering::Acquire), 7);
+        seeded.seed(now + INVALIDATION_BOUND, 9);
+        assert_eq!(
+            seeded.known.load(Ordering::Acquire),
+            7,
+            "a later seed changes nothing"
+        );
+        assert!(seeded.due(now + INVALIDATION_BOUND));
+
+        let none = Invalidation::new(false);
+        none.seed(now, 7);
+        assert!(
+            !none.due(now + Duration::from_secs(3600)),
+            "without a tier, never due"
+        );
     }
 }

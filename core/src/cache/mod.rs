@@ -30,8 +30,8 @@ mod unreadable;
 mod user_key;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
-pub(crate) use crypto::random_hex;
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
+pub(crate) use crypto::{random_hex, warm_up as warm_up_crypto};
 pub use document::{CachedDocument, DEFAULT_DOCUMENT_TTL, MAX_DOCUMENT_TTL, STALE_SERVE};
 pub use failure::FailureRecord;
 pub use file::{DIR_ENV, FileStore};
