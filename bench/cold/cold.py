@@ -163,7 +163,7 @@ SPLIT_NODE = """
 const faults = () => process.resourceUsage().minorPageFault
 const t0 = process.hrtime.bigint(); const c0 = process.cpuUsage(); const f0 = faults()
 const { Broker } = require('tokenbroker'); const t1 = process.hrtime.bigint(); const f1 = faults()
-const b = Broker.fromConfig(process.argv[1]); const t2 = process.hrtime.bigint(); const f2 = faults()
+const b = Broker.fromConfig(process.argv[require.main ? 2 : 1]); const t2 = process.hrtime.bigint(); const f2 = faults()
 b.token('p').then(() => {
   const t3 = process.hrtime.bigint(); const c = process.cpuUsage(c0); const f3 = faults()
   console.log([t1 - t0, t2 - t1, t3 - t2].map((d) => Number(d) / 1e9).join(' '), (c.user + c.system) / 1e6,
@@ -199,13 +199,25 @@ def python_split_rows() -> list[dict]:
     return split_rows([TB_PY, "-c", SPLIT_PY, str(cfg)], env, "import tokenbroker", "Broker(config_file)")
 
 
-def node_split_rows() -> list[dict]:
+def node_program(name: str, source: str, from_file: bool) -> list[str]:
+    """`node` running `source`: under `-e`, or (`from_file`) as the file `name`.js beside the
+    peers in bench/cold-local/node, as an application runs. Scripts find their arguments at
+    `process.argv[require.main ? 2 : 1]`, which holds both ways."""
+    if not from_file:
+        return ["node", "-e", source]
+    path = LOCAL / "node" / f"cold-{name}.js"
+    path.write_text(source + "\n")
+    return ["node", str(path)]
+
+
+def node_split_rows(from_file: bool = False) -> list[dict]:
     """`split_rows` for `require('tokenbroker')`, `Broker.fromConfig` and `token()`."""
-    cid, secret = new_client("cold-node-split")
-    cfg = tb_config("node-split", issuer("max-age-3600"), cid, secret)
+    how = "file" if from_file else "eval"
+    cid, secret = new_client(f"cold-node-split-{how}")
+    cfg = tb_config(f"node-split-{how}", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    return split_rows(["node", "-e", SPLIT_NODE, str(cfg)], env, "require('tokenbroker')",
-                      "Broker.fromConfig", LOCAL / "node")
+    argv = [*node_program("split", SPLIT_NODE, from_file), str(cfg)]
+    return split_rows(argv, env, "require('tokenbroker')", "Broker.fromConfig", LOCAL / "node")
 
 
 BIG_ENTRIES = 3000
@@ -243,7 +255,7 @@ def python_big_cache_rows() -> list[dict]:
 MSAL_NODE = """
 const { ConfidentialClientApplication } = require('@azure/msal-node')
 const { FilePersistence, PersistenceCachePlugin } = require('@azure/msal-node-extensions')
-const [tokenUrl, cid, secret, path, show] = process.argv.slice(1)
+const [tokenUrl, cid, secret, path, show] = process.argv.slice(require.main ? 2 : 1)
 const host = 'login.bench.invalid'
 FilePersistence.create(path).then(async (persistence) => {
   const app = new ConfidentialClientApplication({
@@ -263,17 +275,23 @@ FilePersistence.create(path).then(async (persistence) => {
 """
 
 
-def node_rows() -> list[dict]:
+def node_rows(from_file: bool = False) -> list[dict]:
+    """Node's new processes, every program under `-e` or (`from_file`) each from its own file,
+    whose floor is then an empty file: an application is a file, and loading it readies the
+    CommonJS loader that a `-e` program's first `require` must set up."""
     cwd = LOCAL / "node"
-    cid, secret = new_client("cold-node")
-    cfg = tb_config("node", issuer("max-age-3600"), cid, secret)
+    how = "file" if from_file else "eval"
+    cid, secret = new_client(f"cold-node-{how}")
+    cfg = tb_config(f"node-{how}", issuer("max-age-3600"), cid, secret)
     env = {"TOKENBROKER_CACHE_KEY": CACHE_KEY}
-    tb = ["node", "-e", f"const {{ Broker }} = require('tokenbroker'); Broker.fromConfig({str(cfg)!r}).token('p')"]
+    tb_source = f"const {{ Broker }} = require('tokenbroker'); Broker.fromConfig({str(cfg)!r}).token('p')"
+    tb = node_program("tokenbroker", tb_source, from_file)
     check(tb, env, cwd)
-    mcid, msecret = new_client("cold-msal-node")
-    mdir = WORK / "msal-node"
+    mcid, msecret = new_client(f"cold-msal-node-{how}")
+    mdir = WORK / f"msal-node-{how}"
     mdir.mkdir()
-    msal_cmd = ["node", "-e", MSAL_NODE, f"{PROVIDER}/generic/token", mcid, msecret, str(mdir / "cache.json")]
+    msal_cmd = [*node_program("msal-node", MSAL_NODE, from_file), f"{PROVIDER}/generic/token", mcid,
+                msecret, str(mdir / "cache.json")]
     check(msal_cmd, env, cwd)
     source = check([*msal_cmd, "show"], env, cwd).strip()
     if source != "cache":
@@ -284,12 +302,14 @@ def node_rows() -> list[dict]:
     empty.mkdir(exist_ok=True)
     (empty / "package.json").write_text('{"name": "bench-empty-package", "main": "index.js"}\n')
     (empty / "index.js").write_text("module.exports = {}\n")
-    return timed([("node -e ''", ["node", "-e", ""]),
-                  ("node -e \"require('bench-empty-package')\" (an empty package)",
-                   ["node", "-e", "require('bench-empty-package')"]),
+    floor = "node empty.js" if from_file else "node -e ''"
+    empty_pkg = "require('bench-empty-package')"
+    package = f"node empty-package.js: {empty_pkg}" if from_file else f'node -e "{empty_pkg}"'
+    return timed([(floor, node_program("empty", "", from_file)),
+                  (f"{package} (an empty package)", node_program("empty-package", empty_pkg, from_file)),
                   ("tokenbroker: require + Broker.fromConfig + token (file cache hit)", tb),
                   ("@azure/msal-node + msal-node-extensions FilePersistence (cache hit)", msal_cmd)],
-                 env, cwd, floor="node -e ''")
+                 env, cwd, floor=floor)
 
 
 # ------------------------------------------------------------------ 2. first call in-process
@@ -306,9 +326,11 @@ def main() -> None:
         "cli": cli_rows,
         "python": python_rows,
         "node": node_rows,
+        "node_file": lambda: node_rows(from_file=True),
         "python_split": python_split_rows,
         "python_big_cache": python_big_cache_rows,
         "node_split": node_split_rows,
+        "node_split_file": lambda: node_split_rows(from_file=True),
         "python_first": lambda: first_call([TB_PY, str(HERE / "first_call.py")], PY_ENV),
         "node_first": lambda: first_call(
             ["node", str(HERE / "first_call.mjs")], {}, LOCAL / "node"
@@ -322,12 +344,12 @@ def main() -> None:
     (LOCAL / "results.json").write_text(json.dumps(results, indent=2))
     print(f"load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}, "
           f"after {results['load_after'][0]:.2f}; {RUNS} runs after {WARMUP} warm-up")
-    for group in [g for g in ("cli", "python", "node") if g in results]:
+    for group in [g for g in ("cli", "python", "node", "node_file") if g in results]:
         print(f"\n{group}: new process, token cached\n| command | median | p90 | over the floor (paired median) | CPU (user+sys, mean) | requests / runs |\n|---|---|---|---|---|---|")
         for r in results[group]:
             over = "" if r["over_floor_ms"] is None else f"{r['over_floor_ms']:+.1f} ms"
             print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {over} | {r['cpu_ms']:.1f} ms | {r['requests']} / {r['runs']} |")
-    for group in [g for g in ("python_split", "node_split") if g in results]:
+    for group in [g for g in ("python_split", "node_split", "node_split_file") if g in results]:
         print(f"\n{group}: inside one new process, token cached ({RUNS} processes)\n"
               "| step | best | median | minor page faults (median) |\n|---|---|---|---|")
         for r in results[group]:

@@ -12,13 +12,20 @@ use crate::error::{Error, Result};
 /// readable by others is tightened to 0700 when `tighten`, else logged.
 pub(crate) fn ensure_private_dir(dir: &Path, tighten: bool) -> Result<()> {
     let location = dir.display().to_string();
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::cache(format!("cannot create {location}: {e}")))?;
-    let meta =
-        fs::metadata(dir).map_err(|e| Error::cache(format!("cannot stat {location}: {e}")))?;
+    // One `stat` for a directory that exists (every open but the first): creating first would
+    // cost a `mkdir` and the builder's own `stat` as well.
+    let meta = match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::cache(format!("cannot create {location}: {e}")))?;
+            fs::metadata(dir)
+        }
+        found => found,
+    }
+    .map_err(|e| Error::cache(format!("cannot stat {location}: {e}")))?;
     if !meta.is_dir() {
         return Err(Error::config(location, "cache path is not a directory"));
     }
