@@ -63,18 +63,6 @@ pub fn build() -> std::io::Result<Runtime> {
         .build()
 }
 
-/// Starts, in the background on `handle`'s blocking pool, what the first token of a process
-/// would otherwise wait for: the pool's first thread and the one-time set-up of the cache's
-/// crypto. For a binding to call when it is loaded, while the host goes on loading its own
-/// code; nothing waits for it. Not for a host that may `fork()` right after loading (Python's
-/// `multiprocessing`): a child forked while a one-time set-up runs would wait for it forever.
-pub fn warm_up(handle: &Handle) {
-    // A worker starts the pool's thread: the caller only wakes the worker.
-    drop(handle.spawn(async {
-        let _ = tokio::task::spawn_blocking(crate::cache::warm_up_crypto).await;
-    }));
-}
-
 /// Makes tokenbroker use the host's runtime instead of creating its own. A current-thread
 /// runtime runs tokenbroker's tasks (fetches, refresh-ahead) only while the host drives it
 /// with `Runtime::block_on`, and runs the stores' blocking work inline (see [`blocking`]).

@@ -1,9 +1,9 @@
-//! `runtime::warm_up`: what a binding starts when it is loaded. Its own test binary (so its own
+//! `cache::warm_up`: what a binding starts when it is loaded. Its own test binary (so its own
 //! process): it counts the threads named `tokenbroker`, which no other test here creates.
 
 use std::time::{Duration, Instant};
 
-use tokenbroker::advanced::runtime;
+use tokenbroker::advanced::{cache, runtime};
 
 /// Threads of this process named as tokenbroker names its runtime's threads.
 fn tokenbroker_threads() -> usize {
@@ -28,7 +28,7 @@ fn warm_up_starts_the_blocking_pools_first_thread_in_the_background() {
         "the workers alone"
     );
 
-    runtime::warm_up(rt.handle());
+    cache::warm_up(rt.handle());
     while tokenbroker_threads() == runtime::WORKER_THREADS && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -30,6 +30,6 @@ fn init() {
     // False when a runtime is already in use in this process: then both keep working, each
     // on its own runtime, which is still correct (only less frugal).
     let _ = tokenbroker::advanced::runtime::adopt(rt.handle().clone());
-    tokenbroker::advanced::runtime::warm_up(rt.handle());
+    tokenbroker::advanced::cache::warm_up(rt.handle());
     napi::bindgen_prelude::create_custom_tokio_runtime(rt);
 }

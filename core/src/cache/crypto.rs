@@ -226,17 +226,6 @@ impl fmt::Debug for CacheCipher {
     }
 }
 
-/// Seals and opens an empty value under a throwaway key: the first real lookup then finds the
-/// crypto library set up (CPU feature detection, its one-time tables) instead of paying for it.
-pub(crate) fn warm_up() {
-    const NAME: &[u8] = b"tokenbroker warm-up";
-    if let Ok(cipher) = CacheCipher::with_origin(&[0; KEY_LEN], "warm-up") {
-        if let Ok(sealed) = cipher.seal(NAME, b"") {
-            let _ = cipher.open(NAME, &sealed);
-        }
-    }
-}
-
 fn associated_data(name: &[u8]) -> Vec<u8> {
     let mut aad = Vec::with_capacity(HEADER_LEN + name.len());
     aad.extend_from_slice(MAGIC);

@@ -28,10 +28,11 @@ mod secrets;
 mod store;
 mod unreadable;
 mod user_key;
+mod warm_up;
 
 pub use self::redis::{DEFAULT_LEASE_TTL, DEFAULT_REFRESH_GRACE, RedisStore};
+pub(crate) use crypto::random_hex;
 pub use crypto::{CacheCipher, KEY_ENV, KEY_LEN, KeySource};
-pub(crate) use crypto::{random_hex, warm_up as warm_up_crypto};
 pub use document::{CachedDocument, DEFAULT_DOCUMENT_TTL, MAX_DOCUMENT_TTL, STALE_SERVE};
 pub use failure::FailureRecord;
 pub use file::{DIR_ENV, FileStore};
@@ -45,3 +46,4 @@ pub use redis_conn::RedisTopology;
 pub use secrets::MemorySecrets;
 pub use store::{EntryInfo, Lease, SecretStore, SharedStore};
 pub use user_key::{KEYRING_ACCOUNT, KEYRING_SERVICE, LEGACY_KEY_FILE, UserKey};
+pub use warm_up::warm_up;
