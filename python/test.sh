@@ -34,7 +34,7 @@ echo "== ruff"
 "$VENV/bin/ruff" format --check .
 
 echo "== mypy --strict"
-"$VENV/bin/mypy" --strict examples/typed_usage.py src/tokenbroker
+"$VENV/bin/mypy" --strict examples/typed_usage.py src/tokenbroker tests
 
 echo "== pytest"
 "$PY" -m pytest -q "$@"

@@ -88,6 +88,7 @@ def azure_refresh_token(provider: str, client_id: str, client_secret: str) -> st
             "state": "s",
         }
     )
+    assert host.hostname is not None, provider
     conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
     conn.request("GET", f"/contoso/oauth2/authorize?{query}")
     resp = conn.getresponse()
