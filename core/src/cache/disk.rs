@@ -73,3 +73,24 @@ pub(crate) fn current_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_where_the_cache_directory_should_be_is_named_as_such() {
+        let file =
+            std::env::temp_dir().join(format!("tb-disk-{}", crate::cache::random_hex(6).unwrap()));
+        fs::write(&file, b"not a directory").unwrap();
+        let err = ensure_private_dir(&file, false).unwrap_err();
+        let _ = fs::remove_file(&file);
+        match err {
+            Error::Config { location, reason } => {
+                assert_eq!(location, file.display().to_string());
+                assert_eq!(reason, "cache path is not a directory");
+            }
+            other => panic!("expected a config error naming the path, got {other:?}"),
+        }
+    }
+}
