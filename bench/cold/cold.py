@@ -320,7 +320,17 @@ def first_call(argv: list[str], env: dict[str, str], cwd: Path | None = None) ->
     return json.loads(out.strip().splitlines()[-1])
 
 
+def refuse_debug_python() -> None:
+    """Stops when python/.venv holds a debug build of the extension (what `make test` leaves
+    there): `BENCH_COLD_NO_BUILD=1` after it would time that build."""
+    probe = "import tokenbroker._tokenbroker as m; print(m._debug_build)"
+    if check([TB_PY, "-c", probe], PY_ENV).strip() != "False":
+        sys.exit("python/.venv has a debug build of the extension: run bench/cold/run.sh without "
+                 "BENCH_COLD_NO_BUILD (it builds the release one)")
+
+
 def main() -> None:
+    refuse_debug_python()
     load = os.getloadavg()
     groups = {
         "cli": cli_rows,
