@@ -329,8 +329,20 @@ def refuse_debug_python() -> None:
                  "BENCH_COLD_NO_BUILD (it builds the release one)")
 
 
+def refuse_debug_node() -> None:
+    """Stops when node/ holds a debug build of the addon (what `make test-node` leaves there):
+    a debug build carries DWARF sections, which the release profile leaves out."""
+    for addon in (HERE.parent.parent / "node").glob("tokenbroker.*.node"):
+        sections = subprocess.run(["readelf", "-S", "-W", str(addon)], capture_output=True, text=True,
+                                  check=True).stdout
+        if ".debug_info" in sections:
+            sys.exit(f"{addon} is a debug build: run bench/cold/run.sh without BENCH_COLD_NO_BUILD "
+                     "(it builds the release one)")
+
+
 def main() -> None:
     refuse_debug_python()
+    refuse_debug_node()
     load = os.getloadavg()
     groups = {
         "cli": cli_rows,

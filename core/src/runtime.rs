@@ -2,10 +2,11 @@
 //!
 //! All network and store I/O runs on it, so connection pools and Redis connections are bound
 //! to a single reactor. A host that already has a runtime hands its handle over with
-//! [`adopt`]: napi-rs its multi-thread one, the CLI a current-thread one that its main thread
-//! drives (one command per process: no worker thread to start, no hand-off to one). Otherwise
-//! a multi-thread runtime is created on first use. After `fork()` the parent's runtime threads
-//! do not exist in the child: a runtime is created again the first time the child asks for one.
+//! [`adopt`]: the CLI a current-thread one that its main thread drives (one command per
+//! process: no worker thread to start, no hand-off to one). Otherwise a multi-thread runtime
+//! is created on first use (the Node addon has a helper thread make that first use when it
+//! is loaded). After `fork()` the parent's runtime threads do not exist in the child: a
+//! runtime is created again the first time the child asks for one.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -53,8 +54,7 @@ pub fn handle() -> Handle {
 pub const WORKER_THREADS: usize = 2;
 
 /// A new multi-thread runtime as tokenbroker creates one: [`WORKER_THREADS`] workers named
-/// `tokenbroker`, timers and I/O enabled. For a host that must own the runtime (napi-rs) and
-/// then [`adopt`]s it.
+/// `tokenbroker`, timers and I/O enabled. [`handle`] builds the process's runtime with it.
 pub fn build() -> std::io::Result<Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKER_THREADS)

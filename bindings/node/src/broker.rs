@@ -10,7 +10,7 @@ use tokenbroker::Broker;
 
 use crate::errors::to_napi;
 use crate::token::{JsScopes, TokenData, known, options};
-use crate::{config, warm};
+use crate::{config, promise, warm};
 
 /// One entry of the shared cache tier, without secrets.
 #[napi(object)]
@@ -57,17 +57,21 @@ impl NativeBroker {
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
-    pub async fn token(
+    pub fn token<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         min_ttl: Option<f64>,
         force_refresh: Option<bool>,
         rejected: Option<f64>,
-    ) -> napi::Result<TokenData> {
-        let opts = options(scopes, min_ttl, force_refresh, rejected)?;
-        let token = self.inner.token(&profile, &opts).await.map_err(to_napi)?;
-        Ok(TokenData(token))
+    ) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        let opts = options(scopes, min_ttl, force_refresh, rejected);
+        promise::spawn(env, async move {
+            let token = broker.token(&profile, &opts?).await.map_err(to_napi)?;
+            Ok(TokenData(token))
+        })
     }
 
     /// The token in memory, or null; synchronous, never does I/O.
@@ -132,41 +136,60 @@ impl NativeBroker {
     }
 
     /// Forgets every cached token, in memory and in the shared tier.
-    #[napi]
-    pub async fn clear_cache(&self) -> napi::Result<()> {
-        self.inner.clear_cache().await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn clear_cache<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(
+            env,
+            async move { broker.clear_cache().await.map_err(to_napi) },
+        )
     }
 
     /// Forgets `profile`'s cached token and stored refresh token.
-    #[napi]
-    pub async fn forget(&self, profile: String) -> napi::Result<()> {
-        self.inner.forget(&profile).await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn forget<'env>(&self, env: &'env Env, profile: String) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            broker.forget(&profile).await.map_err(to_napi)
+        })
     }
 
     /// Signs out: revokes the stored refresh token where the provider can (RFC 7009), then
     /// forgets the profile's tokens here even if revocation failed. Whether a token was revoked.
-    #[napi]
-    pub async fn logout(&self, profile: String) -> napi::Result<bool> {
-        self.inner.logout(&profile).await.map_err(to_napi)
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn logout<'env>(&self, env: &'env Env, profile: String) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            broker.logout(&profile).await.map_err(to_napi)
+        })
     }
 
     /// Entries of the shared tier, without secrets.
-    #[napi]
-    pub async fn cache_entries(&self) -> napi::Result<Vec<CacheEntry>> {
-        let entries = self.inner.cache_entries().await.map_err(to_napi)?;
-        Ok(entries
-            .into_iter()
-            .map(|e| CacheEntry {
-                key: e.key,
-                expires_at: e
-                    .expires_at
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_millis() as f64)
-                    .unwrap_or(0.0),
-                scopes: e.scopes,
-                has_refresh_token: e.has_refresh_token,
-            })
-            .collect())
+    #[napi(ts_return_type = "Promise<Array<CacheEntry>>")]
+    pub fn cache_entries<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let entries = broker.cache_entries().await.map_err(to_napi)?;
+            Ok(entries
+                .into_iter()
+                .map(CacheEntry::from)
+                .collect::<Vec<_>>())
+        })
+    }
+}
+
+impl From<tokenbroker::advanced::cache::EntryInfo> for CacheEntry {
+    fn from(e: tokenbroker::advanced::cache::EntryInfo) -> Self {
+        CacheEntry {
+            key: e.key,
+            expires_at: e
+                .expires_at
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as f64)
+                .unwrap_or(0.0),
+            scopes: e.scopes,
+            has_refresh_token: e.has_refresh_token,
+        }
     }
 }
 

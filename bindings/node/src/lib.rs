@@ -6,7 +6,8 @@
 //!
 //! One module per concept: [`bearer`] (the core's rules for adapters), [`broker`] (the native class and its cache operations),
 //! [`login`], [`registration`], [`token`] (the token array and token options), [`config`],
-//! [`errors`], [`logging`] (core events to a JS logger) and [`warm`] (the warm path).
+//! [`errors`], [`logging`] (core events to a JS logger), [`promise`] (async calls on the
+//! core's runtime) and [`warm`] (the warm path).
 
 mod bearer;
 mod broker;
@@ -14,22 +15,20 @@ mod config;
 mod errors;
 mod logging;
 mod login;
+mod promise;
 mod registration;
 mod token;
 mod warm;
 
-/// One tokio runtime per process, shared by napi's async functions and the core.
-///
-/// Runs once when the `.node` file is loaded (a constructor of the shared library), so
-/// every `worker_threads` worker uses the same runtime.
+/// Runs once when the `.node` file is loaded (a constructor of the shared library): a helper
+/// thread builds the core's runtime ([`tokenbroker::advanced::runtime::handle`]) and warms up
+/// what a first lookup needs, while Node goes on loading the package's JavaScript. A call
+/// that comes first builds the runtime itself; the helper then finds it built. Every
+/// `worker_threads` worker shares that one runtime.
 #[napi_derive::module_init]
 fn init() {
-    // The core's runtime settings: its worker count spares a new process tokio's default (the
-    // CPU count, read from cgroup files), about 0.1 ms of every `require`.
-    let rt = tokenbroker::advanced::runtime::build().expect("cannot start the tokenbroker runtime");
-    // False when a runtime is already in use in this process: then both keep working, each
-    // on its own runtime, which is still correct (only less frugal).
-    let _ = tokenbroker::advanced::runtime::adopt(rt.handle().clone());
-    tokenbroker::advanced::cache::warm_up(rt.handle());
-    napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+    // If no thread can be started, the first call builds the runtime (nothing is warmed up).
+    let _ = std::thread::Builder::new()
+        .name("tokenbroker-init".into())
+        .spawn(|| tokenbroker::advanced::cache::warm_up(&tokenbroker::advanced::runtime::handle()));
 }

@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 
-use napi::Status;
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Buffer, Either, Object};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Status};
 use napi_derive::napi;
 use tokenbroker::DeviceAuthorization;
 use tokenbroker::{DeviceLoginOptions, LoginOptions, PendingLogin as CorePendingLogin};
 
 use crate::broker::NativeBroker;
 use crate::errors::to_napi;
+use crate::promise;
 use crate::token::{JsScopes, TokenData, scopes_arg};
 
 /// What a device login shows the user.
@@ -84,96 +85,115 @@ impl NativeBroker {
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
-    pub async fn login(
+    pub fn login<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         open_browser: Option<bool>,
         timeout: Option<f64>,
         #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         on_url: Option<ThreadsafeFunction<String, napi::Unknown<'static>, String, Status, false>>,
-    ) -> napi::Result<TokenData> {
+    ) -> napi::Result<Object<'env>> {
         let on_url = on_url.map(|callback| {
             Arc::new(move |url: &str| {
                 callback.call(url.to_owned(), ThreadsafeFunctionCallMode::NonBlocking);
             }) as tokenbroker::UrlCallback
         });
-        let opts = LoginOptions::from_args(open_browser, timeout, scopes_arg(scopes), on_url)
-            .map_err(to_napi)?;
-        let token = self.inner.login(&profile, &opts).await.map_err(to_napi)?;
-        Ok(TokenData(token))
+        let opts = LoginOptions::from_args(open_browser, timeout, scopes_arg(scopes), on_url);
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let opts = opts.map_err(to_napi)?;
+            let token = broker.login(&profile, &opts).await.map_err(to_napi)?;
+            Ok(TokenData(token))
+        })
     }
 
     /// Device authorization sign-in; `on_code` is told what to show the user.
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
-    pub async fn device_login(
+    pub fn device_login<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
         on_code: Option<
             ThreadsafeFunction<DeviceCode, napi::Unknown<'static>, DeviceCode, Status, false>,
         >,
         timeout: Option<f64>,
-    ) -> napi::Result<TokenData> {
-        let opts = DeviceLoginOptions::from_args(scopes_arg(scopes), timeout).map_err(to_napi)?;
-        let token = self
-            .inner
-            .device_login(&profile, &opts, |auth| {
-                if let Some(callback) = &on_code {
-                    callback.call(auth.into(), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            })
-            .await
-            .map_err(to_napi)?;
-        Ok(TokenData(token))
+    ) -> napi::Result<Object<'env>> {
+        let opts = DeviceLoginOptions::from_args(scopes_arg(scopes), timeout);
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let token = broker
+                .device_login(&profile, &opts.map_err(to_napi)?, |auth| {
+                    if let Some(callback) = &on_code {
+                        callback.call(auth.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                    }
+                })
+                .await
+                .map_err(to_napi)?;
+            Ok(TokenData(token))
+        })
     }
 
     /// Starts a sign-in whose browser step the app runs itself.
-    #[napi]
-    pub async fn begin_login(
+    #[napi(ts_return_type = "Promise<PendingLogin>")]
+    pub fn begin_login<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         redirect_uri: String,
         #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
-    ) -> napi::Result<PendingLogin> {
-        let pending = self
-            .inner
-            .begin_login(&profile, &redirect_uri, begin_scopes(scopes)?)
-            .await
-            .map_err(to_napi)?;
-        Ok(PendingLogin { inner: pending })
+    ) -> napi::Result<Object<'env>> {
+        let scopes = begin_scopes(scopes);
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let pending = broker
+                .begin_login(&profile, &redirect_uri, scopes?)
+                .await
+                .map_err(to_napi)?;
+            Ok(PendingLogin { inner: pending })
+        })
     }
 
     /// Completes a sign-in from the redirect URL the app received.
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
-    pub async fn complete_login(
+    pub fn complete_login<'env>(
         &self,
+        env: &'env Env,
         pending: &PendingLogin,
         redirect_url: String,
-    ) -> napi::Result<TokenData> {
+    ) -> napi::Result<Object<'env>> {
         let pending = pending.inner.clone();
-        let token = self.inner.complete_login(&pending, &redirect_url).await;
-        Ok(TokenData(token.map_err(to_napi)?))
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let token = broker.complete_login(&pending, &redirect_url).await;
+            Ok(TokenData(token.map_err(to_napi)?))
+        })
     }
 
     /// Completes a sign-in from the `form_post` body the redirect URI received.
     #[napi(
         ts_return_type = "Promise<[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]]>"
     )]
-    pub async fn complete_login_form(
+    pub fn complete_login_form<'env>(
         &self,
+        env: &'env Env,
         pending: &PendingLogin,
         body: Either<Buffer, String>,
-    ) -> napi::Result<TokenData> {
+    ) -> napi::Result<Object<'env>> {
         let pending = pending.inner.clone();
-        let body = match &body {
-            Either::A(bytes) => bytes.as_ref(),
-            Either::B(text) => text.as_bytes(),
+        let body = match body {
+            Either::A(bytes) => bytes.to_vec(),
+            Either::B(text) => text.into_bytes(),
         };
-        let token = self.inner.complete_login_form(&pending, body).await;
-        Ok(TokenData(token.map_err(to_napi)?))
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let token = broker.complete_login_form(&pending, &body).await;
+            Ok(TokenData(token.map_err(to_napi)?))
+        })
     }
 }

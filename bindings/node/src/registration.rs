@@ -1,5 +1,7 @@
 //! Client registration (RFC 7591/7592, or the provider's management API).
 
+use napi::Env;
+use napi::bindgen_prelude::Object;
 use napi_derive::napi;
 use serde_json::Value;
 use tokenbroker::Secret;
@@ -7,6 +9,7 @@ use tokenbroker::advanced::registration::{ClientMetadata, RegisteredClient};
 
 use crate::broker::NativeBroker;
 use crate::errors::to_napi;
+use crate::promise;
 
 /// A registered client: its public fields as RFC 7591 JSON, its credentials apart.
 #[napi(object)]
@@ -40,68 +43,95 @@ fn metadata(value: Value) -> napi::Result<ClientMetadata> {
 #[napi]
 impl NativeBroker {
     /// Registers a client at the profile's provider (RFC 7591, or Alvaria's API).
-    #[napi]
-    pub async fn register_client(
+    #[napi(ts_return_type = "Promise<RegisteredClientData>")]
+    pub fn register_client<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         metadata_json: Value,
         initial_access_token: Option<String>,
-    ) -> napi::Result<RegisteredClientData> {
-        let md = metadata(metadata_json)?;
+    ) -> napi::Result<Object<'env>> {
+        let md = metadata(metadata_json);
         let iat = initial_access_token.map(Secret::new);
-        let client = self
-            .inner
-            .register_client(&profile, &md, iat.as_ref())
-            .await
-            .map_err(to_napi)?;
-        Ok(client.into())
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let client = broker
+                .register_client(&profile, &md?, iat.as_ref())
+                .await
+                .map_err(to_napi)?;
+            Ok(RegisteredClientData::from(client))
+        })
     }
 
     /// Reads a client's registration.
-    #[napi]
-    pub async fn read_client(
+    #[napi(ts_return_type = "Promise<RegisteredClientData>")]
+    pub fn read_client<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         client_id: String,
-    ) -> napi::Result<RegisteredClientData> {
-        let client = self
-            .inner
-            .read_client(&profile, &client_id)
-            .await
-            .map_err(to_napi)?;
-        Ok(client.into())
+    ) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let client = broker
+                .read_client(&profile, &client_id)
+                .await
+                .map_err(to_napi)?;
+            Ok(RegisteredClientData::from(client))
+        })
     }
 
     /// Replaces a client's metadata.
-    #[napi]
-    pub async fn update_client(
+    #[napi(ts_return_type = "Promise<RegisteredClientData>")]
+    pub fn update_client<'env>(
         &self,
+        env: &'env Env,
         profile: String,
         client_id: String,
         metadata_json: Value,
-    ) -> napi::Result<RegisteredClientData> {
-        let md = metadata(metadata_json)?;
-        let client = self
-            .inner
-            .update_client(&profile, &client_id, &md)
-            .await
-            .map_err(to_napi)?;
-        Ok(client.into())
+    ) -> napi::Result<Object<'env>> {
+        let md = metadata(metadata_json);
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let client = broker
+                .update_client(&profile, &client_id, &md?)
+                .await
+                .map_err(to_napi)?;
+            Ok(RegisteredClientData::from(client))
+        })
     }
 
     /// Deletes a client.
-    #[napi]
-    pub async fn delete_client(&self, profile: String, client_id: String) -> napi::Result<()> {
-        self.inner
-            .delete_client(&profile, &client_id)
-            .await
-            .map_err(to_napi)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn delete_client<'env>(
+        &self,
+        env: &'env Env,
+        profile: String,
+        client_id: String,
+    ) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            broker
+                .delete_client(&profile, &client_id)
+                .await
+                .map_err(to_napi)
+        })
     }
 
     /// Lists the clients of the profile's organisation (Alvaria).
-    #[napi]
-    pub async fn list_clients(&self, profile: String) -> napi::Result<Vec<RegisteredClientData>> {
-        let clients = self.inner.list_clients(&profile).await.map_err(to_napi)?;
-        Ok(clients.into_iter().map(Into::into).collect())
+    #[napi(ts_return_type = "Promise<Array<RegisteredClientData>>")]
+    pub fn list_clients<'env>(
+        &self,
+        env: &'env Env,
+        profile: String,
+    ) -> napi::Result<Object<'env>> {
+        let broker = self.inner.clone();
+        promise::spawn(env, async move {
+            let clients = broker.list_clients(&profile).await.map_err(to_napi)?;
+            Ok(clients
+                .into_iter()
+                .map(RegisteredClientData::from)
+                .collect::<Vec<_>>())
+        })
     }
 }
