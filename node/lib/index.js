@@ -56,6 +56,7 @@ class Broker {
         let data = null
         try {
           data = warm.cachedToken()
+          if (data === null && this.#atHand(profile)) data = warm.cachedToken()
         } catch {
           // Let the core's token() report it.
         }
@@ -77,6 +78,9 @@ class Broker {
     let cached = null
     try {
       cached = this.#cached(profile, scopes, minTtl, force, rejected)
+      if (cached === null && this.#atHand(profile, scopes, minTtl, force, rejected)) {
+        cached = this.#cached(profile, scopes, minTtl, force, rejected)
+      }
     } catch {
       // Let the core's token() report it (and count it in stats().errors).
     }
@@ -117,6 +121,17 @@ class Broker {
     warm.token = token
     warm.resolved = Promise.resolve(token)
     return warm
+  }
+
+  // Whether the core put in memory, on this thread, the token the file store holds (it reads
+  // it here when that needs no other thread and no keyring; see `tokenAtHand`). False also
+  // when the arguments are bad: the core's token() reports those.
+  #atHand(profile, scopes, minTtl, force, rejected) {
+    try {
+      return this.#native.tokenAtHand(profile, scopes, minTtl, force, rejected)
+    } catch {
+      return false
+    }
   }
 
   // `force` and `rejected` go to the core, which decides whether memory may answer them.

@@ -20,7 +20,7 @@ test('1,000 concurrent token() calls on a cold cache make one provider request',
   assert.equal(s.coalesced + s.hits, 999, JSON.stringify(s))
 })
 
-test('a token cached in the file store by another process is used without a request', async () => {
+test('a token cached in the file store by another process is used without a request, read on the calling thread', async () => {
   const base = await provider()
   const client = await newClient('filestore')
   const dir = join(tempDir(), 'cache')
@@ -50,8 +50,18 @@ test('a token cached in the file store by another process is used without a requ
   try {
     const broker = new Broker(config)
     assert.equal(broker.cachedToken('f'), null, 'memory starts empty')
-    const token = await broker.token('f')
+    const pending = broker.token('f')
+    // The key is in the environment: token() read the entry on this thread before returning.
+    const atHand = broker.cachedToken('f')
+    assert.notEqual(atHand, null, 'token() left the file store read to another thread')
+    const token = await pending
+    assert.equal(token, atHand)
     assert.equal(token.header(), fromChild.header)
+    // The same with options, through the path that reads them.
+    const other = new Broker(config)
+    const withOptions = other.token('f', { minTtl: 60 })
+    assert.notEqual(other.cachedToken('f', { minTtl: 60 }), null, 'with options')
+    assert.equal((await withOptions).header(), fromChild.header)
     assert.equal(await clientRequests(client.id), 1)
     const s = broker.stats()
     assert.equal(s.sharedHits, 1)

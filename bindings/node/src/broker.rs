@@ -74,6 +74,23 @@ impl NativeBroker {
         })
     }
 
+    /// Puts in memory, on this thread, the token `token()` would answer from the file store
+    /// when that needs no other thread (the core's `Broker::token_at_hand`); whether memory
+    /// now holds it. The JS layer's `token()` asks this before it hands the call to the core's
+    /// runtime: a new process's first token then costs no wake-up of another thread.
+    #[napi]
+    pub fn token_at_hand(
+        &self,
+        profile: String,
+        #[napi(ts_arg_type = "string | string[]")] scopes: Option<JsScopes>,
+        min_ttl: Option<f64>,
+        force_refresh: Option<bool>,
+        rejected: Option<f64>,
+    ) -> bool {
+        options(scopes, min_ttl, force_refresh, rejected)
+            .is_ok_and(|opts| self.inner.token_at_hand(&profile, &opts).is_some())
+    }
+
     /// The token in memory, or null; synchronous, never does I/O.
     #[napi(
         ts_return_type = "[accessToken: string, tokenType: string, header: string, expiresAtMs: number, id: number, ...scopes: string[]] | null"

@@ -1,5 +1,6 @@
 //! The broker: profiles, one HTTP client, one cache, and `token()`.
 
+mod at_hand;
 mod documents;
 mod failures;
 mod fetch;

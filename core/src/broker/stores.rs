@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::Inner;
-use crate::cache::{SecretStore, SharedStore};
+use crate::cache::{FileStore, SecretStore, SharedStore};
 use crate::config::{Config, StoreKind};
 use crate::error::{Error, Result};
 use crate::stats::Counters;
@@ -14,20 +14,51 @@ impl Inner {
     /// parent's connections are served by tasks the child does not have, and an opening in
     /// flight in the parent at the fork never ends in the child.
     pub(super) async fn stores(&self) -> Arc<Stores> {
-        let pid = std::process::id();
-        if let Some((owner, stores)) = &*crate::locks::lock(&self.stores) {
-            if *owner == pid {
-                return stores.clone();
-            }
+        if let Some(stores) = self.opened_stores() {
+            return stores;
         }
-        let opened = Arc::new(open_stores(&self.config).await.unwrap_or_else(|e| {
+        let opened = open_stores(&self.config).await.unwrap_or_else(|e| {
             Counters::bump(&self.counters.store_errors);
             tracing::warn!("shared token cache unavailable, using memory only: {e}");
             Stores::memory()
-        }));
+        });
+        self.install(opened)
+    }
+
+    /// The file store when it is the shared tier, opened on the calling thread if this process
+    /// has not opened its stores yet and the key needs no OS keyring
+    /// ([`FileStore::open_without_keyring`]); `None` otherwise, and on any error (left to
+    /// [`Inner::stores`], which reports it).
+    pub(super) fn file_store_here(&self) -> Option<FileStore> {
+        if let Some(stores) = self.opened_stores() {
+            return stores.file.clone();
+        }
+        if self.config.cache.store != StoreKind::File {
+            return None;
+        }
+        let store = FileStore::open_without_keyring(self.config.cache.path.clone()).ok()??;
+        let read_at = SystemTime::now();
+        let generation = store.read_generation().ok().map(|g| (read_at, g));
+        let opened = with_secret_helper(file_stores(store, generation), &self.config);
+        self.install(opened).file.clone()
+    }
+
+    /// The stores this process opened, if it did.
+    fn opened_stores(&self) -> Option<Arc<Stores>> {
+        let pid = std::process::id();
+        match &*crate::locks::lock(&self.stores) {
+            Some((owner, stores)) if *owner == pid => Some(stores.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `opened` as this process's stores, unless another caller of this process opened
+    /// them meanwhile: returns the ones kept.
+    fn install(&self, opened: Stores) -> Arc<Stores> {
+        let pid = std::process::id();
+        let opened = Arc::new(opened);
         let mut slot = crate::locks::lock(&self.stores);
         match &*slot {
-            // Another caller of this process opened them meanwhile: use those.
             Some((owner, stores)) if *owner == pid => stores.clone(),
             _ => {
                 if let Some((read_at, generation)) = opened.generation {
@@ -76,6 +107,8 @@ pub(super) struct Stores {
     /// it (the file store: on the blocking thread that opened it, one hand-off fewer than a
     /// separate first check).
     pub(super) generation: Option<(SystemTime, u64)>,
+    /// The shared tier when it is the file store, for reads on the calling thread.
+    pub(super) file: Option<FileStore>,
 }
 
 impl Stores {
@@ -87,19 +120,38 @@ impl Stores {
             secrets,
             key_source: None,
             generation: None,
+            file: None,
         }
     }
 }
 
 async fn open_stores(config: &Config) -> Result<Stores> {
-    let mut stores = open_cache_stores(config).await?;
+    Ok(with_secret_helper(open_cache_stores(config).await?, config))
+}
+
+/// `stores` with the config's secret helper, if any, keeping refresh tokens.
+fn with_secret_helper(mut stores: Stores, config: &Config) -> Stores {
     if let Some(helper) = &config.secrets {
         stores.secrets = Arc::new(crate::cache::HelperSecrets::new(
             helper.clone(),
             crate::child_env::secret_variables(config),
         ));
     }
-    Ok(stores)
+    stores
+}
+
+/// The file store as the shared tier and the secret store, with the generation its opening read.
+fn file_stores(store: FileStore, generation: Option<(SystemTime, u64)>) -> Stores {
+    let file = store.clone();
+    let store = Arc::new(store);
+    Stores {
+        generation,
+        key_source: Some(store.key_source().to_owned()),
+        shared: Some(store.clone()),
+        local: store.clone(),
+        secrets: store,
+        file: Some(file),
+    }
 }
 
 async fn open_cache_stores(config: &Config) -> Result<Stores> {
@@ -109,7 +161,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
             // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
             let path = config.cache.path.clone();
             let (store, generation) = crate::runtime::blocking(move || {
-                let store = crate::cache::FileStore::open(path)?;
+                let store = FileStore::open(path)?;
                 let read_at = SystemTime::now();
                 // A failed read is left to the first check, which reports it.
                 let generation = store.read_generation().ok().map(|g| (read_at, g));
@@ -117,14 +169,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
             })
             .await
             .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))??;
-            let store = Arc::new(store);
-            Stores {
-                generation,
-                key_source: Some(store.key_source().to_owned()),
-                shared: Some(store.clone()),
-                local: store.clone(),
-                secrets: store,
-            }
+            file_stores(store, generation)
         }
         StoreKind::Redis => {
             let (store, key_source) = open_redis(&config.cache).await?;
@@ -135,6 +180,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
                 local: open_local_secrets(&config.cache).await,
                 key_source: Some(key_source),
                 generation: None,
+                file: None,
             }
         }
     })
@@ -145,7 +191,7 @@ async fn open_cache_stores(config: &Config) -> Result<Stores> {
 async fn open_local_secrets(cache: &crate::config::CacheConfig) -> Arc<dyn SecretStore> {
     // The key lookup may ask the OS keyring (a blocking D-Bus or system call).
     let path = cache.path.clone();
-    let opened = crate::runtime::blocking(move || crate::cache::FileStore::open(path))
+    let opened = crate::runtime::blocking(move || FileStore::open(path))
         .await
         .map_err(|e| Error::cache(format!("opening the file store failed: {e}")))
         .and_then(|r| r);
@@ -175,7 +221,7 @@ async fn open_redis(
     })?;
     let dir = match &cache.path {
         Some(p) => p.clone(),
-        None => crate::cache::FileStore::default_dir()?,
+        None => FileStore::default_dir()?,
     };
     let cipher = crate::runtime::blocking(move || crate::cache::CacheCipher::load_default(&dir))
         .await

@@ -72,6 +72,23 @@ impl KeySource {
             KeySource::User(user, dir) => user.load_for(dir),
         }
     }
+
+    /// The key when the variable or a file holds it (the key file, or the user's key in its
+    /// fallback file); `None` when it takes the OS keyring, a new key or adopting an older
+    /// one, which [`KeySource::load`] does. Never writes, never asks the keyring.
+    pub(crate) fn load_without_keyring(&self) -> Result<Option<CacheCipher>> {
+        match self {
+            KeySource::Env(_) => self.load().map(Some),
+            KeySource::File(path) => match read_key_file(path)? {
+                Some(key) => {
+                    CacheCipher::with_origin(&key, &format!("key file {}", path.display()))
+                        .map(Some)
+                }
+                None => Ok(None),
+            },
+            KeySource::User(user, dir) => user.load_from_file(dir),
+        }
+    }
 }
 
 /// An AEAD key (ChaCha20-Poly1305) for cache entries, and the key that names them. Cheap to

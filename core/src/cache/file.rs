@@ -249,7 +249,7 @@ impl Inner {
         }
     }
 
-    fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
+    pub(super) fn get(&self, key: &CacheKey) -> Result<Option<TokenSet>> {
         Ok(self
             .load(&self.cipher.entry_name(key), SystemTime::now())?
             .filter(|(stored, _)| stored.canonical() == key.canonical())

@@ -8,6 +8,7 @@ mod failure;
 mod file;
 mod file_document;
 mod file_generation;
+mod file_here;
 mod file_io;
 mod file_lease;
 mod file_secrets;

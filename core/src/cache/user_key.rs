@@ -96,6 +96,19 @@ impl UserKey {
         CacheCipher::with_origin(&key, &origin)
     }
 
+    /// The cipher for the cache in `cache_dir` when the user key is in the fallback file and
+    /// `cache_dir` holds no older key file; `None` when [`UserKey::load_for`] would have to ask
+    /// the keyring, create the key or adopt an older one. Never writes, never asks the keyring.
+    pub(crate) fn load_from_file(&self, cache_dir: &Path) -> Result<Option<CacheCipher>> {
+        if fs::symlink_metadata(cache_dir.join(LEGACY_KEY_FILE)).is_ok() {
+            return Ok(None);
+        }
+        match read_key_file(&self.fallback_file)? {
+            Some(key) => CacheCipher::with_origin(&key, &self.file_origin()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The existing user key and a description of where it is.
     fn find(&self) -> Result<Option<(Zeroizing<Vec<u8>>, String)>> {
         if let Some(key) = read_key_file(&self.fallback_file)? {

@@ -95,3 +95,28 @@ fn an_old_key_equal_to_the_user_key_is_removed() {
     assert!(cipher.key_source().starts_with("key file"));
     assert!(!legacy.exists());
 }
+
+#[test]
+fn a_key_from_file_is_found_without_creating_or_adopting_one() {
+    let s = Scratch::new("from-file");
+    let user = s.user();
+    let cache = s.0.join("cache");
+    assert!(user.load_from_file(&cache).unwrap().is_none(), "no key yet");
+    assert!(!user.fallback_file.exists(), "a key was created");
+
+    let made = user.load_for(&cache).unwrap();
+    let found = user
+        .load_from_file(&cache)
+        .unwrap()
+        .expect("the fallback file's key");
+    assert_eq!(found.key_source(), made.key_source());
+    assert_eq!(
+        &found.open(b"n", &sealed_by(&made)).unwrap()[..],
+        b"payload"
+    );
+
+    // An older key file in the cache directory is `load_for`'s to adopt or keep.
+    let legacy = s.legacy(7);
+    assert!(user.load_from_file(&cache).unwrap().is_none());
+    assert!(legacy.exists(), "the older key file was touched");
+}
