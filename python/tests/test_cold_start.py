@@ -36,9 +36,23 @@ COLD = (
 OWN = {"tokenbroker", "tokenbroker._errors", "tokenbroker._tokenbroker"}
 
 
-def test_cached_token_in_a_new_process_imports_no_standard_module(
+# Prints how many threads named as the core's runtime threads (`tokenbroker`) the process has
+# once its token is in hand.
+THREADS = (
+    "import sys, tokenbroker\n"
+    "assert tokenbroker.Broker(config_file=sys.argv[1]).token('p').access_token\n"
+    "import os\n"
+    "names = [open(f'/proc/self/task/{t}/comm').read().strip() for t in os.listdir('/proc/self/task')]\n"
+    "print(names.count('tokenbroker'))\n"
+)
+
+
+@pytest.fixture
+def cached_config(
     alvys: Any, admin: Admin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[Path, str]:
+    """A config file with a file cache (its key in the environment) that holds `p`'s token,
+    and `p`'s client id."""
     monkeypatch.setenv("TOKENBROKER_CACHE_KEY", base64.b64encode(os.urandom(32)).decode())
     config, client_id, _ = alvys()
     profile = config["profiles"]["p"]
@@ -51,7 +65,13 @@ def test_cached_token_in_a_new_process_imports_no_standard_module(
     with Broker(config_file=str(cfg)) as broker:
         broker.token("p")  # fills the file cache
     assert admin.requests_by(client_id) == 1
+    return cfg, client_id
 
+
+def test_cached_token_in_a_new_process_imports_no_standard_module(
+    cached_config: tuple[Path, str], admin: Admin
+) -> None:
+    cfg, client_id = cached_config
     out = subprocess.run(
         [sys.executable, "-c", COLD, str(cfg)], capture_output=True, text=True, timeout=60, check=True
     )
@@ -59,3 +79,16 @@ def test_cached_token_in_a_new_process_imports_no_standard_module(
     assert admin.requests_by(client_id) == 1, "the new process fetched instead of reading the cache"
     assert sorted(by_import - OWN) == []
     assert sorted(by_all - OWN) == []
+
+
+def test_cached_token_in_a_new_process_is_read_on_the_calling_thread(
+    cached_config: tuple[Path, str], admin: Admin
+) -> None:
+    """The file store is read on the thread that called `token()`: the process never starts the
+    core's runtime, whose threads are named `tokenbroker`."""
+    cfg, client_id = cached_config
+    out = subprocess.run(
+        [sys.executable, "-c", THREADS, str(cfg)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert admin.requests_by(client_id) == 1
+    assert out.stdout.strip() == "0", "the lookup went to the core's runtime"

@@ -91,6 +91,11 @@ impl PyBroker {
         }
         let broker = self.broker()?;
         let name = profile.to_cow()?.into_owned();
+        // A token the file store holds is read on this thread (the GIL released): no hand-off
+        // to the core's runtime, which a process that only reads its cache never starts.
+        if let Some(token) = py.detach(|| broker.token_at_hand(&name, &options)) {
+            return Bound::new(py, PyAccessToken(token));
+        }
         let token = run(py, async move { broker.token(&name, &options).await })?;
         Bound::new(py, PyAccessToken(token))
     }
