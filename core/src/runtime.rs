@@ -4,9 +4,8 @@
 //! to a single reactor. A host that already has a runtime hands its handle over with
 //! [`adopt`]: the CLI a current-thread one that its main thread drives (one command per
 //! process: no worker thread to start, no hand-off to one). Otherwise a multi-thread runtime
-//! is created on first use (the Node addon has a helper thread make that first use when it
-//! is loaded). After `fork()` the parent's runtime threads do not exist in the child: a
-//! runtime is created again the first time the child asks for one.
+//! is created on first use. After `fork()` the parent's runtime threads do not exist in the
+//! child: a runtime is created again the first time the child asks for one.
 
 use std::future::Future;
 use std::sync::Arc;

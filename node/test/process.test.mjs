@@ -45,6 +45,24 @@ test('a token cached in the file store by another process is used without a requ
   assert.equal(fromChild.fetches, 1)
   assert.equal(await clientRequests(client.id), 1)
 
+  // A process that only reads the file store never starts the core's runtime (its threads are
+  // named `tokenbroker`).
+  const reader = await runNode(
+    [
+      '-e',
+      `const { readdirSync, readFileSync } = require('node:fs')
+       const { Broker } = require('tokenbroker')
+       new Broker(JSON.parse(process.env.TB_CONFIG)).token('f').then((t) => {
+         const names = readdirSync('/proc/self/task').map((id) => readFileSync('/proc/self/task/' + id + '/comm', 'utf8').trim())
+         console.log(JSON.stringify({ header: t.header(), runtimeThreads: names.filter((n) => n === 'tokenbroker').length }))
+       })`,
+    ],
+    { env: { TB_CONFIG: JSON.stringify(config), TOKENBROKER_CACHE_KEY: key } },
+  )
+  assert.equal(reader.code, 0, reader.stderr)
+  assert.deepEqual(JSON.parse(reader.stdout), { header: fromChild.header, runtimeThreads: 0 })
+  assert.equal(await clientRequests(client.id), 1)
+
   const previous = process.env.TOKENBROKER_CACHE_KEY
   process.env.TOKENBROKER_CACHE_KEY = key
   try {

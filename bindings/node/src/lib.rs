@@ -21,14 +21,14 @@ mod token;
 mod warm;
 
 /// Runs once when the `.node` file is loaded (a constructor of the shared library): a helper
-/// thread builds the core's runtime ([`tokenbroker::advanced::runtime::handle`]) and warms up
-/// what a first lookup needs, while Node goes on loading the package's JavaScript. A call
-/// that comes first builds the runtime itself; the helper then finds it built. Every
-/// `worker_threads` worker shares that one runtime.
+/// thread does the crypto library's one-time set-up while Node goes on loading the package's
+/// JavaScript. The core's runtime is not started here: the first call that needs it starts it
+/// (a process whose tokens come from memory or the file store never does), and every
+/// `worker_threads` worker shares it.
 #[napi_derive::module_init]
 fn init() {
-    // If no thread can be started, the first call builds the runtime (nothing is warmed up).
+    // If no thread can be started, the first read of the file store does the set-up.
     let _ = std::thread::Builder::new()
         .name("tokenbroker-init".into())
-        .spawn(|| tokenbroker::advanced::cache::warm_up(&tokenbroker::advanced::runtime::handle()));
+        .spawn(tokenbroker::advanced::cache::warm_up);
 }

@@ -2,9 +2,10 @@
 //!
 //! The binding does not use napi-rs's tokio integration: that builds its runtime on the
 //! loading thread while Node loads the package (two worker threads started, an epoll set up),
-//! and spawns a second task per call to watch the first for panics. Here every call spawns one
-//! task on [`tokenbroker::advanced::runtime::handle`], which the addon has a helper thread
-//! build at load (see `lib.rs`), and a panic rejects the promise instead of leaving it pending.
+//! even in a process whose tokens all come from memory or the file store, and spawns a second
+//! task per call to watch the first for panics. Here every call spawns one task on
+//! [`tokenbroker::advanced::runtime::handle`], which the first such call starts, and a panic
+//! rejects the promise instead of leaving it pending.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
