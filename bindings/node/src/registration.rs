@@ -1,5 +1,7 @@
 //! Client registration (RFC 7591/7592, or the provider's management API).
 
+use std::future::Future;
+
 use napi::Env;
 use napi::bindgen_prelude::Object;
 use napi_derive::napi;
@@ -36,8 +38,14 @@ impl From<RegisteredClient> for RegisteredClientData {
     }
 }
 
-fn metadata(value: Value) -> napi::Result<ClientMetadata> {
-    ClientMetadata::from_json(value).map_err(to_napi)
+/// A promise of the client `call` (core errors rejected as `TokenBrokerError`s) hands back.
+fn client_promise<'env, F>(env: &'env Env, call: F) -> napi::Result<Object<'env>>
+where
+    F: Future<Output = tokenbroker::Result<RegisteredClient>> + Send + 'static,
+{
+    promise::spawn(env, async move {
+        Ok(RegisteredClientData::from(call.await.map_err(to_napi)?))
+    })
 }
 
 #[napi]
@@ -51,15 +59,11 @@ impl NativeBroker {
         metadata_json: Value,
         initial_access_token: Option<String>,
     ) -> napi::Result<Object<'env>> {
-        let md = metadata(metadata_json);
         let iat = initial_access_token.map(Secret::new);
         let broker = self.inner.clone();
-        promise::spawn(env, async move {
-            let client = broker
-                .register_client(&profile, &md?, iat.as_ref())
-                .await
-                .map_err(to_napi)?;
-            Ok(RegisteredClientData::from(client))
+        client_promise(env, async move {
+            let md = ClientMetadata::from_json(metadata_json)?;
+            broker.register_client(&profile, &md, iat.as_ref()).await
         })
     }
 
@@ -72,12 +76,8 @@ impl NativeBroker {
         client_id: String,
     ) -> napi::Result<Object<'env>> {
         let broker = self.inner.clone();
-        promise::spawn(env, async move {
-            let client = broker
-                .read_client(&profile, &client_id)
-                .await
-                .map_err(to_napi)?;
-            Ok(RegisteredClientData::from(client))
+        client_promise(env, async move {
+            broker.read_client(&profile, &client_id).await
         })
     }
 
@@ -90,14 +90,10 @@ impl NativeBroker {
         client_id: String,
         metadata_json: Value,
     ) -> napi::Result<Object<'env>> {
-        let md = metadata(metadata_json);
         let broker = self.inner.clone();
-        promise::spawn(env, async move {
-            let client = broker
-                .update_client(&profile, &client_id, &md?)
-                .await
-                .map_err(to_napi)?;
-            Ok(RegisteredClientData::from(client))
+        client_promise(env, async move {
+            let md = ClientMetadata::from_json(metadata_json)?;
+            broker.update_client(&profile, &client_id, &md).await
         })
     }
 
