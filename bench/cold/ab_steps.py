@@ -1,5 +1,5 @@
 """In-process A/B of Node's three steps (`require`, `Broker.fromConfig`, `token()`) between builds
-of the package (docs/benchmarks.md, "Re-taken on main, 2026-12-04 04:xx").
+of the package (docs/benchmarks.md, "Re-taken on main, 2026-12-04 03:21–04:47").
 
     python3 bench/cold/ab_steps.py copy DIR          # node/'s package as built now, into DIR
     python3 bench/cold/ab_steps.py run N CONFIG DIR...  [--eval]
