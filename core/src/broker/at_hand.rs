@@ -11,9 +11,10 @@ use crate::token::AccessToken;
 
 impl Broker {
     /// The token [`Broker::token`] would answer from memory or from the file store, looked up
-    /// on the calling thread, which reads a few local files (the store opened on first use if
-    /// its key is in the environment or a file) and kept in memory as [`Broker::token`] keeps
-    /// it. `None` when answering needs more: a fetch, another tier, the OS keyring, a sign-in's
+    /// on the calling thread and kept in memory as [`Broker::token`] keeps it. That thread
+    /// does the local file work `token()` would: it opens the store on first use if its key
+    /// is in the environment or a file (creating the cache directories if missing), reads the
+    /// entry, and removes it if it expired long ago. `None` when answering needs more: a fetch, another tier, the OS keyring, a sign-in's
     /// identity check, an invalidation check due, a recorded provider failure, or options
     /// (`force_refresh`, `rejected`, a bad `min_ttl`) that [`Broker::token`] decides; await
     /// that then. Never blocks on the network or another process.
